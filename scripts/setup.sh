@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Create .venv and install Aurelis with the given extras (default: local).
+# Usage: scripts/setup.sh [EXTRAS]   e.g. scripts/setup.sh local,dev
+set -euo pipefail
+cd "$(dirname "$0")/.."
+extras="${1:-local}"
+python="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+    "$python" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip
+# llama-cpp-python compiles llama.cpp on first install (several minutes on 2 cores);
+# pip caches the built wheel, so later installs are quick.
+.venv/bin/python -m pip install --quiet -e ".[${extras}]"

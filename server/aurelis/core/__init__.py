@@ -1,0 +1,1 @@
+"""Cross-cutting pieces: configuration, exceptions, logging and redaction."""

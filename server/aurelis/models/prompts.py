@@ -1,0 +1,237 @@
+"""Prompt assembly: system prompt per task, context sections, and fitting to a token budget.
+
+Context is trimmed before anything else; the user's prompt is never cut silently (the
+request fails with PromptTooLongError instead). What was cut is reported so callers can
+put it in `metadata["context_truncated"]`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from aurelis.core.exceptions import PromptTooLongError
+from aurelis.core.redaction import redact
+from aurelis.models.tokens import count_tokens, fits, truncate_head
+from aurelis.models.types import ModelRequest, TaskType
+
+__all__ = [
+    "TEMPLATE_VERSION",
+    "SYSTEM_PROMPTS",
+    "BuiltPrompt",
+    "build_messages",
+    "build_completion_prompt",
+    "context_sections",
+]
+
+#: Bump when prompt wording changes: it is part of every cache key.
+TEMPLATE_VERSION = "1"
+
+SYSTEM_PROMPTS = MappingProxyType(
+    {
+        TaskType.CODE_GENERATION: (
+            "You are an expert software engineer. Write correct, idiomatic, production-quality "
+            "code for the request. Answer with the code in one fenced block and at most a "
+            "short note."
+        ),
+        TaskType.CODE_COMPLETION: (
+            "You are a code completion engine. Output only the code to insert at the cursor, "
+            "with no explanation and no code fences."
+        ),
+        TaskType.CODE_OPTIMIZATION: (
+            "You are a performance engineer. Rewrite the code to be faster or leaner without "
+            "changing its behaviour. Answer with the rewritten code in one fenced block."
+        ),
+        TaskType.DOCUMENTATION: (
+            "You are a technical writer for developers. Write clear, accurate documentation "
+            "(docstrings or comments in the code's language conventions)."
+        ),
+        TaskType.EXPLANATION: (
+            "You are a patient senior engineer. Explain what the code does, how, and why, "
+            "in concise Markdown."
+        ),
+        TaskType.REFACTORING: (
+            "You are an expert at refactoring. Improve structure and readability while keeping "
+            "behaviour identical. Answer with the refactored code in one fenced block."
+        ),
+        TaskType.TESTING: (
+            "You are a test engineer. Write thorough, runnable unit tests that cover normal "
+            "cases, edge cases and errors. Answer with the test code in one fenced block."
+        ),
+        TaskType.ANALYSIS: (
+            "You are a code reviewer. Analyse the code for bugs, security issues, performance "
+            "and maintainability. Answer in Markdown with concrete findings."
+        ),
+        TaskType.GENERAL: "You are Aurelis, a helpful assistant for software developers.",
+    }
+)
+
+# Context keys in the order they appear; any other key follows, alphabetically.
+_CONTEXT_ORDER = ("existing_code", "project_structure", "error_patterns")
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    label: str
+    body: str
+
+
+@dataclass
+class BuiltPrompt:
+    messages: list[dict[str, str]]
+    prompt_tokens: int
+    truncated: list[dict[str, Any]] = field(default_factory=list)
+
+
+def context_sections(context: dict[str, Any] | None) -> list[Section]:
+    """The request's context as labelled sections, in the stable order, secrets redacted."""
+    if not context:
+        return []
+    known = [key for key in _CONTEXT_ORDER if key in context]
+    others = sorted(key for key in context if key not in _CONTEXT_ORDER)
+    sections = []
+    for key in (*known, *others):
+        body = _as_text(context[key])
+        if body.strip():
+            sections.append(Section(key, key.replace("_", " ").capitalize(), redact(body)))
+    return sections
+
+
+def build_messages(request: ModelRequest, budget: int) -> BuiltPrompt:
+    """Chat messages for `request`, fitted into `budget` prompt tokens."""
+    system = request.system_prompt or SYSTEM_PROMPTS[request.task_type]
+    prompt = redact(request.prompt)
+    fixed_tokens = _fixed_cost(system, prompt)
+    if fixed_tokens > budget:
+        raise PromptTooLongError(
+            f"the prompt needs {fixed_tokens} tokens but the model accepts {budget}",
+            hint="shorten the prompt or pick a model with a larger context window",
+        )
+    sections, truncated = _fit_sections(context_sections(request.context), budget - fixed_tokens)
+    user = _user_message(prompt, sections)
+    messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+    return BuiltPrompt(messages, _estimate(system, user), truncated)
+
+
+def build_completion_prompt(request: ModelRequest, budget: int) -> tuple[str, list[str], list[dict[str, Any]]]:
+    """A plain-text prompt for base models without a chat template.
+
+    Base models continue text rather than follow instructions, so each task is phrased as
+    the start of a document whose natural continuation is the answer.
+    Returns (prompt, stop sequences, truncated context).
+    """
+    prompt = redact(request.prompt)
+    sections, truncated = _fit_sections(
+        context_sections(request.context), max(budget - count_tokens(prompt) - 32, 0)
+    )
+    code = "\n\n".join(section.body for section in sections)
+    text, stops = _completion_template(request.task_type, prompt, code)
+    if not fits(text, budget):
+        raise PromptTooLongError(
+            f"the prompt needs {count_tokens(text)} tokens but the local model accepts {budget}",
+            hint="shorten the prompt or raise local_context_size",
+        )
+    return text, stops, truncated
+
+
+def _completion_template(task: TaskType, prompt: str, code: str) -> tuple[str, list[str]]:
+    code_block = f"{code.rstrip()}\n\n" if code else ""
+    if task is TaskType.CODE_COMPLETION:
+        return f"{code_block}{prompt}", ["\n\n\n"]
+    if task is TaskType.DOCUMENTATION:
+        return f'{code_block}# {_one_line(prompt)}\n"""', ['"""']
+    if task is TaskType.TESTING:
+        return f"{code_block}# Tests: {_one_line(prompt)}\nimport pytest\n\n\ndef test_", ["\n\n\n\n"]
+    if task in (TaskType.CODE_GENERATION, TaskType.REFACTORING, TaskType.CODE_OPTIMIZATION):
+        return f"{code_block}# {_one_line(prompt)}\n", ["\n\n\n", "\n\n#", "\nif __name__"]
+    return f"{code_block}Question: {_one_line(prompt)}\nAnswer:", ["\nQuestion:", "\n\n\n"]
+
+
+def _fit_sections(sections: list[Section], budget: int) -> tuple[list[Section], list[dict[str, Any]]]:
+    """Share `budget` among sections: small ones stay whole, large ones are cut.
+
+    Water-filling: visiting sections from smallest to largest, each gets at most an equal
+    share of what is left, so one huge file cannot crowd out the error list.
+    """
+    if not sections:
+        return sections, []
+    costs = {section.key: count_tokens(section.body) for section in sections}
+    overhead = {section.key: count_tokens(section.label) + 8 for section in sections}
+    if sum(costs.values()) + sum(overhead.values()) <= budget:
+        return sections, []
+    allowed: dict[str, int] = {}
+    remaining = budget
+    by_size = sorted(sections, key=lambda section: costs[section.key])
+    for index, section in enumerate(by_size):
+        share = remaining // (len(by_size) - index)
+        allowed[section.key] = min(costs[section.key], max(share - overhead[section.key], 0))
+        remaining -= allowed[section.key] + overhead[section.key]
+    return _apply_allowance(sections, costs, allowed)
+
+
+def _apply_allowance(
+    sections: list[Section], costs: dict[str, int], allowed: dict[str, int]
+) -> tuple[list[Section], list[dict[str, Any]]]:
+    kept: list[Section] = []
+    truncated: list[dict[str, Any]] = []
+    for section in sections:
+        cost, allowance = costs[section.key], allowed[section.key]
+        if allowance >= cost:
+            kept.append(section)
+            continue
+        body = _cut_at_line(truncate_head(section.body, allowance)) if allowance >= 16 else ""
+        if body:
+            kept.append(Section(section.key, section.label, body + "\n… [truncated]"))
+        truncated.append(
+            {"key": section.key, "original_tokens": cost, "kept_tokens": count_tokens(body)}
+        )
+    return kept, truncated
+
+
+def _cut_at_line(text: str) -> str:
+    # A half line of code misleads more than a missing one.
+    cut = text.rfind("\n")
+    return text[:cut] if cut > 0 else text
+
+
+def _user_message(prompt: str, sections: list[Section]) -> str:
+    if not sections:
+        return prompt
+    parts = [f"## {section.label}\n{_fence(section.body)}" for section in sections]
+    return "\n\n".join([*parts, f"## Request\n{prompt}"])
+
+
+def _fence(body: str) -> str:
+    # A fence longer than any backtick run inside, so code with ``` cannot break out.
+    longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}\n{body.rstrip()}\n{fence}"
+
+
+def _fixed_cost(system: str, prompt: str) -> int:
+    # Per-message framing costs a few tokens in chat formats; 16 covers two messages.
+    return _estimate(system, prompt) + 16
+
+
+def _estimate(*texts: str) -> int:
+    return sum(count_tokens(text) for text in texts)
+
+
+def _section_cost(section: Section) -> int:
+    return count_tokens(section.body) + count_tokens(section.label) + 8
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
+        return "\n".join(value)
+    return json.dumps(value, indent=2, sort_keys=True, default=str)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

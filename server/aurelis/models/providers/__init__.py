@@ -1,0 +1,1 @@
+"""Model providers: the remote chat-completions client and the embedded local model."""

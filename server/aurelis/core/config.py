@@ -110,6 +110,12 @@ class AurelisConfig(BaseSettings):
             raise _configuration_error(error) from None
 
     def __setattr__(self, name: str, value: Any) -> None:
+        if name not in type(self).model_fields and not name.startswith("_"):
+            raise ConfigurationError(
+                f"unknown setting {name}: expected a known setting name "
+                "(see `aurelis config show`)",
+                key=name,
+            )
         try:
             super().__setattr__(name, value)
         except ValidationError as error:
@@ -150,18 +156,16 @@ class AurelisConfig(BaseSettings):
 
     def update(self, values: dict[str, Any]) -> None:
         """Apply several settings at once; nothing changes if any of them is invalid."""
-        merged = {**self.model_dump(), **values}
-        candidate = AurelisConfig.model_validate_defaults(merged)
+        candidate = self.model_copy(deep=True)
+        for key, value in values.items():
+            setattr(candidate, key, value)  # validates; raises ConfigurationError
         for key in values:
             object.__setattr__(self, key, getattr(candidate, key))
 
     @classmethod
-    def model_validate_defaults(cls, values: dict[str, Any]) -> AurelisConfig:
-        """Validate `values` alone, ignoring environment and files."""
-        try:
-            return cls.model_validate(values)
-        except ValidationError as error:
-            raise _configuration_error(error) from None
+    def defaults(cls) -> AurelisConfig:
+        """Built-in defaults only: no environment, no files."""
+        return cls.model_construct()
 
 
 class _TokenEnvSource(PydanticBaseSettingsSource):

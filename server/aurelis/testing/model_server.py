@@ -47,7 +47,8 @@ __all__ = [
     "main",
 ]
 
-log = logging.getLogger(__name__)
+# Named explicitly: under `python -m` __name__ is "__main__".
+log = logging.getLogger("aurelis.testing.model_server")
 
 #: Model key that matches requests for any model.
 ANY_MODEL = "*"
@@ -296,6 +297,7 @@ class ModelServer:
         self._limiters: dict[str, _RateLimit] = {}
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
+        self._handlers: set[asyncio.Task[Any]] = set()  # chat requests in progress (loop only)
         self._thread: threading.Thread | None = None
         self._thread_loop: asyncio.AbstractEventLoop | None = None
         self._thread_stop: asyncio.Event | None = None
@@ -333,8 +335,15 @@ class ModelServer:
     async def stop(self) -> None:
         """Close the listener and every connection; safe to call twice."""
         runner, self._runner = self._runner, None
-        if runner is not None:
-            await runner.cleanup()
+        if runner is None:
+            return
+        # aiohttp would wait shutdown_timeout twice for handlers still sleeping out a scripted
+        # latency; a test server that stops should stop now, like a process being killed.
+        pending = list(self._handlers)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        await runner.cleanup()
 
     async def __aenter__(self) -> ModelServer:
         return await self.start()
@@ -494,6 +503,9 @@ class ModelServer:
         return app
 
     async def _handle_chat(self, request: web.Request) -> web.StreamResponse:
+        task = asyncio.current_task()
+        if task is not None:
+            self._handlers.add(task)
         self._enter()
         try:
             try:
@@ -512,6 +524,7 @@ class ModelServer:
             return response
         finally:
             self._leave()
+            self._handlers.discard(task)
 
     def _enter(self) -> None:
         with self._lock:
@@ -811,21 +824,24 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _load_script(path: str | None) -> dict[str, Any]:
-    if not path:
-        return {}
-    with open(path, encoding="utf-8") as fh:
-        spec = json.load(fh)
-    if not isinstance(spec, dict):
-        raise SystemExit(f"{path}: expected a JSON object")
-    return spec
-
-
-async def _serve(args: argparse.Namespace, spec: Mapping[str, Any]) -> None:
+def _scripted_server(args: argparse.Namespace) -> ModelServer:
+    """Build the server from the command line; a bad script exits with a one-line message."""
     server = ModelServer(host=args.host, port=args.port)
-    server.apply_script(spec)
+    if args.script:
+        try:
+            with open(args.script, encoding="utf-8") as fh:
+                spec = json.load(fh)
+            if not isinstance(spec, dict):
+                raise ValueError("expected a JSON object")
+            server.apply_script(spec)
+        except (OSError, TypeError, ValueError) as exc:
+            raise SystemExit(f"{args.script}: {exc}") from None
     if args.token is not None:
         server.token = args.token
+    return server
+
+
+async def _serve(server: ModelServer) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -841,17 +857,16 @@ async def _serve(args: argparse.Namespace, spec: Mapping[str, Any]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m aurelis.testing.model_server``."""
     args = _parse_args(argv)
     logging.basicConfig(
         stream=sys.stderr,
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    spec = _load_script(args.script)
-    try:
-        asyncio.run(_serve(args, spec))
-    except KeyboardInterrupt:  # SIGINT before the handler was installed
-        pass
+    server = _scripted_server(args)
+    with contextlib.suppress(KeyboardInterrupt):  # SIGINT before the handler was installed
+        asyncio.run(_serve(server))
     return 0
 
 

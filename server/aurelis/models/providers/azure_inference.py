@@ -158,13 +158,14 @@ class AzureInferenceProvider:
             return self._auth_error(call, 401)
         if isinstance(error, ResourceNotFoundError):
             return self._not_found(call, error)
-        if isinstance(error, HttpResponseError) and error.status_code is not None:
-            return self._http_error(error, call)
+        # DecodeError is an HttpResponseError too (with status 200): test it first.
         if isinstance(error, (DecodeError, DeserializationError, ValueError, KeyError, TypeError)):
             return ModelResponseError(
                 f"{call.model} sent a malformed response ({type(error).__name__})",
                 model=call.model,
             )
+        if isinstance(error, HttpResponseError) and error.status_code is not None:
+            return self._http_error(error, call)
         if isinstance(error, (ServiceRequestError, ServiceResponseError, OSError)):
             return TransientModelError(
                 f"connection to {self.endpoint} failed or was dropped "
@@ -280,10 +281,17 @@ def _final_completion(
         content=content,
         prompt_tokens=prompt_tokens,
         completion_tokens=completion_tokens,
-        finish_reason=str(finish_reason) if finish_reason is not None else None,
+        finish_reason=_finish_reason(finish_reason),
         model_reported=model_reported,
         rate_limit=_rate_limit_info(headers),
     )
+
+
+def _finish_reason(value: Any) -> str | None:
+    # The SDK gives an enum (CompletionsFinishReason.STOPPED whose value is "stop").
+    if value is None:
+        return None
+    return str(getattr(value, "value", value))
 
 
 def _int_attr(value: Any, name: str) -> int:

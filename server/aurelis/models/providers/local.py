@@ -60,6 +60,8 @@ class LocalProvider:
         self._load_lock = threading.Lock()
         # llama.cpp contexts are not thread-safe: one generation at a time.
         self._generate_lock = threading.Lock()
+        #: Tokens produced by the most recent generation, including a cancelled one.
+        self.last_generation_tokens = 0
 
     @property
     def model_path(self) -> Path | None:
@@ -149,6 +151,7 @@ class LocalProvider:
                 completion_tokens += 1
                 put("text", text)
             finish = reason or finish
+        self.last_generation_tokens = completion_tokens
         prompt_tokens = len(llama.tokenize(_as_bytes(prompt), add_bos=True)) if not chat else 0
         return {
             "prompt_tokens": prompt_tokens,

@@ -1,0 +1,178 @@
+"""The remote provider: real azure-ai-inference client against the loopback server.
+
+Every HTTP failure must become one of our exceptions with a message that says what to do,
+and never contain the token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from aurelis.core.exceptions import (
+    AuthenticationError,
+    ModelError,
+    ModelResponseError,
+    ModelTimeoutError,
+    ModelUnavailableError,
+    RateLimitError,
+    TransientModelError,
+    is_transient,
+)
+from aurelis.models import ModelRequest
+from aurelis.models.providers.azure_inference import AzureInferenceProvider
+from aurelis.models.providers.base import ProviderCall
+from aurelis.testing import ModelServer, Reply
+from tests.conftest import TEST_TOKEN
+
+DEPLOYMENT = "mistral-ai/Codestral-2501"
+
+
+@pytest.fixture
+async def provider(model_server: ModelServer) -> AsyncIterator[AzureInferenceProvider]:
+    provider = AzureInferenceProvider(
+        model_server.url, TEST_TOKEN, token_source="GITHUB_TOKEN",
+        connect_timeout=5, read_timeout=5,
+    )
+    yield provider
+    await provider.close()
+
+
+def call(timeout: float = 5.0) -> ProviderCall:
+    request = ModelRequest(prompt="write code")
+    return ProviderCall(
+        model="codestral-2501", deployment=DEPLOYMENT,
+        messages=[{"role": "user", "content": "write code"}],
+        temperature=0.1, max_tokens=100, timeout=timeout, request=request, prompt_budget=1000,
+    )
+
+
+async def fail_with(provider: AzureInferenceProvider, server: ModelServer, reply: Reply,
+                    timeout: float = 5.0) -> BaseException:
+    server.script(DEPLOYMENT, reply)
+    with pytest.raises(Exception) as raised:
+        await provider.complete(call(timeout))
+    assert TEST_TOKEN not in str(raised.value)
+    return raised.value
+
+
+async def test_completion_carries_content_usage_and_request_body(provider, model_server) -> None:
+    model_server.script(DEPLOYMENT, Reply(content="def f():\n    return 1", prompt_tokens=7,
+                                          completion_tokens=5))
+    completion = await provider.complete(call())
+    assert completion.content == "def f():\n    return 1"
+    assert (completion.prompt_tokens, completion.completion_tokens) == (7, 5)
+    assert completion.finish_reason == "stop"
+    [recorded] = model_server.requests
+    assert recorded.body["model"] == DEPLOYMENT
+    assert recorded.body["max_tokens"] == 100 and recorded.body["temperature"] == 0.1
+    assert recorded.headers["Authorization"] == f"Bearer {TEST_TOKEN}"
+
+
+async def test_rate_limit_headers_are_read(provider, model_server) -> None:
+    model_server.enforce_rate_limit(DEPLOYMENT, per_minute=5)
+    completion = await provider.complete(call())
+    assert completion.rate_limit.remaining_requests == 4
+
+
+async def test_401_is_an_authentication_error_naming_the_variable(provider, model_server) -> None:
+    error = await fail_with(provider, model_server, Reply(status=401))
+    assert isinstance(error, AuthenticationError) and not is_transient(error)
+    assert "GITHUB_TOKEN" in str(error) and "401" in str(error)
+
+
+async def test_wrong_token_is_rejected_by_the_server(model_server) -> None:
+    provider = AzureInferenceProvider(model_server.url, "wrong-token-123", token_source="AURELIS_TOKEN",
+                                      connect_timeout=5, read_timeout=5)
+    try:
+        with pytest.raises(AuthenticationError) as raised:
+            await provider.complete(call())
+        assert "AURELIS_TOKEN" in str(raised.value)
+        assert "wrong-token-123" not in str(raised.value)
+    finally:
+        await provider.close()
+
+
+async def test_403_is_an_authentication_error_about_access(provider, model_server) -> None:
+    error = await fail_with(provider, model_server, Reply(status=403))
+    assert isinstance(error, AuthenticationError)
+    assert "403" in str(error) and "no access" in str(error) and DEPLOYMENT in str(error)
+
+
+async def test_404_unknown_model_is_unavailable_with_a_deployment_hint(provider, model_server) -> None:
+    error = await fail_with(provider, model_server, Reply(status=404))
+    assert isinstance(error, ModelUnavailableError) and is_transient(error)
+    assert "deployments.codestral-2501" in str(error)
+
+
+async def test_410_explains_the_github_models_retirement(provider, model_server) -> None:
+    error = await fail_with(provider, model_server, Reply(status=410))
+    assert isinstance(error, ModelUnavailableError)
+    message = str(error)
+    assert "retired on 2026-07-30" in message and "AURELIS_ENDPOINT" in message
+
+
+async def test_429_is_a_rate_limit_error_with_retry_after(provider, model_server) -> None:
+    error = await fail_with(provider, model_server, Reply(status=429, retry_after=7))
+    assert isinstance(error, RateLimitError)
+    assert error.retry_after == 7
+    assert "UserByModelByMinute" in str(error)
+
+
+async def test_500_is_transient(provider, model_server) -> None:
+    error = await fail_with(provider, model_server, Reply(status=500, error_message="boom"))
+    assert isinstance(error, TransientModelError) and is_transient(error)
+    assert "500" in str(error) and "boom" in str(error)
+
+
+async def test_400_is_not_transient(provider, model_server) -> None:
+    error = await fail_with(provider, model_server, Reply(status=400, error_message="bad temp"))
+    assert type(error) is ModelError and not is_transient(error)
+    assert "400" in str(error) and "bad temp" in str(error)
+
+
+async def test_timeout_is_a_model_timeout(provider, model_server) -> None:
+    error = await fail_with(provider, model_server, Reply(latency=2.0), timeout=0.2)
+    assert isinstance(error, ModelTimeoutError) and is_transient(error)
+    assert "0.2s" in str(error)
+
+
+async def test_dropped_connection_is_transient(provider, model_server) -> None:
+    error = await fail_with(provider, model_server, Reply(drop=True))
+    assert isinstance(error, TransientModelError)
+    assert model_server.url in str(error)
+
+
+async def test_malformed_json_is_a_response_error(provider, model_server) -> None:
+    error = await fail_with(provider, model_server, Reply(malformed=True))
+    assert isinstance(error, ModelResponseError) and "malformed" in str(error)
+
+
+async def test_dead_endpoint_is_transient_connection_error() -> None:
+    provider = AzureInferenceProvider("http://127.0.0.1:9", None, token_source=None,
+                                      connect_timeout=2, read_timeout=2)
+    try:
+        with pytest.raises(TransientModelError) as raised:
+            await provider.complete(call())
+        assert "127.0.0.1:9" in str(raised.value)
+    finally:
+        await provider.close()
+
+
+async def test_streaming_yields_chunks_then_a_final_completion(provider, model_server) -> None:
+    model_server.script(DEPLOYMENT, Reply(content="abcdefghijklmnopqrstuvwxyz", chunk_size=5))
+    chunks = [chunk async for chunk in provider.stream(call())]
+    texts = [chunk.text for chunk in chunks if chunk.text]
+    assert texts == ["abcde", "fghij", "klmno", "pqrst", "uvwxy", "z"]
+    final = chunks[-1].final
+    assert final is not None and final.content == "abcdefghijklmnopqrstuvwxyz"
+    assert final.completion_tokens > 0
+    assert model_server.requests[0].stream
+
+
+async def test_streaming_error_before_first_chunk_is_translated(provider, model_server) -> None:
+    model_server.script(DEPLOYMENT, Reply(status=410))
+    with pytest.raises(ModelUnavailableError):
+        async for _ in provider.stream(call()):
+            pass

@@ -1,0 +1,71 @@
+"""The embedded llama.cpp provider on the real bundled GGUF."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from aurelis.core.exceptions import ModelUnavailableError
+from aurelis.models import ModelRequest, TaskType
+from aurelis.models.providers.base import ProviderCall
+from aurelis.models.providers.local import LocalProvider
+
+
+def call(prompt: str, task: TaskType, max_tokens: int) -> ProviderCall:
+    request = ModelRequest(prompt=prompt, task_type=task, temperature=0.0)
+    return ProviderCall(
+        model="local", deployment="gguf", messages=[], temperature=0.0,
+        max_tokens=max_tokens, timeout=60, request=request, prompt_budget=2000,
+    )
+
+
+async def test_missing_gguf_is_a_clear_unavailable_error(tmp_path: Path) -> None:
+    provider = LocalProvider(tmp_path / "nope.gguf", context_size=1024, threads=1)
+    with pytest.raises(ModelUnavailableError) as raised:
+        await provider.complete(call("x", TaskType.GENERAL, 4))
+    assert "nope.gguf" in str(raised.value) and "local_model_path" in str(raised.value)
+
+
+async def test_file_that_is_not_a_gguf_is_a_clear_error(tmp_path: Path) -> None:
+    bogus = tmp_path / "bogus.gguf"
+    bogus.write_bytes(b"not a model")
+    provider = LocalProvider(bogus, context_size=1024, threads=1)
+    with pytest.raises(ModelUnavailableError) as raised:
+        await provider.complete(call("x", TaskType.GENERAL, 4))
+    assert "cannot load local model" in str(raised.value)
+
+
+@pytest.mark.local_model
+async def test_completion_continues_code_and_counts_tokens() -> None:
+    provider = LocalProvider(None, context_size=1024, threads=2)
+    completion = await provider.complete(
+        call("def add(a, b):\n    return", TaskType.CODE_COMPLETION, 8)
+    )
+    assert completion.content.strip()
+    assert 0 < completion.completion_tokens <= 8
+    assert completion.prompt_tokens > 0
+
+
+@pytest.mark.local_model
+async def test_cancelling_a_stream_stops_generation_promptly() -> None:
+    provider = LocalProvider(None, context_size=1024, threads=2)
+    await provider.complete(call("x = ", TaskType.CODE_COMPLETION, 1))  # load outside timing
+    chunks: list[str] = []
+
+    async def consume() -> None:
+        async for chunk in provider.stream(call("# A long story\n", TaskType.CODE_COMPLETION, 400)):
+            chunks.append(chunk.text)
+
+    task = asyncio.create_task(consume())
+    while len(chunks) < 3:
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    # Awaiting the cancelled stream waits for the worker thread, which stopped at the next
+    # token instead of generating all 400.
+    assert provider.last_generation_tokens < 50
+    completion = await provider.complete(call("y = ", TaskType.CODE_COMPLETION, 2))
+    assert completion.completion_tokens >= 1

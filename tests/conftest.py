@@ -16,7 +16,9 @@ TEST_TOKEN = "test-token-0123456789"
 
 
 @pytest.fixture(autouse=True)
-def isolated_config(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[AurelisConfig]:
+def isolated_config(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[AurelisConfig]:
     """No test sees the developer's environment, user config or project file."""
     for name in list(os.environ):
         if name.startswith("AURELIS_") or name == "GITHUB_TOKEN":

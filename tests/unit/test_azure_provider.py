@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from tests.conftest import TEST_TOKEN
 
 from aurelis.core.exceptions import (
     AuthenticationError,
@@ -24,7 +25,6 @@ from aurelis.models import ModelRequest
 from aurelis.models.providers.azure_inference import AzureInferenceProvider
 from aurelis.models.providers.base import ProviderCall
 from aurelis.testing import ModelServer, Reply
-from tests.conftest import TEST_TOKEN
 
 DEPLOYMENT = "mistral-ai/Codestral-2501"
 
@@ -32,8 +32,11 @@ DEPLOYMENT = "mistral-ai/Codestral-2501"
 @pytest.fixture
 async def provider(model_server: ModelServer) -> AsyncIterator[AzureInferenceProvider]:
     provider = AzureInferenceProvider(
-        model_server.url, TEST_TOKEN, token_source="GITHUB_TOKEN",
-        connect_timeout=5, read_timeout=5,
+        model_server.url,
+        TEST_TOKEN,
+        token_source="GITHUB_TOKEN",
+        connect_timeout=5,
+        read_timeout=5,
     )
     yield provider
     await provider.close()
@@ -42,24 +45,31 @@ async def provider(model_server: ModelServer) -> AsyncIterator[AzureInferencePro
 def call(timeout: float = 5.0) -> ProviderCall:
     request = ModelRequest(prompt="write code")
     return ProviderCall(
-        model="codestral-2501", deployment=DEPLOYMENT,
+        model="codestral-2501",
+        deployment=DEPLOYMENT,
         messages=[{"role": "user", "content": "write code"}],
-        temperature=0.1, max_tokens=100, timeout=timeout, request=request, prompt_budget=1000,
+        temperature=0.1,
+        max_tokens=100,
+        timeout=timeout,
+        request=request,
+        prompt_budget=1000,
     )
 
 
-async def fail_with(provider: AzureInferenceProvider, server: ModelServer, reply: Reply,
-                    timeout: float = 5.0) -> BaseException:
+async def fail_with(
+    provider: AzureInferenceProvider, server: ModelServer, reply: Reply, call_timeout: float = 5.0
+) -> BaseException:
     server.script(DEPLOYMENT, reply)
     with pytest.raises(Exception) as raised:
-        await provider.complete(call(timeout))
+        await provider.complete(call(call_timeout))
     assert TEST_TOKEN not in str(raised.value)
     return raised.value
 
 
 async def test_completion_carries_content_usage_and_request_body(provider, model_server) -> None:
-    model_server.script(DEPLOYMENT, Reply(content="def f():\n    return 1", prompt_tokens=7,
-                                          completion_tokens=5))
+    model_server.script(
+        DEPLOYMENT, Reply(content="def f():\n    return 1", prompt_tokens=7, completion_tokens=5)
+    )
     completion = await provider.complete(call())
     assert completion.content == "def f():\n    return 1"
     assert (completion.prompt_tokens, completion.completion_tokens) == (7, 5)
@@ -83,8 +93,13 @@ async def test_401_is_an_authentication_error_naming_the_variable(provider, mode
 
 
 async def test_wrong_token_is_rejected_by_the_server(model_server) -> None:
-    provider = AzureInferenceProvider(model_server.url, "wrong-token-123", token_source="AURELIS_TOKEN",
-                                      connect_timeout=5, read_timeout=5)
+    provider = AzureInferenceProvider(
+        model_server.url,
+        "wrong-token-123",
+        token_source="AURELIS_TOKEN",
+        connect_timeout=5,
+        read_timeout=5,
+    )
     try:
         with pytest.raises(AuthenticationError) as raised:
             await provider.complete(call())
@@ -100,7 +115,9 @@ async def test_403_is_an_authentication_error_about_access(provider, model_serve
     assert "403" in str(error) and "no access" in str(error) and DEPLOYMENT in str(error)
 
 
-async def test_404_unknown_model_is_unavailable_with_a_deployment_hint(provider, model_server) -> None:
+async def test_404_unknown_model_is_unavailable_with_a_deployment_hint(
+    provider, model_server
+) -> None:
     error = await fail_with(provider, model_server, Reply(status=404))
     assert isinstance(error, ModelUnavailableError) and is_transient(error)
     assert "deployments.codestral-2501" in str(error)
@@ -133,7 +150,7 @@ async def test_400_is_not_transient(provider, model_server) -> None:
 
 
 async def test_timeout_is_a_model_timeout(provider, model_server) -> None:
-    error = await fail_with(provider, model_server, Reply(latency=2.0), timeout=0.2)
+    error = await fail_with(provider, model_server, Reply(latency=2.0), call_timeout=0.2)
     assert isinstance(error, ModelTimeoutError) and is_transient(error)
     assert "0.2s" in str(error)
 
@@ -150,8 +167,9 @@ async def test_malformed_json_is_a_response_error(provider, model_server) -> Non
 
 
 async def test_dead_endpoint_is_transient_connection_error() -> None:
-    provider = AzureInferenceProvider("http://127.0.0.1:9", None, token_source=None,
-                                      connect_timeout=2, read_timeout=2)
+    provider = AzureInferenceProvider(
+        "http://127.0.0.1:9", None, token_source=None, connect_timeout=2, read_timeout=2
+    )
     try:
         with pytest.raises(TransientModelError) as raised:
             await provider.complete(call())

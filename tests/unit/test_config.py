@@ -66,8 +66,11 @@ def test_precedence_explicit_over_env_over_project_over_user(
 
 
 def test_project_settings_in_pyproject_tool_table(project: Path) -> None:
-    write(project / "pyproject.toml", '[tool.aurelis]\nendpoint = "http://localhost:11434/v1"\n'
-          '[tool.aurelis.routing]\ngeneral = "mistral-nemo"\n[tool.aurelis.cache]\nttl = 5\n')
+    write(
+        project / "pyproject.toml",
+        '[tool.aurelis]\nendpoint = "http://localhost:11434/v1"\n'
+        '[tool.aurelis.routing]\ngeneral = "mistral-nemo"\n[tool.aurelis.cache]\nttl = 5\n',
+    )
     config = load_config()
     assert config.endpoint == "http://localhost:11434/v1"
     assert config.routing == {TaskType.GENERAL: ModelType.MISTRAL_NEMO}

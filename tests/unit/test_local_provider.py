@@ -16,8 +16,14 @@ from aurelis.models.providers.local import LocalProvider
 def call(prompt: str, task: TaskType, max_tokens: int) -> ProviderCall:
     request = ModelRequest(prompt=prompt, task_type=task, temperature=0.0)
     return ProviderCall(
-        model="local", deployment="gguf", messages=[], temperature=0.0,
-        max_tokens=max_tokens, timeout=60, request=request, prompt_budget=2000,
+        model="local",
+        deployment="gguf",
+        messages=[],
+        temperature=0.0,
+        max_tokens=max_tokens,
+        timeout=60,
+        request=request,
+        prompt_budget=2000,
     )
 
 
@@ -53,14 +59,16 @@ async def test_cancelling_a_stream_stops_generation_promptly() -> None:
     provider = LocalProvider(None, context_size=1024, threads=2)
     await provider.complete(call("x = ", TaskType.CODE_COMPLETION, 1))  # load outside timing
     chunks: list[str] = []
+    streaming = asyncio.Event()
 
     async def consume() -> None:
         async for chunk in provider.stream(call("# A long story\n", TaskType.CODE_COMPLETION, 400)):
             chunks.append(chunk.text)
+            if len(chunks) >= 3:
+                streaming.set()
 
     task = asyncio.create_task(consume())
-    while len(chunks) < 3:
-        await asyncio.sleep(0.01)
+    await streaming.wait()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

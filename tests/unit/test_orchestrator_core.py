@@ -41,7 +41,8 @@ async def test_seed_example_single_request(orchestrator, model_server: ModelServ
     assert response.metadata["task_type"] == "code_generation"
     [sent] = model_server.requests
     assert sent.body["messages"][0] == {
-        "role": "system", "content": "You are an expert Python developer."
+        "role": "system",
+        "content": "You are an expert Python developer.",
     }
     assert sent.body["max_tokens"] == 1000 and sent.body["temperature"] == 0.1
 
@@ -67,7 +68,9 @@ async def test_seed_example_batch_keeps_order(orchestrator, model_server: ModelS
         (TaskType.GENERAL, "openai/gpt-4o-mini"),
     ],
 )
-async def test_task_reaches_its_routed_deployment(orchestrator, model_server, task, deployment) -> None:
+async def test_task_reaches_its_routed_deployment(
+    orchestrator, model_server, task, deployment
+) -> None:
     await orchestrator.process_request(ModelRequest(prompt="hello", task_type=task))
     assert [r.model for r in model_server.requests] == [deployment]
 
@@ -80,22 +83,32 @@ async def test_deployment_override_changes_what_is_sent(orchestrator, model_serv
 
 
 async def test_context_reaches_the_model_as_fenced_sections(orchestrator, model_server) -> None:
-    await orchestrator.process_request(ModelRequest(
-        prompt="Add error handling",
-        task_type=TaskType.REFACTORING,
-        context={"existing_code": "def load(p):\n    return open(p).read()",
-                 "error_patterns": ["FileNotFoundError"]},
-    ))
+    await orchestrator.process_request(
+        ModelRequest(
+            prompt="Add error handling",
+            task_type=TaskType.REFACTORING,
+            context={
+                "existing_code": "def load(p):\n    return open(p).read()",
+                "error_patterns": ["FileNotFoundError"],
+            },
+        )
+    )
     user = model_server.requests[0].last_user_message
     assert "## Existing code\n```\ndef load(p):\n    return open(p).read()\n```" in user
-    assert user.index("## Existing code") < user.index("## Error patterns") < user.index("## Request")
+    assert (
+        user.index("## Existing code") < user.index("## Error patterns") < user.index("## Request")
+    )
 
 
 async def test_truncated_context_is_reported_in_metadata(orchestrator, model_server) -> None:
     get_config().context_windows = {"gpt-4o-mini": 1500}
-    response = await orchestrator.process_request(ModelRequest(
-        prompt="Summarise", max_tokens=500, context={"existing_code": "x = 1\n" * 3000},
-    ))
+    response = await orchestrator.process_request(
+        ModelRequest(
+            prompt="Summarise",
+            max_tokens=500,
+            context={"existing_code": "x = 1\n" * 3000},
+        )
+    )
     [cut] = response.metadata["context_truncated"]
     assert cut["key"] == "existing_code" and cut["kept_tokens"] < cut["original_tokens"]
     assert len(model_server.requests[0].last_user_message) < 6 * 3000
@@ -117,7 +130,9 @@ async def test_stream_request_yields_the_answer_in_pieces(orchestrator, model_se
     assert len(chunks) >= 5 and "".join(chunks) == "streamed answer text"
 
 
-async def test_authentication_error_surfaces_without_leaking_the_token(orchestrator, model_server) -> None:
+async def test_authentication_error_surfaces_without_leaking_the_token(
+    orchestrator, model_server
+) -> None:
     model_server.set_default("*", Reply(status=401))
     with pytest.raises(AuthenticationError) as raised:
         await orchestrator.process_request(ModelRequest(prompt="hi"))
@@ -126,7 +141,9 @@ async def test_authentication_error_surfaces_without_leaking_the_token(orchestra
     assert len(model_server.requests) == 1  # never retried
 
 
-async def test_retired_endpoint_error_says_how_to_configure_another(orchestrator, model_server) -> None:
+async def test_retired_endpoint_error_says_how_to_configure_another(
+    orchestrator, model_server
+) -> None:
     get_config().fallback_chains = {"gpt-4o-mini": []}
     get_config().max_retries = 0
     model_server.set_default("*", Reply(status=410))
@@ -143,10 +160,14 @@ def test_get_model_orchestrator_is_process_wide() -> None:
 async def test_offline_requests_run_on_the_embedded_local_model() -> None:
     orchestrator = get_model_orchestrator()
     try:
-        response = await orchestrator.process_request(ModelRequest(
-            prompt="a Python function that returns the square of a number",
-            task_type=TaskType.CODE_GENERATION, max_tokens=48, temperature=0.0,
-        ))
+        response = await orchestrator.process_request(
+            ModelRequest(
+                prompt="a Python function that returns the square of a number",
+                task_type=TaskType.CODE_GENERATION,
+                max_tokens=48,
+                temperature=0.0,
+            )
+        )
     finally:
         await orchestrator.close()
     assert response.model_used is ModelType.LOCAL

@@ -36,8 +36,12 @@ def test_context_sections_are_labelled_fenced_and_in_stable_order() -> None:
     user = build_messages(request, 2000).messages[1]["content"]
     headings = [line for line in user.splitlines() if line.startswith("## ")]
     assert headings == [
-        "## Existing code", "## Project structure", "## Error patterns",
-        "## Alpha", "## Zeta", "## Request",
+        "## Existing code",
+        "## Project structure",
+        "## Error patterns",
+        "## Alpha",
+        "## Zeta",
+        "## Request",
     ]
     assert "```\ndef f():\n    pass\n```" in user
     assert user.endswith("## Request\nFix it")
@@ -90,7 +94,9 @@ def test_completion_prompt_for_base_models_reads_as_a_document() -> None:
     assert text == "# a function that reverses a string\n"
     assert "\n\n\n" in stops and truncated == []
     docs = ModelRequest(
-        prompt="Docstring", task_type=TaskType.DOCUMENTATION, context={"existing_code": "def f(): pass"}
+        prompt="Docstring",
+        task_type=TaskType.DOCUMENTATION,
+        context={"existing_code": "def f(): pass"},
     )
     text, stops, _ = build_completion_prompt(docs, 1000)
     assert text.startswith("def f(): pass") and text.endswith('"""') and stops == ['"""']

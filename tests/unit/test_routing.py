@@ -44,7 +44,9 @@ def test_routing_is_overridable_in_config(online: AurelisConfig) -> None:
 
 def test_explicit_model_wins_over_routing(online: AurelisConfig) -> None:
     online.routing = {"testing": "gpt-4o"}
-    request = ModelRequest(prompt="x", task_type=TaskType.TESTING, model_type=ModelType.MISTRAL_NEMO)
+    request = ModelRequest(
+        prompt="x", task_type=TaskType.TESTING, model_type=ModelType.MISTRAL_NEMO
+    )
     assert primary_model(request, online) is ModelType.MISTRAL_NEMO
 
 

@@ -33,8 +33,15 @@ def test_unknown_model_name_lists_the_valid_ones() -> None:
 
 def test_task_type_values() -> None:
     assert {task.value for task in TaskType} == {
-        "code_generation", "code_completion", "code_optimization", "documentation",
-        "explanation", "refactoring", "testing", "analysis", "general",
+        "code_generation",
+        "code_completion",
+        "code_optimization",
+        "documentation",
+        "explanation",
+        "refactoring",
+        "testing",
+        "analysis",
+        "general",
     }
 
 

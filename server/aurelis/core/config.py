@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import threading
 import tomllib
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
 from typing import Any, Literal
@@ -36,6 +37,7 @@ LEGACY_GITHUB_MODELS_ENDPOINT = "https://models.github.ai/inference"
 #: Environment variables a token is read from, first match wins.
 TOKEN_VARIABLES = ("AURELIS_TOKEN", "GITHUB_TOKEN")
 ENV_PREFIX = "AURELIS_"
+_RATE_LIMIT_KEYS = frozenset({"per_minute", "per_day", "concurrent"})
 
 
 class AurelisConfig(BaseSettings):
@@ -84,8 +86,28 @@ class AurelisConfig(BaseSettings):
     breaker_min_requests: int = Field(10, ge=1)
     breaker_cooldown: float = Field(30.0, gt=0)
     fallback_chains: dict[ModelType, list[ModelType]] = Field(default_factory=dict)
-    rate_limits: dict[ModelType, dict[str, int]] = Field(default_factory=dict)
+    #: {model: {"per_minute": n, "per_day": n, "concurrent": n}}; a key set to None lifts
+    #: that limit, a missing key keeps the model's tier value.
+    rate_limits: dict[ModelType, dict[str, int | None]] = Field(default_factory=dict)
     rate_limit_mode: Literal["wait", "fail"] = "wait"
+    #: Multiplies the per-minute and per-day windows (e.g. 0.05 makes "a minute" 3 s):
+    #: for endpoints with shorter windows, and for tests that cannot wait a real minute.
+    rate_limit_window_scale: float = Field(1.0, gt=0)
+    retry_backoff_initial: float = Field(0.5, ge=0)
+    retry_backoff_max: float = Field(8.0, ge=0)
+
+    @field_validator("rate_limits")
+    @classmethod
+    def _rate_limit_keys(
+        cls, value: dict[ModelType, dict[str, int | None]]
+    ) -> dict[ModelType, dict[str, int | None]]:
+        for limits in value.values():
+            unknown = set(limits) - _RATE_LIMIT_KEYS
+            if unknown:
+                raise ValueError(f"limit names among {sorted(_RATE_LIMIT_KEYS)}")
+            if any(v is not None and v < 1 for v in limits.values()):
+                raise ValueError("limits of at least 1 (or None for no limit)")
+        return value
 
     # --- logging -------------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -185,7 +207,11 @@ class _TokenEnvSource(PydanticBaseSettingsSource):
 class _TomlSource(PydanticBaseSettingsSource):
     """A settings layer read from a TOML file (project or user)."""
 
-    def __init__(self, settings_cls: type[BaseSettings], reader: Any) -> None:
+    def __init__(
+        self,
+        settings_cls: type[BaseSettings],
+        reader: Callable[[], tuple[dict[str, Any], Path | None]],
+    ) -> None:
         super().__init__(settings_cls)
         self._reader = reader
 
@@ -245,7 +271,8 @@ def _project_root() -> Path:
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:
-            return tomllib.load(handle)
+            data: dict[str, Any] = tomllib.load(handle)
+            return data
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise ConfigurationError(
             f"cannot read config file {path}: {error}",

@@ -29,21 +29,23 @@ class RedactingFilter(logging.Filter):
 def configure_logging(level: str = "INFO", log_file: Path | None = None) -> None:
     """Install one handler on the `aurelis` logger; calling again replaces it."""
     logger = logging.getLogger("aurelis")
-    for handler in list(logger.handlers):
-        if handler.get_name() == _HANDLER_NAME:
-            logger.removeHandler(handler)
-    handler: logging.Handler
-    if log_file is not None:
-        log_file.parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(log_file, encoding="utf-8")
-    else:
-        handler = logging.StreamHandler(sys.stderr)
+    for old in list(logger.handlers):
+        if old.get_name() == _HANDLER_NAME:
+            logger.removeHandler(old)
+    handler = _new_handler(log_file)
     handler.set_name(_HANDLER_NAME)
     handler.addFilter(RedactingFilter())
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logger.addHandler(handler)
     logger.setLevel(level)
     logger.propagate = False
+
+
+def _new_handler(log_file: Path | None) -> logging.Handler:
+    if log_file is None:
+        return logging.StreamHandler(sys.stderr)
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    return logging.FileHandler(log_file, encoding="utf-8")
 
 
 def log_event(logger: logging.Logger, event: str, level: int = logging.INFO, **fields: Any) -> None:

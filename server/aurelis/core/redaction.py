@@ -63,7 +63,13 @@ def redact(text: str, extra_secrets: Iterable[str] = ()) -> str:
 
 def _mask_assignment(match: re.Match[str]) -> str:
     value = match.group("value")
-    if value.startswith(REDACTED[:-1]) or value.lower() in {"none", "null", "true", "false", "os.environ"}:
+    if value.startswith(REDACTED[:-1]) or value.lower() in {
+        "none",
+        "null",
+        "true",
+        "false",
+        "os.environ",
+    }:
         return match.group(0)
     quote = match.group("quote")
     return f"{match.group('name')}{quote}{REDACTED}{quote}"

@@ -117,7 +117,9 @@ def build_messages(request: ModelRequest, budget: int) -> BuiltPrompt:
     return BuiltPrompt(messages, _estimate(system, user), truncated)
 
 
-def build_completion_prompt(request: ModelRequest, budget: int) -> tuple[str, list[str], list[dict[str, Any]]]:
+def build_completion_prompt(
+    request: ModelRequest, budget: int
+) -> tuple[str, list[str], list[dict[str, Any]]]:
     """A plain-text prompt for base models without a chat template.
 
     Base models continue text rather than follow instructions, so each task is phrased as
@@ -145,13 +147,17 @@ def _completion_template(task: TaskType, prompt: str, code: str) -> tuple[str, l
     if task is TaskType.DOCUMENTATION:
         return f'{code_block}# {_one_line(prompt)}\n"""', ['"""']
     if task is TaskType.TESTING:
-        return f"{code_block}# Tests: {_one_line(prompt)}\nimport pytest\n\n\ndef test_", ["\n\n\n\n"]
+        return f"{code_block}# Tests: {_one_line(prompt)}\nimport pytest\n\n\ndef test_", [
+            "\n\n\n\n"
+        ]
     if task in (TaskType.CODE_GENERATION, TaskType.REFACTORING, TaskType.CODE_OPTIMIZATION):
         return f"{code_block}# {_one_line(prompt)}\n", ["\n\n\n", "\n\n#", "\nif __name__"]
     return f"{code_block}Question: {_one_line(prompt)}\nAnswer:", ["\nQuestion:", "\n\n\n"]
 
 
-def _fit_sections(sections: list[Section], budget: int) -> tuple[list[Section], list[dict[str, Any]]]:
+def _fit_sections(
+    sections: list[Section], budget: int
+) -> tuple[list[Section], list[dict[str, Any]]]:
     """Share `budget` among sections: small ones stay whole, large ones are cut.
 
     Water-filling: visiting sections from smallest to largest, each gets at most an equal

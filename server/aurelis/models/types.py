@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 __all__ = ["ModelType", "TaskType", "ModelRequest", "ModelResponse"]
 
 
-class _NamedEnum(str, Enum):
+class _NamedEnum(StrEnum):
     """A str enum whose unknown values fail with the list of valid ones."""
 
     @classmethod

@@ -80,7 +80,7 @@ class AzureInferenceProvider:
         try:
             result = await asyncio.wait_for(
                 self._client.complete(
-                    messages=call.messages,
+                    messages=call.messages,  # type: ignore[arg-type]  # dicts are accepted
                     model=call.deployment,
                     temperature=call.temperature,
                     max_tokens=call.max_tokens,
@@ -97,7 +97,7 @@ class AzureInferenceProvider:
         try:
             updates = await asyncio.wait_for(
                 self._client.complete(
-                    messages=call.messages,
+                    messages=call.messages,  # type: ignore[arg-type]  # dicts are accepted
                     model=call.deployment,
                     temperature=call.temperature,
                     max_tokens=call.max_tokens,
@@ -168,8 +168,7 @@ class AzureInferenceProvider:
             return self._http_error(error, call)
         if isinstance(error, (ServiceRequestError, ServiceResponseError, OSError)):
             return TransientModelError(
-                f"connection to {self.endpoint} failed or was dropped "
-                f"({_reason(error)})",
+                f"connection to {self.endpoint} failed or was dropped ({_reason(error)})",
                 model=call.model,
                 hint="check that the endpoint is reachable",
             )
@@ -264,7 +263,9 @@ def _completion_from(result: Any, headers: dict[str, str], call: ProviderCall) -
             f"{call.model} answered without a completion (no choices or content)",
             model=call.model,
         ) from None
-    return _final_completion(content, result.usage, choice.finish_reason, headers, call, result.model)
+    return _final_completion(
+        content, result.usage, choice.finish_reason, headers, call, result.model
+    )
 
 
 def _final_completion(

@@ -34,7 +34,7 @@ def default_model_path() -> Path:
             model="local",
             hint=f"{_INSTALL_HINT}, or set local_model_path to a GGUF file",
         ) from None
-    target = bundled.default_output_path()
+    target = Path(bundled.default_output_path())
     # assemble() re-hashes 253 MB on every call; skip it when the file is already whole.
     if target.is_file() and target.stat().st_size > 0 and _marker(target).is_file():
         return target
@@ -134,12 +134,23 @@ class LocalProvider:
                 info = self._run(llama, prompt, stops, chat, call, cancel, put)
             put("done", info)
         except Exception as error:  # noqa: BLE001 - surfaced to the awaiting coroutine
-            put("error", ModelUnavailableError(
-                f"the local model failed: {type(error).__name__}: {error}", model="local"
-            ))
+            put(
+                "error",
+                ModelUnavailableError(
+                    f"the local model failed: {type(error).__name__}: {error}", model="local"
+                ),
+            )
 
-    def _run(self, llama: Any, prompt: Any, stops: list[str], chat: bool,
-             call: ProviderCall, cancel: threading.Event, put: Any) -> dict[str, Any]:
+    def _run(
+        self,
+        llama: Any,
+        prompt: Any,
+        stops: list[str],
+        chat: bool,
+        call: ProviderCall,
+        cancel: threading.Event,
+        put: Any,
+    ) -> dict[str, Any]:
         pieces = self._pieces(llama, prompt, stops, chat, call)
         completion_tokens = 0
         finish: str | None = None
@@ -160,8 +171,9 @@ class LocalProvider:
             "chat": chat,
         }
 
-    def _pieces(self, llama: Any, prompt: Any, stops: list[str], chat: bool,
-                call: ProviderCall) -> Iterator[tuple[str, str | None]]:
+    def _pieces(
+        self, llama: Any, prompt: Any, stops: list[str], chat: bool, call: ProviderCall
+    ) -> Iterator[tuple[str, str | None]]:
         options = {"max_tokens": call.max_tokens, "temperature": call.temperature, "stream": True}
         if chat:
             for chunk in llama.create_chat_completion(messages=prompt, **options):
@@ -190,16 +202,22 @@ class LocalProvider:
         path = self._model_path or default_model_path()
         if not path.is_file():
             raise ModelUnavailableError(
-                f"local model file {path} does not exist", model="local",
+                f"local model file {path} does not exist",
+                model="local",
                 hint="set local_model_path to a GGUF file",
             )
         self._model_path = path
         try:
-            return Llama(model_path=str(path), n_ctx=self._context_size,
-                         n_threads=self._threads, verbose=False)
+            return Llama(
+                model_path=str(path),
+                n_ctx=self._context_size,
+                n_threads=self._threads,
+                verbose=False,
+            )
         except Exception as error:  # noqa: BLE001 - llama.cpp raises ValueError/RuntimeError
             raise ModelUnavailableError(
-                f"cannot load local model {path}: {error}", model="local",
+                f"cannot load local model {path}: {error}",
+                model="local",
                 hint="check that the file is a valid GGUF",
             ) from None
 

@@ -4,6 +4,7 @@
  * Behaviour worth testing lives in those modules; this file only connects them.
  */
 
+import * as fs from 'fs';
 import * as os from 'os';
 import * as vscode from 'vscode';
 import {
@@ -13,7 +14,6 @@ import {
   RevealOutputChannelOn,
   ServerOptions,
   State,
-  TransportKind,
 } from 'vscode-languageclient/node';
 
 import { buildCommandArguments, CommandArguments, EditorSnapshot } from './commandArgs';
@@ -22,6 +22,8 @@ import { debounceDelay, waitUnlessCancelled } from './inline';
 import { documentSelector, SUPPORTED_LANGUAGES } from './languages';
 import { errorMessage, presentResult, Presentation } from './results';
 import {
+  findExecutable,
+  notFoundMessage,
   RESTART_KEYS,
   resolveServerExecutable,
   ServerExecutable,
@@ -63,9 +65,24 @@ function snapshot(editor: vscode.TextEditor): EditorSnapshot {
   };
 }
 
+/** The server runs in the first workspace folder (project config is found from there). */
+function serverCwd(): string | undefined {
+  return vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    fs.accessSync(file, process.platform === 'win32' ? fs.constants.F_OK : fs.constants.X_OK);
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
 class AurelisController implements vscode.Disposable {
   private client: LanguageClient | undefined;
   private starting: Promise<boolean> | undefined;
+  private restarting: Promise<void> = Promise.resolve();
   private clientState: ClientState = 'starting';
   private lastStatus: StatusParams | undefined;
   private panel: vscode.WebviewPanel | undefined;
@@ -120,6 +137,18 @@ class AurelisController implements vscode.Disposable {
     const exe = this.serverExecutable();
     this.output.appendLine(`[client] starting the Aurelis server: ${exe.display}`);
     this.setClientState('starting');
+    const found = findExecutable(exe.command, {
+      path: process.env.PATH ?? process.env.Path,
+      pathext: process.env.PATHEXT,
+      platform: process.platform,
+      cwd: serverCwd() ?? process.cwd(),
+      isExecutable,
+    });
+    if (found === undefined) {
+      this.setClientState('stopped');
+      this.reportStartFailure(notFoundMessage(exe));
+      return false;
+    }
     const client = this.createClient(exe);
     this.client = client;
     try {
@@ -127,19 +156,20 @@ class AurelisController implements vscode.Disposable {
       return true;
     } catch (error) {
       this.setClientState('stopped');
-      const message = startFailureMessage(exe, error);
-      this.output.appendLine(`[client] ${message}`);
-      void vscode.window
-        .showErrorMessage(message, 'Open Settings', 'Show Output')
-        .then((choice) => {
-          if (choice === 'Open Settings') {
-            void vscode.commands.executeCommand('workbench.action.openSettings', '@ext:aurelis.aurelis');
-          } else if (choice === 'Show Output') {
-            this.output.show(true);
-          }
-        });
+      this.reportStartFailure(startFailureMessage(exe, error));
       return false;
     }
+  }
+
+  private reportStartFailure(message: string): void {
+    this.output.appendLine(`[client] ${message}`);
+    void vscode.window.showErrorMessage(message, 'Open Settings', 'Show Output').then((choice) => {
+      if (choice === 'Open Settings') {
+        void vscode.commands.executeCommand('workbench.action.openSettings', '@ext:aurelis.aurelis');
+      } else if (choice === 'Show Output') {
+        this.output.show(true);
+      }
+    });
   }
 
   async stop(): Promise<void> {
@@ -155,10 +185,14 @@ class AurelisController implements vscode.Disposable {
     }
   }
 
-  async restart(): Promise<void> {
-    await this.stop();
-    this.lastStatus = undefined;
-    await this.start();
+  /** Restarts run one after another, however fast the settings change. */
+  restart(): Promise<void> {
+    this.restarting = this.restarting.then(async () => {
+      await this.stop();
+      this.lastStatus = undefined;
+      await this.start();
+    });
+    return this.restarting;
   }
 
   private serverExecutable(): ServerExecutable {
@@ -171,17 +205,19 @@ class AurelisController implements vscode.Disposable {
       },
       {
         homeDir: os.homedir(),
-        workspaceFolder: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath,
+        workspaceFolder: serverCwd(),
       },
     );
   }
 
   private createClient(exe: ServerExecutable): LanguageClient {
+    // No `transport`: with TransportKind.stdio the client appends `--stdio` to the
+    // arguments. Left out, it still talks over stdin/stdout and runs exactly the
+    // configured command line (`aurelis serve`). The server's stderr goes to the output.
     const run = {
       command: exe.command,
       args: exe.args,
-      transport: TransportKind.stdio,
-      options: { cwd: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath },
+      options: { cwd: serverCwd() },
     };
     const serverOptions: ServerOptions = { run, debug: run };
     const clientOptions: LanguageClientOptions = {
@@ -304,13 +340,15 @@ class AurelisController implements vscode.Disposable {
     // After a crash the client gives up and stays stopped; a command is a good moment
     // to try again (the user may have fixed the install meanwhile).
     if (this.clientState === 'stopped') await this.restart();
-    if (!(await this.start()) || this.client === undefined) {
+    // A failed start has already told the user why.
+    if (!(await this.start())) return;
+    const client = this.client;
+    if (client === undefined || !client.isRunning()) {
       void vscode.window.showErrorMessage(
         'Aurelis: the language server is not running. See the Aurelis output for why.',
       );
       return;
     }
-    const client = this.client;
     await vscode.window.withProgress(
       // Window location: a quiet spinner in the status bar. Long server work reports
       // its own cancellable $/progress, which the language client shows.

@@ -1,0 +1,108 @@
+/**
+ * A scripted stand-in for `aurelis serve`, used by the wiring test. It speaks real LSP
+ * over stdio (vscode-jsonrpc) and appends every message it receives to the JSON-lines
+ * file named by AURELIS_FAKE_SERVER_LOG, so the test can assert on what the client sent.
+ *
+ * Its answers follow the Aurelis contract: explain/analyze → {markdown}, the other
+ * commands → {applied, message?}, plus `aurelis/status` notifications.
+ */
+import { appendFileSync } from 'node:fs';
+import {
+  createMessageConnection,
+  StreamMessageReader,
+  StreamMessageWriter,
+} from 'vscode-jsonrpc/node';
+
+const logFile = process.env.AURELIS_FAKE_SERVER_LOG;
+function record(kind: string, method: string, params: unknown): void {
+  if (logFile) appendFileSync(logFile, JSON.stringify({ kind, method, params }) + '\n');
+}
+
+const SERVER_COMMANDS = [
+  'aurelis.generate',
+  'aurelis.document',
+  'aurelis.refactor',
+  'aurelis.optimize',
+  'aurelis.addErrorHandling',
+  'aurelis.generateTests',
+  'aurelis.explain',
+  'aurelis.analyze',
+];
+
+const idle = {
+  provider: 'local',
+  endpoint: null,
+  offline: true,
+  busy: false,
+  last_error: null,
+  models: { 'gemma3-270m': { healthy: true, breaker: 'closed', rate_limit_remaining: null } },
+};
+
+const connection = createMessageConnection(
+  new StreamMessageReader(process.stdin),
+  new StreamMessageWriter(process.stdout),
+);
+
+connection.onRequest('initialize', (params) => {
+  record('request', 'initialize', params);
+  record('argv', 'argv', process.argv.slice(2));
+  return {
+    capabilities: {
+      textDocumentSync: 2,
+      inlineCompletionProvider: {},
+      codeActionProvider: true,
+      executeCommandProvider: { commands: SERVER_COMMANDS },
+    },
+    serverInfo: { name: 'fake-aurelis', version: '0' },
+  };
+});
+
+connection.onNotification('initialized', (params) => {
+  record('notification', 'initialized', params);
+  void connection.sendNotification('aurelis/status', idle);
+});
+
+connection.onRequest('workspace/executeCommand', async (params: { command: string; arguments?: unknown[] }) => {
+  record('request', 'workspace/executeCommand', params);
+  const arg = (params.arguments?.[0] ?? {}) as { instruction?: string };
+  switch (params.command) {
+    case 'aurelis.explain':
+      return { markdown: '# Explanation\n\nIt adds two numbers.' };
+    case 'aurelis.analyze':
+      await connection.sendNotification('aurelis/status', { ...idle, busy: true });
+      await connection.sendNotification('aurelis/status', {
+        ...idle,
+        last_error: 'HTTP 410: the endpoint was retired; set aurelis.endpoint',
+      });
+      return { markdown: '- no issues' };
+    case 'aurelis.generate':
+      return { applied: false, message: `Nothing to generate for "${arg.instruction ?? ''}".` };
+    case 'aurelis.optimize':
+      throw new Error('No model is available');
+    default:
+      return { applied: true };
+  }
+});
+
+connection.onRequest('textDocument/inlineCompletion', (params) => {
+  record('request', 'textDocument/inlineCompletion', params);
+  return { items: [{ insertText: 'return a + b' }] };
+});
+
+connection.onRequest('shutdown', () => {
+  record('request', 'shutdown', null);
+  return null;
+});
+
+connection.onNotification('exit', () => {
+  record('notification', 'exit', null);
+  process.exit(0);
+});
+
+connection.onNotification((method, params) => record('notification', method, params));
+connection.onRequest((method, params) => {
+  record('request', method, params);
+  return null;
+});
+
+connection.listen();

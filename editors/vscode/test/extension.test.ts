@@ -1,0 +1,379 @@
+/**
+ * Wiring test: the real extension.ts and the real vscode-languageclient, running in a
+ * stand-in VS Code host (harness/fakeVscode), talking real LSP over stdio to a scripted
+ * server process (harness/fakeServer). Checks the contract end to end: what the client
+ * advertises and sends, and what the user is shown for each answer.
+ */
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { Host, installFakeVscode, Position, Selection, Uri } from '../harness/fakeVscode';
+import { settingsSnapshot } from '../src/settings';
+
+const fakeServer = resolve(__dirname, '..', 'harness', 'fakeServer.js');
+
+interface Logged {
+  kind: string;
+  method: string;
+  params: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+type Extension = typeof import('../src/extension');
+
+describe('extension against a scripted server', () => {
+  const host = new Host();
+  const dir = mkdtempSync(join(tmpdir(), 'aurelis-vscode-wiring-'));
+  const logFile = join(dir, 'server.jsonl');
+  const context = { subscriptions: [] as Array<{ dispose(): unknown }> };
+  let uninstall: () => void;
+  let ext: Extension;
+
+  const log = (): Logged[] =>
+    existsSync(logFile)
+      ? readFileSync(logFile, 'utf8')
+          .split('\n')
+          .filter((l) => l !== '')
+          .map((l) => JSON.parse(l) as Logged)
+      : [];
+  const sent = (method: string): Logged[] => log().filter((m) => m.method === method);
+  const statusText = (): string => host.statusItems[0]?.text ?? '';
+  const run = (id: string, ...args: unknown[]): Promise<unknown> => {
+    const fn = host.commands.get(id);
+    assert.ok(fn, `command ${id} is registered`);
+    return Promise.resolve(fn(...args));
+  };
+
+  const document = {
+    uri: Uri.parse('file:///w/app.py'),
+    version: 3,
+    languageId: 'python',
+  };
+
+  before(async () => {
+    process.env.AURELIS_FAKE_SERVER_LOG = logFile;
+    host.settings = {
+      'aurelis.server.command': process.execPath,
+      'aurelis.server.args': [fakeServer],
+      'aurelis.endpoint': 'http://127.0.0.1:9/v1',
+      'aurelis.provider': 'local',
+      'aurelis.inlineCompletion.enabled': true,
+      'aurelis.inlineCompletion.debounceMs': 0,
+    };
+    host.activeTextEditor = {
+      document,
+      selection: new Selection(new Position(1, 0), new Position(2, 4)),
+    };
+    uninstall = installFakeVscode(host);
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    ext = require('../src/extension') as Extension;
+    await ext.activate(context as never);
+    await waitFor('the first status notification', () => statusText().includes('Aurelis: local'));
+  });
+
+  after(async () => {
+    await ext.deactivate();
+    for (const d of context.subscriptions) d.dispose();
+    uninstall();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('starts the configured command over stdio, with no extra arguments', () => {
+    assert.equal(sent('initialize').length, 1);
+    // vscode-languageclient appends `--stdio` when a transport is named; we must not.
+    assert.deepEqual(log().find((m) => m.kind === 'argv')?.params, []);
+    assert.equal(sent('initialized').length, 1);
+  });
+
+  test('advertises inline completion in the client capabilities', () => {
+    const caps = sent('initialize')[0].params.capabilities;
+    assert.ok(caps.textDocument.inlineCompletion, 'textDocument.inlineCompletion');
+  });
+
+  test('sends the aurelis settings as initializationOptions', () => {
+    const expected = settingsSnapshot((key) => host.settings[`aurelis.${key}`]);
+    assert.deepEqual(sent('initialize')[0].params.initializationOptions, expected);
+  });
+
+  test('sends the aurelis section with workspace/didChangeConfiguration on start', () => {
+    const change = sent('workspace/didChangeConfiguration')[0];
+    assert.ok(change);
+    assert.equal(change.params.settings.aurelis.endpoint, 'http://127.0.0.1:9/v1');
+  });
+
+  test('shows the provider from aurelis/status in the status bar', () => {
+    assert.equal(statusText(), '$(sparkle) Aurelis: local');
+    assert.match(host.statusItems[0].tooltip.value, /gemma3-270m/);
+  });
+
+  test('client commands and the auto-registered server commands live side by side', () => {
+    for (const name of ['generate', 'explain', 'analyze']) {
+      assert.ok(host.commands.has(`aurelis.${name}`), `aurelis.${name}`);
+      assert.ok(host.commands.has(`aurelis.client.${name}`), `aurelis.client.${name}`);
+    }
+  });
+
+  test('generate asks for an instruction and sends one argument object', async () => {
+    host.inputBoxAnswers = ['  add type hints '];
+    await run('aurelis.client.generate');
+    const call = sent('workspace/executeCommand').at(-1);
+    assert.deepEqual(call?.params, {
+      command: 'aurelis.generate',
+      arguments: [
+        {
+          uri: 'file:///w/app.py',
+          version: 3,
+          position: { line: 2, character: 4 },
+          range: { start: { line: 1, character: 0 }, end: { line: 2, character: 4 } },
+          instruction: 'add type hints',
+        },
+      ],
+    });
+    assert.deepEqual(host.messages.at(-1), {
+      level: 'info',
+      text: 'Nothing to generate for "add type hints".',
+    });
+  });
+
+  test('cancelling the instruction prompt sends nothing', async () => {
+    const before = sent('workspace/executeCommand').length;
+    host.inputBoxAnswers = [undefined];
+    await run('aurelis.client.generate');
+    assert.equal(sent('workspace/executeCommand').length, before);
+  });
+
+  test('explain shows the rendered markdown in the "Aurelis: Explanation" panel', async () => {
+    await run('aurelis.client.explain');
+    const panel = host.panels.at(-1);
+    assert.ok(panel);
+    assert.equal(panel.title, 'Aurelis: Explanation');
+    assert.match(panel.html, /<div class="rendered"># Explanation\n\nIt adds two numbers.<\/div>/);
+    assert.match(panel.html, /Content-Security-Policy/);
+  });
+
+  test('a server command run with arguments (as from a code action) shows its result', async () => {
+    const args = { uri: 'file:///w/app.py', version: 3, position: { line: 0, character: 0 } };
+    await run('aurelis.analyze', args);
+    const call = sent('workspace/executeCommand').at(-1);
+    assert.deepEqual(call?.params, { command: 'aurelis.analyze', arguments: [args] });
+    const panel = host.panels.at(-1);
+    assert.equal(panel?.title, 'Aurelis: Analysis');
+    assert.match(panel?.html ?? '', /- no issues/);
+  });
+
+  test('a server command invoked without arguments gets them from the active editor', async () => {
+    await run('aurelis.document');
+    const call = sent('workspace/executeCommand').at(-1);
+    assert.deepEqual(call?.params, {
+      command: 'aurelis.document',
+      arguments: [
+        {
+          uri: 'file:///w/app.py',
+          version: 3,
+          position: { line: 2, character: 4 },
+          range: { start: { line: 1, character: 0 }, end: { line: 2, character: 4 } },
+        },
+      ],
+    });
+  });
+
+  test('a status with last_error turns the item into a warning with the error', async () => {
+    await waitFor('the warning status', () => statusText() === '$(warning) Aurelis');
+    assert.match(host.statusItems[0].tooltip.value, /HTTP 410/);
+  });
+
+  test('a failed command is shown as an error with the server message', async () => {
+    await run('aurelis.client.optimize');
+    const last = host.messages.at(-1);
+    assert.equal(last?.level, 'error');
+    assert.match(last?.text ?? '', /Aurelis: Optimize failed: .*No model is available/);
+  });
+
+  test('an applied result with no message shows nothing', async () => {
+    const before = host.messages.length;
+    await run('aurelis.client.document');
+    assert.equal(sent('workspace/executeCommand').at(-1)?.params.command, 'aurelis.document');
+    assert.equal(host.messages.length, before);
+  });
+
+  test('inline completions are forwarded as textDocument/inlineCompletion', async () => {
+    const { provider } = await waitFor('the inline provider', () => host.inlineProviders[0]);
+    const token = { isCancellationRequested: false, onCancellationRequested: () => ({ dispose() {} }) };
+    const result = await provider.provideInlineCompletionItems(
+      document,
+      new Position(2, 4),
+      { triggerKind: 1, selectedCompletionInfo: undefined },
+      token,
+    );
+    const items = Array.isArray(result) ? result : result.items;
+    assert.equal(items[0].insertText, 'return a + b');
+    const request = sent('textDocument/inlineCompletion').at(-1);
+    assert.deepEqual(request?.params.position, { line: 2, character: 4 });
+    assert.equal(request?.params.textDocument.uri, 'file:///w/app.py');
+  });
+
+  test('with inline completion disabled nothing is requested', async () => {
+    const { provider } = host.inlineProviders[0];
+    const before = sent('textDocument/inlineCompletion').length;
+    host.settings['aurelis.inlineCompletion.enabled'] = false;
+    try {
+      const token = { isCancellationRequested: false, onCancellationRequested: () => ({ dispose() {} }) };
+      const result = await provider.provideInlineCompletionItems(
+        document,
+        new Position(2, 4),
+        { triggerKind: 1, selectedCompletionInfo: undefined },
+        token,
+      );
+      assert.equal(result, null);
+      assert.equal(sent('textDocument/inlineCompletion').length, before);
+    } finally {
+      host.settings['aurelis.inlineCompletion.enabled'] = true;
+    }
+  });
+
+  test('an automatic request cancelled during the debounce is never sent', async () => {
+    const { provider } = host.inlineProviders[0];
+    const before = sent('textDocument/inlineCompletion').length;
+    host.settings['aurelis.inlineCompletion.debounceMs'] = 300;
+    try {
+      const listeners: Array<() => void> = [];
+      const token = {
+        isCancellationRequested: false,
+        onCancellationRequested: (l: () => void) => {
+          listeners.push(l);
+          return { dispose() {} };
+        },
+      };
+      const pending = provider.provideInlineCompletionItems(
+        document,
+        new Position(2, 4),
+        { triggerKind: 1, selectedCompletionInfo: undefined },
+        token,
+      );
+      setTimeout(() => {
+        token.isCancellationRequested = true;
+        listeners.forEach((l) => l());
+      }, 20);
+      assert.equal(await pending, null);
+      await new Promise((r) => setTimeout(r, 400));
+      assert.equal(sent('textDocument/inlineCompletion').length, before);
+    } finally {
+      host.settings['aurelis.inlineCompletion.debounceMs'] = 0;
+    }
+  });
+
+  test('changing the server settings restarts the server', async () => {
+    host.updateSettings({ 'aurelis.server.args': [fakeServer, '--restarted'] });
+    await waitFor('a second initialize', () => sent('initialize').length === 2);
+    const methods = log().map((m) => m.method);
+    const shutdownAt = methods.indexOf('shutdown');
+    assert.ok(shutdownAt >= 0 && shutdownAt < methods.lastIndexOf('initialize'));
+    await waitFor('status after restart', () => statusText() === '$(sparkle) Aurelis: local');
+  });
+});
+
+/** Activate a fresh copy of the extension in its own host, for the start-failure cases. */
+function freshActivation(settings: Record<string, unknown>) {
+  const host = new Host();
+  const context = { subscriptions: [] as Array<{ dispose(): unknown }> };
+  let uninstall: () => void = () => undefined;
+  let ext: Extension | undefined;
+  return {
+    host,
+    async start(): Promise<void> {
+      host.settings = settings;
+      uninstall = installFakeVscode(host);
+      for (const key of Object.keys(require.cache)) {
+        if (key.includes(join('out', 'src')) || key.includes('vscode-languageclient')) {
+          delete require.cache[key];
+        }
+      }
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      ext = require('../src/extension') as Extension;
+      await ext.activate(context as never);
+    },
+    async stop(): Promise<void> {
+      await ext?.deactivate();
+      for (const d of context.subscriptions) d.dispose();
+      uninstall();
+    },
+  };
+}
+
+describe('extension with a server that is not installed', () => {
+  const run = freshActivation({ 'aurelis.server.command': '/nonexistent/bin/aurelis' });
+  before(() => run.start());
+  after(() => run.stop());
+
+  test('shows one error that says how to install the server', async () => {
+    const error = await waitFor('the error', () => run.host.messages.find((m) => m.level === 'error'));
+    assert.match(error.text, /`\/nonexistent\/bin\/aurelis` was not found/);
+    assert.match(error.text, /pip install aurelis/);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(run.host.messages.filter((m) => m.level === 'error').length, 1);
+  });
+
+  test('shows the server as stopped in the status bar', async () => {
+    await waitFor('stopped status', () => run.host.statusItems[0]?.text === '$(circle-slash) Aurelis');
+    assert.equal(run.host.statusItems[0].backgroundColor?.id, 'statusBarItem.errorBackground');
+  });
+
+  test('a command tries to start the server again and says once why it cannot', async () => {
+    run.host.activeTextEditor = {
+      document: { uri: Uri.parse('file:///w/a.py'), version: 1, languageId: 'python' },
+      selection: new Selection(new Position(0, 0), new Position(0, 0)),
+    };
+    const before = run.host.messages.length;
+    await run.host.commands.get('aurelis.client.explain')?.();
+    const shown = run.host.messages.slice(before);
+    assert.equal(shown.length, 1);
+    assert.match(shown[0].text, /was not found/);
+  });
+});
+
+describe('extension with aurelis.pythonPath', { skip: process.platform === 'win32' }, () => {
+  // A stand-in "python" that runs the scripted server, so the test sees the argv it gets.
+  const dir = mkdtempSync(join(tmpdir(), 'aurelis-vscode-python-'));
+  const python = join(dir, 'python');
+  const logFile = join(dir, 'server.jsonl');
+  writeFileSync(python, `#!/bin/sh\nexec "${process.execPath}" "${fakeServer}" "$@"\n`);
+  chmodSync(python, 0o755);
+  const run = freshActivation({
+    'aurelis.pythonPath': python,
+    'aurelis.server.command': '/nonexistent/ignored-when-pythonPath-is-set',
+  });
+  before(async () => {
+    process.env.AURELIS_FAKE_SERVER_LOG = logFile;
+    await run.start();
+  });
+  after(async () => {
+    await run.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('starts `<python> -m aurelis serve`', async () => {
+    const argv = await waitFor('the server argv', () => {
+      if (!existsSync(logFile)) return undefined;
+      const entry = readFileSync(logFile, 'utf8')
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l) as Logged)
+        .find((m) => m.kind === 'argv');
+      return entry?.params as string[] | undefined;
+    });
+    assert.deepEqual(argv, ['-m', 'aurelis', 'serve']);
+    await waitFor('running status', () => run.host.statusItems[0]?.text === '$(sparkle) Aurelis: local');
+  });
+});

@@ -22,15 +22,27 @@ __all__ = [
 
 
 class AurelisError(Exception):
-    """Base of every error Aurelis raises on purpose."""
+    """Base of every error Aurelis raises on purpose.
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
+    `model` and `status_code` say which model call failed and how, where that applies.
+    """
 
     #: Whether a retry or a fallback to another model may help.
     transient: bool = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        model: str | None = None,
+        status_code: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.model = model
+        self.status_code = status_code
 
     def __str__(self) -> str:
         if self.hint:
@@ -49,35 +61,9 @@ class ConfigurationError(AurelisError):
 class ModelError(AurelisError):
     """A model call failed. `transient` errors may be retried or fallen back from."""
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        model: str | None = None,
-        status_code: int | None = None,
-        hint: str | None = None,
-    ) -> None:
-        super().__init__(message, hint=hint)
-        self.model = model
-        self.status_code = status_code
-
 
 class AuthenticationError(AurelisError):
     """The endpoint refused the credential (401/403). Never retried, never fallen back."""
-
-    transient = False
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        model: str | None = None,
-        status_code: int | None = None,
-        hint: str | None = None,
-    ) -> None:
-        super().__init__(message, hint=hint)
-        self.model = model
-        self.status_code = status_code
 
 
 class RateLimitError(AurelisError):
@@ -94,10 +80,8 @@ class RateLimitError(AurelisError):
         status_code: int | None = 429,
         hint: str | None = None,
     ) -> None:
-        super().__init__(message, hint=hint)
+        super().__init__(message, model=model, status_code=status_code, hint=hint)
         self.retry_after = retry_after
-        self.model = model
-        self.status_code = status_code
 
 
 class TransientModelError(ModelError):

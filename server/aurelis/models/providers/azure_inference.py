@@ -77,39 +77,31 @@ class AzureInferenceProvider:
 
     async def complete(self, call: ProviderCall) -> Completion:
         headers: dict[str, str] = {}
-        try:
-            result = await asyncio.wait_for(
-                self._client.complete(
-                    messages=call.messages,  # type: ignore[arg-type]  # dicts are accepted
-                    model=call.deployment,
-                    temperature=call.temperature,
-                    max_tokens=call.max_tokens,
-                    raw_response_hook=_header_recorder(headers),
-                ),
-                timeout=call.timeout,
-            )
-        except Exception as error:  # noqa: BLE001 - every failure is translated below
-            raise self._translate(error, call) from None
+        result = await self._send(call, headers, stream=False)
         return _completion_from(result, headers, call)
 
     async def stream(self, call: ProviderCall) -> AsyncIterator[StreamChunk]:
         headers: dict[str, str] = {}
+        updates = await self._send(call, headers, stream=True)
+        async for chunk in self._stream_updates(updates, headers, call):
+            yield chunk
+
+    async def _send(self, call: ProviderCall, headers: dict[str, str], *, stream: bool) -> Any:
+        """One HTTP request; every failure comes back as one of our exceptions."""
         try:
-            updates = await asyncio.wait_for(
+            return await asyncio.wait_for(
                 self._client.complete(
                     messages=call.messages,  # type: ignore[arg-type]  # dicts are accepted
                     model=call.deployment,
                     temperature=call.temperature,
                     max_tokens=call.max_tokens,
-                    stream=True,
+                    stream=stream,
                     raw_response_hook=_header_recorder(headers),
                 ),
                 timeout=call.timeout,
             )
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:  # noqa: BLE001 - every failure is translated
             raise self._translate(error, call) from None
-        async for chunk in self._stream_updates(updates, headers, call):
-            yield chunk
 
     async def _stream_updates(
         self, updates: Any, headers: dict[str, str], call: ProviderCall

@@ -12,6 +12,7 @@ import asyncio
 import os
 import threading
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -76,30 +77,25 @@ class LocalProvider:
 
     async def stream(self, call: ProviderCall) -> AsyncIterator[StreamChunk]:
         llama = await asyncio.to_thread(self._load)
-        prompt, stops, chat = self._prompt_for(llama, call)
-        cancel = threading.Event()
-        queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
-        loop = asyncio.get_running_loop()
-        worker = loop.run_in_executor(
-            None, self._generate, llama, prompt, stops, chat, call, cancel, queue, loop
-        )
+        job = _Job(llama, call, *self._prompt_for(llama, call), loop=asyncio.get_running_loop())
+        worker = job.loop.run_in_executor(None, self._generate, job)
         parts: list[str] = []
         try:
             while True:
-                kind, value = await queue.get()
+                kind, value = await job.queue.get()
                 if kind == "text":
                     parts.append(value)
                     yield StreamChunk(value)
                 elif kind == "error":
                     raise value
                 else:
-                    yield StreamChunk("", final=self._final(value, parts, call))
+                    yield StreamChunk("", final=self._final(value, parts))
                     return
         finally:
-            cancel.set()
+            job.cancel.set()
             await asyncio.shield(worker)
 
-    def _final(self, info: dict[str, Any], parts: list[str], call: ProviderCall) -> Completion:
+    def _final(self, info: dict[str, Any], parts: list[str]) -> Completion:
         return Completion(
             content="".join(parts),
             prompt_tokens=int(info.get("prompt_tokens", 0)),
@@ -115,74 +111,35 @@ class LocalProvider:
         prompt, stops, _ = build_completion_prompt(call.request, call.prompt_budget)
         return prompt, stops, False
 
-    def _generate(
-        self,
-        llama: Any,
-        prompt: Any,
-        stops: list[str],
-        chat: bool,
-        call: ProviderCall,
-        cancel: threading.Event,
-        queue: asyncio.Queue[tuple[str, Any]],
-        loop: asyncio.AbstractEventLoop,
-    ) -> None:
-        def put(kind: str, value: Any) -> None:
-            loop.call_soon_threadsafe(queue.put_nowait, (kind, value))
-
+    def _generate(self, job: _Job) -> None:
+        """Worker thread: generate token by token, handing pieces to the event loop."""
         try:
             with self._generate_lock:
-                info = self._run(llama, prompt, stops, chat, call, cancel, put)
-            put("done", info)
+                info = self._run(job)
+            job.put("done", info)
         except Exception as error:  # noqa: BLE001 - surfaced to the awaiting coroutine
-            put(
-                "error",
-                ModelUnavailableError(
-                    f"the local model failed: {type(error).__name__}: {error}", model="local"
-                ),
-            )
+            message = f"the local model failed: {type(error).__name__}: {error}"
+            job.put("error", ModelUnavailableError(message, model="local"))
 
-    def _run(
-        self,
-        llama: Any,
-        prompt: Any,
-        stops: list[str],
-        chat: bool,
-        call: ProviderCall,
-        cancel: threading.Event,
-        put: Any,
-    ) -> dict[str, Any]:
-        pieces = self._pieces(llama, prompt, stops, chat, call)
+    def _run(self, job: _Job) -> dict[str, Any]:
         completion_tokens = 0
         finish: str | None = None
-        for text, reason in pieces:
-            if cancel.is_set():
+        for text, reason in _pieces(job):
+            if job.cancel.is_set():
                 finish = "cancelled"
                 break
             if text:
                 completion_tokens += 1
-                put("text", text)
+                job.put("text", text)
             finish = reason or finish
         self.last_generation_tokens = completion_tokens
-        prompt_tokens = len(llama.tokenize(_as_bytes(prompt), add_bos=True)) if not chat else 0
+        prompt_tokens = 0 if job.chat else len(job.llama.tokenize(_as_bytes(job.prompt)))
         return {
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,
             "finish_reason": finish or "stop",
-            "chat": chat,
+            "chat": job.chat,
         }
-
-    def _pieces(
-        self, llama: Any, prompt: Any, stops: list[str], chat: bool, call: ProviderCall
-    ) -> Iterator[tuple[str, str | None]]:
-        options = {"max_tokens": call.max_tokens, "temperature": call.temperature, "stream": True}
-        if chat:
-            for chunk in llama.create_chat_completion(messages=prompt, **options):
-                choice = chunk["choices"][0]
-                yield choice.get("delta", {}).get("content") or "", choice.get("finish_reason")
-        else:
-            for chunk in llama.create_completion(prompt=prompt, stop=stops or None, **options):
-                choice = chunk["choices"][0]
-                yield choice.get("text") or "", choice.get("finish_reason")
 
     def _load(self) -> Any:
         with self._load_lock:
@@ -224,6 +181,39 @@ class LocalProvider:
     async def close(self) -> None:
         # The Llama object frees its memory when collected; nothing async to release.
         self._llama = None
+
+
+@dataclass
+class _Job:
+    """One generation, shared between the awaiting coroutine and the worker thread."""
+
+    llama: Any
+    call: ProviderCall
+    prompt: Any  # text for base models, chat messages when the GGUF has a template
+    stops: list[str]
+    chat: bool
+    loop: asyncio.AbstractEventLoop
+    cancel: threading.Event = field(default_factory=threading.Event)
+    queue: asyncio.Queue[tuple[str, Any]] = field(default_factory=asyncio.Queue)
+
+    def put(self, kind: str, value: Any) -> None:
+        """Thread-safe hand-over to the event loop."""
+        self.loop.call_soon_threadsafe(self.queue.put_nowait, (kind, value))
+
+
+def _pieces(job: _Job) -> Iterator[tuple[str, str | None]]:
+    call = job.call
+    options = {"max_tokens": call.max_tokens, "temperature": call.temperature, "stream": True}
+    if job.chat:
+        for chunk in job.llama.create_chat_completion(messages=job.prompt, **options):
+            choice = chunk["choices"][0]
+            yield choice.get("delta", {}).get("content") or "", choice.get("finish_reason")
+    else:
+        for chunk in job.llama.create_completion(
+            prompt=job.prompt, stop=job.stops or None, **options
+        ):
+            choice = chunk["choices"][0]
+            yield choice.get("text") or "", choice.get("finish_reason")
 
 
 def _as_bytes(prompt: str) -> bytes:

@@ -88,15 +88,30 @@ def test_secrets_in_prompt_and_context_are_redacted() -> None:
 
 def test_completion_prompt_for_base_models_reads_as_a_document() -> None:
     request = ModelRequest(
-        prompt="a function that reverses a string", task_type=TaskType.CODE_GENERATION
+        prompt="a function that reverses a string.", task_type=TaskType.CODE_GENERATION
     )
-    text, stops, truncated = build_completion_prompt(request, 1000)
-    assert text == "# a function that reverses a string\n"
-    assert "\n\n\n" in stops and truncated == []
+    built = build_completion_prompt(request, 1000)
+    # A worked example first, then the request as a comment and the answer's first word.
+    assert built.text.startswith("# Python 3\n")
+    assert built.text.endswith("\n# a function that reverses a string.\ndef")
+    assert built.lead == "def" and "\n\n\n" in built.stops and built.truncated == []
+
+
+def test_completion_prompt_for_documentation_opens_a_docstring() -> None:
     docs = ModelRequest(
         prompt="Docstring",
         task_type=TaskType.DOCUMENTATION,
-        context={"existing_code": "def f(): pass"},
+        context={"existing_code": "def f(): pass", "project_structure": "a.py"},
     )
-    text, stops, _ = build_completion_prompt(docs, 1000)
-    assert text.startswith("def f(): pass") and text.endswith('"""') and stops == ['"""']
+    built = build_completion_prompt(docs, 1000)
+    assert built.text == 'def f(): pass\n\n\n# Docstring\n"""' and built.stops == ['"""']
+
+
+def test_completion_prompt_for_other_languages_has_no_python_example() -> None:
+    request = ModelRequest(
+        prompt="sum two numbers",
+        task_type=TaskType.CODE_GENERATION,
+        context={"language": "rust"},
+    )
+    built = build_completion_prompt(request, 1000)
+    assert "def " not in built.text and built.lead == ""

@@ -24,6 +24,7 @@ __all__ = [
     "BuiltPrompt",
     "build_messages",
     "build_completion_prompt",
+    "CompletionPrompt",
     "context_sections",
 ]
 
@@ -117,42 +118,88 @@ def build_messages(request: ModelRequest, budget: int) -> BuiltPrompt:
     return BuiltPrompt(messages, _estimate(system, user), truncated)
 
 
-def build_completion_prompt(
-    request: ModelRequest, budget: int
-) -> tuple[str, list[str], list[dict[str, Any]]]:
+@dataclass(frozen=True)
+class CompletionPrompt:
+    """A plain-text prompt for a base model.
+
+    `lead` is the start of the answer already written into the prompt (e.g. `def`):
+    the provider puts it back in front of what the model generates.
+    """
+
+    text: str
+    stops: list[str]
+    lead: str = ""
+    truncated: list[dict[str, Any]] = field(default_factory=list)
+
+
+def build_completion_prompt(request: ModelRequest, budget: int) -> CompletionPrompt:
     """A plain-text prompt for base models without a chat template.
 
     Base models continue text rather than follow instructions, so each task is phrased as
     the start of a document whose natural continuation is the answer.
-    Returns (prompt, stop sequences, truncated context).
     """
     prompt = redact(request.prompt)
     sections, truncated = _fit_sections(
-        context_sections(request.context), max(budget - count_tokens(prompt) - 32, 0)
+        context_sections(request.context), max(budget - count_tokens(prompt) - 160, 0)
     )
-    code = "\n\n".join(section.body for section in sections)
-    text, stops = _completion_template(request.task_type, prompt, code)
+    code = "\n\n".join(
+        section.body for section in sections if section.key not in _NOT_CODE_FOR_BASE_MODELS
+    )
+    text, stops, lead = _completion_template(request.task_type, prompt, code, _language(request))
     if not fits(text, budget):
         raise PromptTooLongError(
             f"the prompt needs {count_tokens(text)} tokens but the local model accepts {budget}",
             hint="shorten the prompt or raise local_context_size",
         )
-    return text, stops, truncated
+    return CompletionPrompt(text, stops, lead, truncated)
 
 
-def _completion_template(task: TaskType, prompt: str, code: str) -> tuple[str, list[str]]:
-    code_block = f"{code.rstrip()}\n\n" if code else ""
+# A base model continues text: a file tree or a language name would be continued as such.
+_NOT_CODE_FOR_BASE_MODELS = frozenset({"language", "project_structure"})
+
+# One worked example makes a small base model write a function instead of rambling:
+# measured on gemma3 270M, it turns comment loops into plausible `def` blocks.
+_PYTHON_EXAMPLE = """# Python 3
+
+# Return the largest element of a list.
+def largest(items):
+    result = items[0]
+    for item in items[1:]:
+        if item > result:
+            result = item
+    return result
+
+
+"""
+_CODE_STOPS = ["\n\n\n", "\n#", "\nif __name__", "\nprint("]
+
+
+def _completion_template(
+    task: TaskType, prompt: str, code: str, language: str
+) -> tuple[str, list[str], str]:
+    code_block = f"{code.rstrip()}\n\n\n" if code else ""
+    request = _one_line(prompt).rstrip(".")
     if task is TaskType.CODE_COMPLETION:
-        return f"{code_block}{prompt}", ["\n\n\n"]
+        return f"{code_block}{prompt}", ["\n\n\n"], ""
     if task is TaskType.DOCUMENTATION:
-        return f'{code_block}# {_one_line(prompt)}\n"""', ['"""']
+        return f'{code_block}# {request}\n"""', ['"""'], ""
     if task is TaskType.TESTING:
-        return f"{code_block}# Tests: {_one_line(prompt)}\nimport pytest\n\n\ndef test_", [
-            "\n\n\n\n"
-        ]
+        return (
+            f"{code_block}# Tests: {request}\nimport pytest\n\n\ndef test_",
+            _CODE_STOPS,
+            "def test_",
+        )
     if task in (TaskType.CODE_GENERATION, TaskType.REFACTORING, TaskType.CODE_OPTIMIZATION):
-        return f"{code_block}# {_one_line(prompt)}\n", ["\n\n\n", "\n\n#", "\nif __name__"]
-    return f"{code_block}Question: {_one_line(prompt)}\nAnswer:", ["\nQuestion:", "\n\n\n"]
+        if language == "python":
+            return f"{_PYTHON_EXAMPLE}{code_block}# {request}.\ndef", _CODE_STOPS, "def"
+        return f"{code_block}// {request}\n", ["\n\n\n"], ""
+    return f"{code_block}Question: {request}\nAnswer:", ["\nQuestion:", "\n\n\n"], ""
+
+
+def _language(request: ModelRequest) -> str:
+    # The editor tells us the language; plain CLI requests are assumed to be Python.
+    language = (request.context or {}).get("language", "python")
+    return str(language).lower()
 
 
 def _fit_sections(

@@ -9,7 +9,10 @@ cancelled request stops generating at the next token instead of finishing in the
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import os
+import tempfile
 import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -21,6 +24,8 @@ from aurelis.models.prompts import build_completion_prompt
 from aurelis.models.providers.base import Completion, ProviderCall, StreamChunk
 
 __all__ = ["LocalProvider", "default_model_path"]
+
+logger = logging.getLogger("aurelis.models.local")
 
 _INSTALL_HINT = "install the local extra: pip install 'aurelis[local]'"
 
@@ -79,7 +84,9 @@ class LocalProvider:
         llama = await asyncio.to_thread(self._load)
         job = _Job(llama, call, *self._prompt_for(llama, call), loop=asyncio.get_running_loop())
         worker = job.loop.run_in_executor(None, self._generate, job)
-        parts: list[str] = []
+        parts: list[str] = [job.lead] if job.lead else []
+        if job.lead:
+            yield StreamChunk(job.lead)
         try:
             while True:
                 kind, value = await job.queue.get()
@@ -105,11 +112,11 @@ class LocalProvider:
             extra={"chat_template": info.get("chat", False)},
         )
 
-    def _prompt_for(self, llama: Any, call: ProviderCall) -> tuple[Any, list[str], bool]:
+    def _prompt_for(self, llama: Any, call: ProviderCall) -> tuple[Any, list[str], str, bool]:
         if llama.metadata.get("tokenizer.chat_template"):
-            return call.messages, [], True
-        prompt, stops, _ = build_completion_prompt(call.request, call.prompt_budget)
-        return prompt, stops, False
+            return call.messages, [], "", True
+        built = build_completion_prompt(call.request, call.prompt_budget)
+        return built.text, built.stops, built.lead, False
 
     def _generate(self, job: _Job) -> None:
         """Worker thread: generate token by token, handing pieces to the event loop."""
@@ -165,12 +172,13 @@ class LocalProvider:
             )
         self._model_path = path
         try:
-            return Llama(
-                model_path=str(path),
-                n_ctx=self._context_size,
-                n_threads=self._threads,
-                verbose=False,
-            )
+            with _native_stderr_to_log():
+                return Llama(
+                    model_path=str(path),
+                    n_ctx=self._context_size,
+                    n_threads=self._threads,
+                    verbose=False,
+                )
         except Exception as error:  # noqa: BLE001 - llama.cpp raises ValueError/RuntimeError
             raise ModelUnavailableError(
                 f"cannot load local model {path}: {error}",
@@ -191,6 +199,7 @@ class _Job:
     call: ProviderCall
     prompt: Any  # text for base models, chat messages when the GGUF has a template
     stops: list[str]
+    lead: str  # the answer's first characters, already written at the end of the prompt
     chat: bool
     loop: asyncio.AbstractEventLoop
     cancel: threading.Event = field(default_factory=threading.Event)
@@ -203,7 +212,13 @@ class _Job:
 
 def _pieces(job: _Job) -> Iterator[tuple[str, str | None]]:
     call = job.call
-    options = {"max_tokens": call.max_tokens, "temperature": call.temperature, "stream": True}
+    # A mild repeat penalty stops small models looping on one line (llama.cpp defaults to none).
+    options = {
+        "max_tokens": call.max_tokens,
+        "temperature": call.temperature,
+        "repeat_penalty": 1.1,
+        "stream": True,
+    }
     if job.chat:
         for chunk in job.llama.create_chat_completion(messages=job.prompt, **options):
             choice = chunk["choices"][0]
@@ -214,6 +229,31 @@ def _pieces(job: _Job) -> Iterator[tuple[str, str | None]]:
         ):
             choice = chunk["choices"][0]
             yield choice.get("text") or "", choice.get("finish_reason")
+
+
+@contextlib.contextmanager
+def _native_stderr_to_log() -> Iterator[None]:
+    """Catch what llama.cpp prints straight to fd 2 while loading and log it at debug level.
+
+    llama.cpp writes some notices (KV-cache layout) to the C stderr even with
+    verbose=False; on a terminal or in an editor's log they look like errors.
+    """
+    try:
+        saved = os.dup(2)
+    except OSError:  # no usable fd 2 (embedded hosts): nothing to redirect
+        yield
+        return
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            noise = capture.read().decode("utf-8", "replace").strip()
+            if noise:
+                logger.debug("llama.cpp: %s", noise)
 
 
 def _as_bytes(prompt: str) -> bytes:

@@ -1,0 +1,111 @@
+"""`aurelis models`: every model with its provider, deployment, strengths, context window,
+the tasks routed to it, and its health and remaining rate limit as the orchestrator sees them.
+
+Health comes from `orchestrator.health()` (no network: it reports what recent requests
+taught the circuit breakers and rate limiters); without it the column says "unknown".
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from aurelis.cli import runtime
+from aurelis.cli.errors import error_boundary
+from aurelis.cli.render import print_json
+from aurelis.core.config import AurelisConfig
+from aurelis.models.catalog import CATALOG
+from aurelis.models.routing import resolve, route
+from aurelis.models.types import ModelType, TaskType
+
+__all__ = ["models_command", "model_rows", "OFFLINE_CAPTION"]
+
+OFFLINE_CAPTION = (
+    "offline: no endpoint or token is configured, so every request goes to the local model"
+)
+
+
+def model_rows(settings: AurelisConfig, health: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """One dict per model, in catalog order (the JSON shape of `aurelis models --json`)."""
+    routed: dict[ModelType, list[str]] = {}
+    for task in TaskType:
+        routed.setdefault(route(task, settings), []).append(task.value)
+    rows = []
+    for model, info in CATALOG.items():
+        resolved = resolve(model, settings)
+        state = (health or {}).get(model.value) or {}
+        rows.append({
+            "model": model.value,
+            "provider": info.provider,
+            "deployment": resolved.deployment,
+            "best_for": info.best_for,
+            "context_window": resolved.context_window,
+            "tasks": routed.get(model, []),
+            "healthy": state.get("healthy"),
+            "breaker": state.get("breaker"),
+            "rate_limit_remaining": state.get("rate_limit_remaining"),
+            "last_error": state.get("last_error"),
+        })
+    return rows
+
+
+async def _health() -> dict[str, Any] | None:
+    orchestrator = runtime.orchestrator()
+    if not hasattr(orchestrator, "health"):
+        return None
+    result = await runtime.maybe_await(orchestrator.health())
+    return dict(result) if result else {}
+
+
+def _health_cell(row: dict[str, Any], settings: AurelisConfig) -> str:
+    if row["model"] != ModelType.LOCAL.value and not settings.remote_enabled:
+        return "disabled (offline)"
+    if row["healthy"] is None:
+        return "not tried yet"
+    if row["healthy"]:
+        return "ok"
+    breaker = row.get("breaker")
+    return f"unhealthy ({breaker})" if breaker else "unhealthy"
+
+
+def _table(rows: list[dict[str, Any]], settings: AurelisConfig) -> Table:
+    table = Table(title="Aurelis models", title_justify="left", expand=False)
+    table.add_column("model", no_wrap=True)
+    table.add_column("provider", no_wrap=True)
+    table.add_column("deployment", no_wrap=True)
+    table.add_column("best for")
+    table.add_column("context", justify="right", no_wrap=True)
+    table.add_column("tasks routed here", no_wrap=True)
+    table.add_column("health", no_wrap=True)
+    table.add_column("rate limit left", justify="right")
+    for row in rows:
+        remaining = row["rate_limit_remaining"]
+        table.add_row(
+            row["model"],
+            row["provider"],
+            row["deployment"],
+            row["best_for"],
+            f"{row['context_window']:,}",
+            "\n".join(row["tasks"]) or "-",
+            _health_cell(row, settings),
+            "-" if remaining is None else str(remaining),
+        )
+    if not settings.remote_enabled:
+        table.caption = OFFLINE_CAPTION
+    return table
+
+
+def models_command(
+    json_output: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+) -> None:
+    """List the models, where tasks are routed, and their health."""
+    with error_boundary(debug=runtime.STATE.debug):
+        settings = runtime.config()
+        health = runtime.run_async(_health)
+        rows = model_rows(settings, health)
+        if json_output:
+            print_json({"remote_enabled": settings.remote_enabled, "models": rows})
+            return
+        runtime.table_console().print(_table(rows, settings))

@@ -1,0 +1,112 @@
+"""`aurelis serve`: the language server behind the CLI (stdio stays protocol-only)."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from tests.cli.helpers import cli_env
+from typer.testing import Result
+
+from aurelis.cli.errors import CliUsageError
+from aurelis.cli.serve import parse_tcp, server_argv
+
+Invoke = Callable[..., Result]
+
+
+def test_tcp_addresses_are_parsed_and_checked() -> None:
+    assert parse_tcp("127.0.0.1:2087") == ("127.0.0.1", 2087)
+    assert parse_tcp(":2087") == ("127.0.0.1", 2087)
+    assert parse_tcp("[::1]:9000") == ("::1", 9000)
+    for bad in ("localhost", "host:port", "h:70000"):
+        with pytest.raises(CliUsageError):
+            parse_tcp(bad)
+    assert server_argv("h:1", None) == ["--tcp", "h:1"]
+
+
+def test_a_bad_tcp_address_is_a_usage_error(invoke: Invoke) -> None:
+    result = invoke(["serve", "--tcp", "nowhere"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: invalid --tcp address 'nowhere'")
+
+
+def _frame(message: dict[str, Any]) -> bytes:
+    body = json.dumps(message).encode()
+    return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
+class _Reader:
+    """Reads Content-Length framed messages from a pipe, with a deadline."""
+
+    def __init__(self, stream: Any) -> None:
+        self._fd = stream.fileno()
+        self._data = b""
+        self.first_bytes = b""
+
+    def read(self, timeout: float = 30) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            message = self._take()
+            if message is not None:
+                return message
+            left = deadline - time.monotonic()
+            assert left > 0, f"no LSP message within {timeout}s: {self._data[:200]!r}"
+            ready, _, _ = select.select([self._fd], [], [], left)
+            if ready:
+                chunk = os.read(self._fd, 65536)
+                assert chunk, f"server closed stdout: {self._data[:200]!r}"
+                self.first_bytes = self.first_bytes or chunk
+                self._data += chunk
+
+    def reply_to(self, request_id: int) -> dict[str, Any]:
+        while True:  # skip notifications the server may send first
+            message = self.read()
+            if message.get("id") == request_id and "method" not in message:
+                return message
+
+    def _take(self) -> dict[str, Any] | None:
+        header_end = self._data.find(b"\r\n\r\n")
+        if header_end < 0:
+            return None
+        headers = self._data[:header_end].decode()
+        length = int(headers.split("Content-Length:")[1].split("\r\n")[0])
+        start = header_end + 4
+        if len(self._data) < start + length:
+            return None
+        body, self._data = self._data[start:start + length], self._data[start + length:]
+        return dict(json.loads(body))
+
+
+def test_serve_speaks_lsp_on_stdio() -> None:
+    pytest.importorskip("aurelis.lsp.server")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "aurelis", "serve", "--stdio"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=cli_env(None),
+    )
+    assert process.stdin is not None and process.stdout is not None
+    try:
+        process.stdin.write(_frame({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                                    "params": {"processId": None, "rootUri": None,
+                                               "capabilities": {}}}))
+        process.stdin.flush()
+        reader = _Reader(process.stdout)
+        reply = reader.reply_to(1)
+        assert "capabilities" in reply["result"]
+        # Nothing but the protocol on stdout: the very first bytes are a header.
+        assert reader.first_bytes.startswith(b"Content-Length")
+        process.stdin.write(_frame({"jsonrpc": "2.0", "id": 2, "method": "shutdown"}))
+        process.stdin.write(_frame({"jsonrpc": "2.0", "method": "exit"}))
+        process.stdin.flush()
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from tests.cli.helpers import PtyProcess
-from tests.conftest import TEST_TOKEN, server_env
+from tests.conftest import TEST_TOKEN
 from typer.testing import CliRunner, Result
 
 from aurelis.cli.main import app

@@ -7,6 +7,7 @@ put it in `metadata["context_truncated"]`.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -70,6 +71,10 @@ SYSTEM_PROMPTS = MappingProxyType(
     }
 )
 
+# Per-message framing costs a few tokens in chat formats; 16 covers two messages.
+_FRAMING_TOKENS = 16
+_REQUEST_HEADING_TOKENS = 12
+
 # Context keys in the order they appear; any other key follows, alphabetically.
 _CONTEXT_ORDER = ("existing_code", "project_structure", "error_patterns")
 
@@ -84,8 +89,12 @@ class Section:
 @dataclass
 class BuiltPrompt:
     messages: list[dict[str, str]]
-    prompt_tokens: int
     truncated: list[dict[str, Any]] = field(default_factory=list)
+
+    @functools.cached_property
+    def prompt_tokens(self) -> int:
+        """Token count of the messages; computed only when a server reports no usage."""
+        return _estimate(*(message["content"] for message in self.messages)) + _FRAMING_TOKENS
 
 
 def context_sections(context: dict[str, Any] | None) -> list[Section]:
@@ -106,16 +115,23 @@ def build_messages(request: ModelRequest, budget: int) -> BuiltPrompt:
     """Chat messages for `request`, fitted into `budget` prompt tokens."""
     system = request.system_prompt or SYSTEM_PROMPTS[request.task_type]
     prompt = redact(request.prompt)
-    fixed_tokens = _fixed_cost(system, prompt)
+    sections = context_sections(request.context)
+    if not sections and fits(system + prompt, budget - _FRAMING_TOKENS):
+        # The common short request: no tokenizer run at all.
+        return BuiltPrompt(_chat(system, prompt))
+    fixed_tokens = _estimate(system, prompt) + _FRAMING_TOKENS
     if fixed_tokens > budget:
         raise PromptTooLongError(
             f"the prompt needs {fixed_tokens} tokens but the model accepts {budget}",
             hint="shorten the prompt or pick a model with a larger context window",
         )
-    sections, truncated = _fit_sections(context_sections(request.context), budget - fixed_tokens)
-    user = _user_message(prompt, sections)
-    messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
-    return BuiltPrompt(messages, _estimate(system, user), truncated)
+    # Reserve the "## Request" heading and a margin: tokens merge differently across joins.
+    kept, truncated = _fit_sections(sections, budget - fixed_tokens - _REQUEST_HEADING_TOKENS)
+    return BuiltPrompt(_chat(system, _user_message(prompt, kept)), truncated)
+
+
+def _chat(system: str, user: str) -> list[dict[str, str]]:
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
 @dataclass(frozen=True)
@@ -263,11 +279,6 @@ def _fence(body: str) -> str:
     longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
     fence = "`" * max(3, longest + 1)
     return f"{fence}\n{body.rstrip()}\n{fence}"
-
-
-def _fixed_cost(system: str, prompt: str) -> int:
-    # Per-message framing costs a few tokens in chat formats; 16 covers two messages.
-    return _estimate(system, prompt) + 16
 
 
 def _estimate(*texts: str) -> int:

@@ -199,16 +199,17 @@ class _RateLimit:
     minute_hits: deque[float] = field(default_factory=deque)
     day_hits: deque[float] = field(default_factory=deque)
     in_flight: int = 0
+    scale: float = 1.0  # multiplies both windows (ModelServer.rate_window_scale)
 
     def refusal(self, now: float) -> _Refusal | None:
         self._expire(now)
         # The day window first: its wait is the longer one, so a retry after it succeeds.
         if self.per_day is not None and len(self.day_hits) >= self.per_day:
-            wait = _wait(self.day_hits, _DAY, now)
-            return _Refusal(RATE_LIMIT_PER_DAY, self.per_day, _DAY, wait)
+            wait = _wait(self.day_hits, _DAY * self.scale, now)
+            return _Refusal(RATE_LIMIT_PER_DAY, self.per_day, _DAY * self.scale, wait)
         if self.per_minute is not None and len(self.minute_hits) >= self.per_minute:
-            wait = _wait(self.minute_hits, _MINUTE, now)
-            return _Refusal(RATE_LIMIT_PER_MINUTE, self.per_minute, _MINUTE, wait)
+            wait = _wait(self.minute_hits, _MINUTE * self.scale, now)
+            return _Refusal(RATE_LIMIT_PER_MINUTE, self.per_minute, _MINUTE * self.scale, wait)
         if self.concurrent is not None and self.in_flight >= self.concurrent:
             # No way to know when a slot frees; one second is what a client should wait.
             return _Refusal(RATE_LIMIT_CONCURRENT, self.concurrent, None, 1.0)
@@ -232,9 +233,9 @@ class _RateLimit:
         return None
 
     def _expire(self, now: float) -> None:
-        while self.minute_hits and self.minute_hits[0] <= now - _MINUTE:
+        while self.minute_hits and self.minute_hits[0] <= now - _MINUTE * self.scale:
             self.minute_hits.popleft()
-        while self.day_hits and self.day_hits[0] <= now - _DAY:
+        while self.day_hits and self.day_hits[0] <= now - _DAY * self.scale:
             self.day_hits.popleft()
 
 
@@ -295,6 +296,9 @@ class ModelServer:
         self._responders: dict[str, Responder] = {}
         self._limit_specs: dict[str, tuple[int | None, int | None, int | None]] = {}
         self._limiters: dict[str, _RateLimit] = {}
+        #: Multiplies the per-minute and per-day windows of enforce_rate_limit (0.05 makes
+        #: "a minute" 3 s), so rate-limit tests need not wait real minutes.
+        self.rate_window_scale = 1.0
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self._handlers: set[asyncio.Task[Any]] = set()  # chat requests in progress (loop only)
@@ -603,7 +607,7 @@ class ModelServer:
                 return None, None
             limiter = self._limiters.get(model)
             if limiter is None:
-                limiter = self._limiters[model] = _RateLimit(*spec)
+                limiter = self._limiters[model] = _RateLimit(*spec, scale=self.rate_window_scale)
             now = time.monotonic()
             refusal = limiter.refusal(now)
             if refusal is not None:

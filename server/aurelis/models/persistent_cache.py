@@ -1,0 +1,193 @@
+"""The on-disk layer of the response cache: one sqlite file, WAL, mode 0600, size-bounded.
+
+Answers survive editor restarts. The file is a cache, so any trouble with it costs at most a
+cache miss: a corrupt or unreadable file is moved aside (``*.corrupt-<time>``) and recreated
+with a warning, and if even that fails the disk layer switches itself off.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+__all__ = ["PersistentCache"]
+
+logger = logging.getLogger("aurelis.models.cache")
+
+T = TypeVar("T")
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS entries ("
+    " key TEXT PRIMARY KEY, value TEXT NOT NULL, size INTEGER NOT NULL,"
+    " stored_at REAL NOT NULL, used_at REAL NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS entries_used_at ON entries (used_at)",
+)
+
+
+class PersistentCache:
+    """Key → JSON text, evicting least recently used entries beyond the size bound."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._total = 0
+        self._conn: sqlite3.Connection | None = self._open()
+
+    # --- public operations (never raise on a bad file) ----------------------------------
+    def get(self, key: str, *, min_stored_at: float) -> str | None:
+        def op(conn: sqlite3.Connection) -> str | None:
+            row = conn.execute(
+                "SELECT value, stored_at FROM entries WHERE key = ?", (key,)
+            ).fetchone()
+            if row is None:
+                return None
+            if row[1] < min_stored_at:
+                self._delete(conn, key)
+                return None
+            conn.execute("UPDATE entries SET used_at = ? WHERE key = ?", (time.time(), key))
+            return str(row[0])
+
+        return self._run(op, None)
+
+    def put(self, key: str, value: str, stored_at: float, max_mb: int) -> None:
+        def op(conn: sqlite3.Connection) -> None:
+            self._delete(conn, key)
+            size = len(value.encode("utf-8"))
+            conn.execute(
+                "INSERT INTO entries (key, value, size, stored_at, used_at) VALUES (?,?,?,?,?)",
+                (key, value, size, stored_at, time.time()),
+            )
+            self._total += size
+            self._evict(conn, max_mb * 1024 * 1024)
+
+        self._run(op, None)
+
+    def delete(self, key: str) -> None:
+        self._run(lambda conn: self._delete(conn, key), None)
+
+    def clear(self) -> set[str]:
+        def op(conn: sqlite3.Connection) -> set[str]:
+            keys = {str(row[0]) for row in conn.execute("SELECT key FROM entries")}
+            conn.execute("DELETE FROM entries")
+            self._total = 0
+            return keys
+
+        return self._run(op, set())
+
+    def count(self) -> int:
+        return self._run(lambda conn: _scalar(conn, "SELECT COUNT(*) FROM entries"), 0)
+
+    def size_bytes(self) -> int:
+        return self._total
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    # --- internals --------------------------------------------------------------------------
+    def _run(self, op: Callable[[sqlite3.Connection], T], default: T) -> T:
+        with self._lock:
+            if self._conn is None:
+                return default
+            try:
+                return op(self._conn)
+            except sqlite3.OperationalError as error:
+                # Locked, read-only or full disk: skip this once, the file itself is fine.
+                logger.warning("persistent cache %s: %s (skipped)", self.path, error)
+                return default
+            except sqlite3.DatabaseError as error:
+                self._conn.close()
+                self._conn = self._recover(error)
+                return default
+
+    def _delete(self, conn: sqlite3.Connection, key: str) -> None:
+        row = conn.execute("SELECT size FROM entries WHERE key = ?", (key,)).fetchone()
+        if row is not None:
+            conn.execute("DELETE FROM entries WHERE key = ?", (key,))
+            self._total -= int(row[0])
+
+    def _evict(self, conn: sqlite3.Connection, max_bytes: int) -> None:
+        while self._total > max_bytes:
+            rows = conn.execute(
+                "SELECT key, size FROM entries ORDER BY used_at LIMIT 16"
+            ).fetchall()
+            if not rows:
+                self._total = 0
+                return
+            for key, size in rows:
+                conn.execute("DELETE FROM entries WHERE key = ?", (key,))
+                self._total -= int(size)
+                if self._total <= max_bytes:
+                    return
+
+    def _open(self) -> sqlite3.Connection | None:
+        try:
+            return self._connect()
+        except (sqlite3.DatabaseError, OSError) as error:
+            return self._recover(error)
+
+    def _recover(self, error: BaseException) -> sqlite3.Connection | None:
+        aside = self._move_aside()
+        if aside is not None:
+            logger.warning(
+                "persistent cache %s was unreadable (%s); moved it to %s and started a new one",
+                self.path, error, aside,
+            )
+        try:
+            return self._connect()
+        except (sqlite3.DatabaseError, OSError) as second:
+            logger.warning("persistent cache disabled: cannot create %s (%s)", self.path, second)
+            return None
+
+    def _move_aside(self) -> Path | None:
+        target = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%d%H%M%S')}")
+        moved: Path | None = None
+        for suffix in ("", "-wal", "-shm"):
+            source = Path(f"{self.path}{suffix}")
+            try:
+                if suffix:
+                    source.unlink(missing_ok=True)
+                elif source.exists():
+                    source.replace(target)
+                    moved = target
+            except OSError:
+                pass
+        return moved
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # Create the file 0600 ourselves: sqlite would use the umask (often 0644), and the
+        # WAL and shm files copy the permissions of the database file.
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        os.close(fd)
+        os.chmod(self.path, 0o600)
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            check = conn.execute("PRAGMA quick_check").fetchone()
+            if check is None or check[0] != "ok":
+                raise sqlite3.DatabaseError(f"integrity check failed: {check}")
+            for statement in _SCHEMA:
+                conn.execute(statement)
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(entries)")}
+            if columns != {"key", "value", "size", "stored_at", "used_at"}:
+                raise sqlite3.DatabaseError(f"unexpected cache schema {sorted(columns)}")
+            self._total = _scalar(conn, "SELECT COALESCE(SUM(size), 0) FROM entries")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+
+def _scalar(conn: sqlite3.Connection, query: str) -> int:
+    row = conn.execute(query).fetchone()
+    return int(row[0]) if row is not None else 0

@@ -1,0 +1,133 @@
+"""Turning an action's result (a `Replacement` or a `NewFileEdit`) into a workspace edit,
+either applied now (commands) or returned to the client (code-action resolve)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+
+from aurelis.lsp.actions import NewFileEdit, Replacement
+from aurelis.lsp.documents import DocumentSnapshot, position_at, snapshot
+from aurelis.lsp.edits import EditOutcome, apply_document_edits, apply_workspace_edit, minimal_edits
+from aurelis.lsp.errors import RequestFailed
+from aurelis.lsp.workspace_files import read_text_file
+
+if TYPE_CHECKING:
+    from aurelis.lsp.server import AurelisLanguageServer
+
+__all__ = ["apply_change", "workspace_edit_for", "command_result"]
+
+
+def command_result(outcome: EditOutcome) -> dict[str, Any]:
+    """The `{applied, message?}` object edit commands return."""
+    result: dict[str, Any] = {"applied": outcome.applied}
+    if outcome.message:
+        result["message"] = outcome.message
+    return result
+
+
+async def apply_change(
+    ls: AurelisLanguageServer,
+    document: DocumentSnapshot,
+    change: Replacement | NewFileEdit,
+    title: str,
+) -> EditOutcome:
+    """Apply `change` to the workspace; the document must still be at `document.version`."""
+    action = title.lower()
+    if isinstance(change, Replacement):
+        edits = minimal_edits(document, change.start, change.end, change.text)
+        return await apply_document_edits(ls, document.uri, document.version, edits, action)
+    edit = _new_file_edit(ls, change)
+    outcome = await apply_workspace_edit(ls, edit, action)
+    if outcome.applied:
+        where = ls.sources.roots.relative(change.target.path)
+        return EditOutcome(True, f"Aurelis: tests written to {where}")
+    return outcome
+
+
+def workspace_edit_for(
+    ls: AurelisLanguageServer, document: DocumentSnapshot, change: Replacement | NewFileEdit
+) -> types.WorkspaceEdit:
+    """The edit a resolved code action carries (versioned, so a stale one is refused)."""
+    if isinstance(change, NewFileEdit):
+        return _new_file_edit(ls, change)
+    edits = minimal_edits(document, change.start, change.end, change.text)
+    identifier = types.OptionalVersionedTextDocumentIdentifier(
+        uri=document.uri, version=document.version
+    )
+    if _document_changes(ls):
+        return types.WorkspaceEdit(
+            document_changes=[types.TextDocumentEdit(text_document=identifier, edits=edits)]
+        )
+    return types.WorkspaceEdit(changes={document.uri: edits})
+
+
+def _document_changes(ls: AurelisLanguageServer) -> bool:
+    workspace = ls.client_capabilities.workspace
+    return bool(
+        workspace and workspace.workspace_edit and workspace.workspace_edit.document_changes
+    )
+
+
+def _can_create_files(ls: AurelisLanguageServer) -> bool:
+    workspace = ls.client_capabilities.workspace
+    edit = workspace.workspace_edit if workspace else None
+    operations = (edit.resource_operations or []) if edit else []
+    return _document_changes(ls) and types.ResourceOperationKind.Create in operations
+
+
+def _new_file_edit(ls: AurelisLanguageServer, change: NewFileEdit) -> types.WorkspaceEdit:
+    target = change.target
+    opened = snapshot(ls.workspace, target.uri)
+    if opened is not None:
+        return _append(ls, target.uri, opened.text, opened.version, change.text, opened.encoding)
+    if target.path.exists():
+        existing = read_text_file(target.path, ls.sources.roots)
+        if existing is None:
+            raise RequestFailed(
+                f"Aurelis: cannot append to {target.path.name}: open it in the editor first"
+            )
+        return _append(ls, target.uri, existing, None, change.text, "utf-16")
+    if not _can_create_files(ls):
+        raise RequestFailed(
+            f"Aurelis: this editor cannot create files; create {target.path.name} and run again"
+        )
+    insert = types.TextEdit(
+        range=types.Range(
+            start=types.Position(line=0, character=0), end=types.Position(line=0, character=0)
+        ),
+        new_text=change.text,
+    )
+    return types.WorkspaceEdit(
+        document_changes=[
+            types.CreateFile(
+                uri=target.uri, options=types.CreateFileOptions(ignore_if_exists=True)
+            ),
+            types.TextDocumentEdit(
+                text_document=types.OptionalVersionedTextDocumentIdentifier(
+                    uri=target.uri, version=None
+                ),
+                edits=[insert],
+            ),
+        ]
+    )
+
+
+def _append(
+    ls: AurelisLanguageServer,
+    uri: str,
+    existing: str,
+    version: int | None,
+    text: str,
+    encoding: str,
+) -> types.WorkspaceEdit:
+    end = position_at(existing, len(existing), encoding)
+    separator = "" if not existing else ("\n\n" if existing.endswith("\n") else "\n\n\n")
+    edit = types.TextEdit(range=types.Range(start=end, end=end), new_text=separator + text)
+    if _document_changes(ls):
+        identifier = types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version)
+        return types.WorkspaceEdit(
+            document_changes=[types.TextDocumentEdit(text_document=identifier, edits=[edit])]
+        )
+    return types.WorkspaceEdit(changes={uri: [edit]})

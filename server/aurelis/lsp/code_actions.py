@@ -1,0 +1,190 @@
+"""`textDocument/codeAction` and `codeAction/resolve`.
+
+Listing costs no model call: each action carries the command arguments in `data`. The
+model is asked in resolve (clients that resolve the `edit` property) or when the client
+runs the action's command (clients that do not). Kinds: `refactor.rewrite` for the rewrite
+actions, `source` for documentation, tests and explanations, `quickfix` for "Fix with
+Aurelis" on the diagnostics in range.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcContentModified
+
+from aurelis.core.redaction import looks_like_env_file
+from aurelis.lsp.actions import ACTIONS, Markdown, diagnostics_lines, plan_action
+from aurelis.lsp.cancellation import Interrupted, run_until
+from aurelis.lsp.changes import workspace_edit_for
+from aurelis.lsp.commands import action_request, open_document, parse_arguments
+from aurelis.lsp.configuration import plain
+from aurelis.lsp.documents import snapshot
+from aurelis.lsp.edits import stale_message
+from aurelis.lsp.errors import RequestCancelled
+from aurelis.lsp.progress import ActionProgress
+
+if TYPE_CHECKING:
+    from aurelis.lsp.server import AurelisLanguageServer
+
+__all__ = ["KINDS", "list_actions", "resolve_action", "register"]
+
+KINDS = [
+    types.CodeActionKind.RefactorRewrite,
+    types.CodeActionKind.Source,
+    types.CodeActionKind.QuickFix,
+]
+# (action, title, kind, only for a non-empty selection)
+_OFFERED = (
+    ("refactor", "Refactor with Aurelis", types.CodeActionKind.RefactorRewrite, True),
+    ("optimize", "Optimize with Aurelis", types.CodeActionKind.RefactorRewrite, True),
+    (
+        "addErrorHandling",
+        "Add error handling with Aurelis",
+        types.CodeActionKind.RefactorRewrite,
+        True,
+    ),
+    ("document", "Document with Aurelis", types.CodeActionKind.Source, False),
+    ("generateTests", "Generate tests with Aurelis", types.CodeActionKind.Source, False),
+    ("explain", "Explain with Aurelis", types.CodeActionKind.Source, False),
+)
+_FIX_TITLE = "Fix with Aurelis"
+
+
+def _resolves_edits(ls: AurelisLanguageServer) -> bool:
+    document = ls.client_capabilities.text_document
+    code_action = document.code_action if document else None
+    resolve = code_action.resolve_support if code_action else None
+    return bool(
+        resolve and "edit" in resolve.properties and code_action and code_action.data_support
+    )
+
+
+def _arguments(
+    uri: str, rng: types.Range, version: int | None, instruction: str | None = None
+) -> dict[str, Any]:
+    args: dict[str, Any] = {
+        "uri": uri,
+        "range": _range_json(rng),
+        "position": _position_json(rng.end),
+        "version": version,
+    }
+    if instruction:
+        args["instruction"] = instruction
+    return args
+
+
+def _position_json(position: types.Position) -> dict[str, int]:
+    return {"line": position.line, "character": position.character}
+
+
+def _range_json(rng: types.Range) -> dict[str, Any]:
+    return {"start": _position_json(rng.start), "end": _position_json(rng.end)}
+
+
+def _action(
+    ls: AurelisLanguageServer,
+    name: str,
+    title: str,
+    kind: str,
+    args: dict[str, Any],
+    diagnostics: Sequence[types.Diagnostic] | None = None,
+) -> types.CodeAction:
+    action = types.CodeAction(
+        title=title, kind=kind, diagnostics=list(diagnostics) if diagnostics else None
+    )
+    if _resolves_edits(ls) and name not in ("explain",):
+        action.data = {"action": name, "arguments": args}
+    else:
+        action.command = types.Command(title=title, command=f"aurelis.{name}", arguments=[args])
+    return action
+
+
+def list_actions(
+    ls: AurelisLanguageServer, params: types.CodeActionParams
+) -> list[types.CodeAction]:
+    """The cheap list: no model call, no parsing."""
+    document = snapshot(ls.workspace, params.text_document.uri)
+    if document is None or looks_like_env_file(document.path or document.uri):
+        return []
+    ls.remember_diagnostics(document.uri, params.context.diagnostics)
+    selected = params.range.start != params.range.end
+    args = _arguments(document.uri, params.range, document.version)
+    actions = [
+        _action(ls, name, title, kind, args)
+        for name, title, kind, needs_selection in _OFFERED
+        if selected or not needs_selection
+    ]
+    if params.context.diagnostics:
+        actions.append(_fix_action(ls, document.uri, document.version, params))
+    return [action for action in actions if _wanted(action.kind, params.context.only)]
+
+
+def _fix_action(
+    ls: AurelisLanguageServer, uri: str, version: int | None, params: types.CodeActionParams
+) -> types.CodeAction:
+    diagnostics = list(params.context.diagnostics)
+    ranges = [params.range, *(d.range for d in diagnostics)]
+    # Whole lines: a fix rewrites statements, not the fragment a linter underlined.
+    start = types.Position(line=min(r.start.line for r in ranges), character=0)
+    end = types.Position(line=max(r.end.line for r in ranges) + 1, character=0)
+    problems = "; ".join(diagnostics_lines(diagnostics))
+    instruction = f"Fix these problems: {problems}"
+    args = _arguments(uri, types.Range(start=start, end=end), version, instruction)
+    return _action(ls, "refactor", _FIX_TITLE, types.CodeActionKind.QuickFix, args, diagnostics)
+
+
+def _wanted(kind: str | None, only: Sequence[str] | None) -> bool:
+    if not only:
+        return True
+    return any(kind == wanted or (kind or "").startswith(f"{wanted}.") for wanted in only)
+
+
+async def resolve_action(ls: AurelisLanguageServer, action: types.CodeAction) -> types.CodeAction:
+    """Fill in the action's edit: this is where the model is asked."""
+    data = plain(action.data)
+    if not isinstance(data, Mapping) or data.get("action") not in ACTIONS:
+        return action
+    name = str(data["action"])
+    args = parse_arguments(f"aurelis.{name}", (data.get("arguments"),))
+    document = open_document(ls, args.uri)
+    if args.version is not None and args.version != document.version:
+        raise _stale(ls, name)
+    diagnostics = diagnostics_lines(action.diagnostics or [])
+    plan = await plan_action(ls, action_request(name, document, args, diagnostics))
+    async with ActionProgress(ls, plan.title) as progress:
+        try:
+            response = await run_until(ls.models.call(plan.request), progress.cancelled)
+        except Interrupted:
+            raise RequestCancelled() from None
+    change = plan.finish(response.content)
+    if isinstance(change, Markdown):
+        return action
+    current = snapshot(ls.workspace, document.uri)
+    if current is None or current.version != document.version:
+        raise _stale(ls, name)
+    action.edit = workspace_edit_for(ls, document, change)
+    return action
+
+
+def _stale(ls: AurelisLanguageServer, name: str) -> JsonRpcContentModified:
+    message = stale_message(ACTIONS[name].title.lower())
+    ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning, message=message))
+    return JsonRpcContentModified(message=message)
+
+
+def register(ls: AurelisLanguageServer) -> None:
+    """Register code actions and their resolve on `ls`."""
+
+    @ls.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(code_action_kinds=KINDS, resolve_provider=True),
+    )
+    def code_action(params: types.CodeActionParams) -> list[types.CodeAction]:
+        return list_actions(ls, params)
+
+    @ls.feature(types.CODE_ACTION_RESOLVE)
+    async def code_action_resolve(params: types.CodeAction) -> types.CodeAction:
+        return await resolve_action(ls, params)

@@ -1,0 +1,168 @@
+"""The `aurelis` settings section (initializationOptions, workspace/configuration and
+didChangeConfiguration) mapped onto the live config and the server's own settings.
+
+Keys as the VS Code extension sends them, nested (`{"inlineCompletion": {"debounceMs": 150}}`)
+or dotted (`{"inlineCompletion.debounceMs": 150}`):
+
+    endpoint, provider, models.routing, cache.enabled,
+    inlineCompletion.enabled, inlineCompletion.debounceMs
+
+A setting the user removes falls back to what the environment and config files say
+(LSP settings sit above them in the precedence). An invalid setting is reported by name
+and the previous value stays in force; the others still apply.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aurelis.core.exceptions import ConfigurationError
+from aurelis.core.redaction import redact
+from aurelis.lsp.live_config import get_config
+
+__all__ = ["ServerSettings", "SettingsManager", "SECTION", "plain"]
+
+SECTION = "aurelis"
+
+#: Client setting → AurelisConfig field.
+_CONFIG_FIELDS = {
+    "endpoint": "endpoint",
+    "provider": "provider",
+    "models.routing": "routing",
+    "cache.enabled": "cache_enabled",
+}
+_MISSING = object()
+_MAX_DEBOUNCE_MS = 10_000
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """Settings the language server itself uses."""
+
+    inline_enabled: bool = True
+    #: Delay before an automatic inline completion calls the model (none when invoked).
+    debounce_ms: int = 150
+    #: Prompt budget of an inline completion: prefix ≤ 60 %, suffix ≤ 20 %, context the rest.
+    inline_prompt_tokens: int = 1536
+    #: Prompt budget of an editor action (the legacy free tier accepted 8K tokens in).
+    action_prompt_tokens: int = 6000
+
+
+def plain(value: Any) -> Any:
+    """JSON-like data from whatever pygls structured it into (namedtuples for LSPAny)."""
+    if hasattr(value, "_asdict"):
+        return {key: plain(item) for key, item in value._asdict().items()}
+    if isinstance(value, Mapping):
+        return {str(key): plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    return value
+
+
+def _lookup(section: Mapping[str, Any], key: str) -> Any:
+    if key in section:
+        return section[key]
+    node: Any = section
+    for part in key.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return _MISSING
+        node = node[part]
+    return node
+
+
+class SettingsManager:
+    """Applies settings sections; remembers the values from below the LSP layer."""
+
+    def __init__(self) -> None:
+        self.server = ServerSettings()
+        # What the environment and files said, for settings the client leaves unset;
+        # taken at the first section applied (the config is not loaded before that).
+        self._baseline: dict[str, Any] | None = None
+
+    def _baseline_value(self, field: str) -> Any:
+        if self._baseline is None:
+            config = get_config()
+            self._baseline = {name: getattr(config, name) for name in _CONFIG_FIELDS.values()}
+        return self._baseline[field]
+
+    def apply(self, section: Any) -> list[str]:
+        """Apply one settings section; returns a message per invalid setting."""
+        values = plain(section)
+        if not isinstance(values, Mapping):
+            if values is None:
+                values = {}
+            else:
+                return [
+                    f"Aurelis: the `{SECTION}` settings must be an object; "
+                    "keeping the current ones."
+                ]
+        problems = [
+            problem for key in _CONFIG_FIELDS if (problem := self._apply_config(values, key))
+        ]
+        problems.extend(self._apply_server(values))
+        return problems
+
+    def _apply_config(self, values: Mapping[str, Any], key: str) -> str | None:
+        field = _CONFIG_FIELDS[key]
+        config = get_config()
+        try:
+            wanted = self._wanted(key, _lookup(values, key))
+            if wanted != getattr(config, field):
+                config.update({field: wanted})
+        except ConfigurationError as error:
+            return _invalid(key, error.message.removeprefix("invalid setting "))
+        return None
+
+    def _wanted(self, key: str, raw: Any) -> Any:
+        baseline = self._baseline_value(_CONFIG_FIELDS[key])
+        if raw is _MISSING or raw is None or raw == "":
+            return baseline
+        if key == "models.routing":
+            if not isinstance(raw, Mapping):
+                raise ConfigurationError(
+                    f"{raw!r}: expected an object mapping task names to models"
+                )
+            merged = {getattr(task, "value", task): model for task, model in baseline.items()}
+            merged.update({str(task): model for task, model in raw.items()})
+            return merged
+        return raw
+
+    def _apply_server(self, values: Mapping[str, Any]) -> list[str]:
+        problems = []
+        changes: dict[str, Any] = {}
+        enabled = _lookup(values, "inlineCompletion.enabled")
+        if enabled is not _MISSING and enabled is not None:
+            if isinstance(enabled, bool):
+                changes["inline_enabled"] = enabled
+            else:
+                problems.append(
+                    _invalid("inlineCompletion.enabled", f"{enabled!r}: expected true or false")
+                )
+        debounce = _lookup(values, "inlineCompletion.debounceMs")
+        if debounce is not _MISSING and debounce is not None:
+            if _is_number(debounce) and 0 <= debounce <= _MAX_DEBOUNCE_MS:
+                changes["debounce_ms"] = int(debounce)
+            else:
+                problems.append(
+                    _invalid(
+                        "inlineCompletion.debounceMs",
+                        f"{debounce!r}: expected a number of milliseconds "
+                        f"from 0 to {_MAX_DEBOUNCE_MS}",
+                    )
+                )
+        self.server = dataclasses.replace(self.server, **changes)
+        return problems
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _invalid(key: str, detail: str) -> str:
+    short = detail if len(detail) <= 200 else detail[:197] + "..."
+    return redact(
+        f"Aurelis: invalid setting {SECTION}.{key} ({short}); keeping the previous value."
+    )

@@ -1,0 +1,79 @@
+"""The live config, routing and orchestrator, imported on first use.
+
+pydantic and the HTTP client stack take most of a second to import on a busy machine,
+while an editor waits for the server's `initialize` result. Nothing on that path imports
+them: the server loads them while handling `initialized`, and warms the rest (orchestrator,
+tokenizer) in a worker thread so the first completion is not the slow one.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any
+
+from aurelis.core.exceptions import ConfigurationError
+
+if TYPE_CHECKING:
+    from aurelis.core.config import AurelisConfig
+    from aurelis.models.types import ModelRequest, ModelType, TaskType
+
+__all__ = [
+    "get_config",
+    "load_or_defaults",
+    "orchestrator",
+    "orchestrator_if_loaded",
+    "primary_model",
+    "route",
+    "warm_up",
+]
+
+
+def get_config() -> AurelisConfig:
+    from aurelis.core import config
+
+    return config.get_config()
+
+
+def load_or_defaults() -> ConfigurationError | None:
+    """Load the config; if a file is broken, fall back to the defaults and return the error."""
+    from aurelis.core import config
+
+    try:
+        config.get_config()
+    except ConfigurationError as error:
+        config.reset_config(config.AurelisConfig.defaults())
+        return error
+    return None
+
+
+def primary_model(request: ModelRequest) -> ModelType:
+    from aurelis.models import routing
+
+    return routing.primary_model(request, get_config())
+
+
+def route(task: TaskType) -> ModelType:
+    from aurelis.models import routing
+
+    return routing.route(task, get_config())
+
+
+def orchestrator() -> Any:
+    from aurelis.models import get_model_orchestrator
+
+    return get_model_orchestrator()
+
+
+def orchestrator_if_loaded() -> Any | None:
+    """The orchestrator if something already loaded it (status must not pay for the import)."""
+    if "aurelis.models.orchestrator" not in sys.modules:
+        return None
+    return orchestrator()
+
+
+def warm_up() -> None:
+    """Import the orchestrator and load the tokenizer (run in a worker thread)."""
+    from aurelis.models.tokens import count_tokens
+
+    orchestrator()
+    count_tokens("warm up")

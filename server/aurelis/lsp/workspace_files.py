@@ -1,0 +1,222 @@
+"""Reading the workspace from disk, safely: only inside the workspace folders, never secrets,
+binaries or huge files, and never longer than the caller's deadline.
+
+Every path is resolved (symlinks followed) before the boundary check, so a link that
+points out of the workspace is treated as outside.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pathspec
+
+from aurelis.core.redaction import looks_like_env_file
+
+__all__ = [
+    "MAX_FILE_BYTES",
+    "WorkspaceRoots",
+    "TreeListing",
+    "read_text_file",
+    "is_probably_binary",
+    "list_tree",
+]
+
+#: Files larger than this are never read for context.
+MAX_FILE_BYTES = 256 * 1024
+_SNIFF_BYTES = 8192
+_MEMO_LIMIT = 4096
+# Always skipped, .gitignore or not: VCS data, dependencies, caches, build output.
+_ALWAYS_IGNORED_LINES = [
+    ".git/", ".hg/", ".svn/", "node_modules/", "__pycache__/", ".venv/", "venv/",
+    ".mypy_cache/", ".pytest_cache/", ".ruff_cache/", ".tox/", ".idea/", ".vscode/",
+    "dist/", "build/", "*.pyc", "*.egg-info/", ".DS_Store",
+]  # fmt: skip
+
+
+def _gitignore(lines: list[str]) -> pathspec.GitIgnoreSpec:
+    # Imported on first use: pathspec is not needed before the first tree listing, and
+    # the editor waits for the server to start.
+    import pathspec
+
+    return pathspec.GitIgnoreSpec.from_lines(lines)
+
+
+@functools.cache
+def _always_ignored() -> pathspec.GitIgnoreSpec:
+    return _gitignore(_ALWAYS_IGNORED_LINES)
+
+
+class WorkspaceRoots:
+    """The workspace folders, resolved; answers "may this path be read?"."""
+
+    def __init__(self, folders: Iterable[str | Path]) -> None:
+        roots: list[Path] = []
+        for folder in folders:
+            try:
+                roots.append(Path(folder).resolve(strict=True))
+            except OSError:
+                continue  # a folder that does not exist cannot hold anything to read
+        self.roots = tuple(roots)
+        # Memos for open documents, whose paths do not change while they are open. Disk
+        # reads never use them: `contains` resolves links afresh every time.
+        self._names: dict[str, str] = {}
+        self._holds: dict[str, bool] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.roots)
+
+    def root_of(self, path: str | Path) -> Path | None:
+        """The workspace folder holding `path` (after resolving links), or None."""
+        try:
+            real = Path(path).resolve()
+        except (OSError, RuntimeError):
+            return None
+        # The deepest root wins when folders are nested.
+        for root in sorted(self.roots, key=lambda r: len(r.parts), reverse=True):
+            if real == root or real.is_relative_to(root):
+                return root
+        return None
+
+    def contains(self, path: str | Path) -> bool:
+        return self.root_of(path) is not None
+
+    def relative(self, path: str | Path) -> str:
+        """`path` relative to its workspace folder; just the file name when outside."""
+        key = str(path)
+        name = self._names.get(key)
+        if name is None:
+            root = self.root_of(path)
+            if root is None:
+                name = Path(path).name
+            else:
+                name = Path(path).resolve().relative_to(root).as_posix() or "."
+            if len(self._names) < _MEMO_LIMIT:
+                self._names[key] = name
+        return name
+
+    def holds_open_document(self, path: str) -> bool:
+        """Whether an open document's path is inside the workspace (memoized per path)."""
+        inside = self._holds.get(path)
+        if inside is None:
+            inside = self.contains(path)
+            if len(self._holds) < _MEMO_LIMIT:
+                self._holds[path] = inside
+        return inside
+
+
+def is_probably_binary(data: bytes) -> bool:
+    """NUL bytes in the first few KB: what git itself uses to call a file binary."""
+    return b"\0" in data[:_SNIFF_BYTES]
+
+
+def read_text_file(
+    path: str | Path, roots: WorkspaceRoots, max_bytes: int = MAX_FILE_BYTES
+) -> str | None:
+    """The text of `path`, or None when it must not or cannot be used as context.
+
+    None for: paths outside the workspace (links resolved), `.env` files, non-regular
+    files, files over `max_bytes`, binary files and undecodable text.
+    """
+    if looks_like_env_file(str(path)):
+        return None
+    try:
+        real = Path(path).resolve(strict=True)
+    except (OSError, RuntimeError):
+        return None
+    if looks_like_env_file(str(real)) or not roots.contains(real):
+        return None
+    try:
+        if not real.is_file() or real.stat().st_size > max_bytes:
+            return None
+        data = real.read_bytes()
+    except OSError:
+        return None
+    if is_probably_binary(data):
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+@dataclass(frozen=True)
+class TreeListing:
+    """Workspace-relative file paths; `complete` is False when a cap or the deadline hit."""
+
+    root: Path
+    entries: tuple[str, ...]
+    complete: bool
+
+
+def list_tree(root: Path, *, deadline: float, max_entries: int = 300) -> TreeListing:
+    """Files under `root` that git would not ignore, breadth first, within the deadline.
+
+    `deadline` is a time.monotonic() value: the walk stops there and reports what it has,
+    so a huge or slow file system costs a shorter listing, not a slow request.
+    """
+    entries: list[str] = []
+    queue: list[tuple[Path, list[tuple[Path, pathspec.GitIgnoreSpec]]]] = [(root, [])]
+    while queue:
+        directory, inherited = queue.pop(0)
+        specs = inherited + _own_spec(directory)
+        children = _scan(directory)
+        for child in children:
+            if time.monotonic() > deadline or len(entries) >= max_entries:
+                return TreeListing(root, tuple(entries), complete=False)
+            relative = _relative(child, root)
+            is_dir = child.is_dir(follow_symlinks=False)
+            if _ignored(relative, is_dir, child, specs) or child.is_symlink():
+                continue
+            if is_dir:
+                queue.append((Path(child.path), specs))
+            elif not looks_like_env_file(child.name):
+                entries.append(relative)
+    return TreeListing(root, tuple(entries), complete=True)
+
+
+def _scan(directory: Path) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(directory) as iterator:
+            return sorted(iterator, key=lambda entry: entry.name)
+    except OSError:
+        return []
+
+
+def _own_spec(directory: Path) -> list[tuple[Path, pathspec.GitIgnoreSpec]]:
+    ignore_file = directory / ".gitignore"
+    try:
+        if ignore_file.stat().st_size > MAX_FILE_BYTES:
+            return []
+        lines = ignore_file.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+    return [(directory, _gitignore(lines))]
+
+
+def _relative(entry: os.DirEntry[str], root: Path) -> str:
+    return Path(entry.path).relative_to(root).as_posix()
+
+
+def _ignored(
+    relative: str,
+    is_dir: bool,
+    entry: os.DirEntry[str],
+    specs: list[tuple[Path, pathspec.GitIgnoreSpec]],
+) -> bool:
+    candidate = relative + "/" if is_dir else relative
+    if _always_ignored().match_file(candidate):
+        return True
+    for base, spec in specs:
+        # Each .gitignore matches paths relative to its own directory.
+        local = Path(entry.path).relative_to(base).as_posix() + ("/" if is_dir else "")
+        if spec.match_file(local):
+            return True
+    return False

@@ -79,6 +79,17 @@ def environment(model: ModelServer, home: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def new_client() -> LanguageClient:
+    """A plain pygls client that accepts the server's `aurelis/status` notifications."""
+    client = LanguageClient("aurelis-bench", "1")
+
+    @client.feature("aurelis/status")
+    def _status(params: Any) -> None:
+        return None
+
+    return client
+
+
 def capabilities() -> types.ClientCapabilities:
     return types.ClientCapabilities(
         workspace=types.WorkspaceClientCapabilities(apply_edit=True, configuration=False),
@@ -107,7 +118,7 @@ async def language_server(
         home = Path(scratch)
         workspace = home / "workspace"
         workspace.mkdir()
-        client = LanguageClient("aurelis-bench", "1")
+        client = new_client()
         await client.start_io(*COMMAND, *args, env=environment(model, home, **env))
         await client.initialize_async(
             types.InitializeParams(

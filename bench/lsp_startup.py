@@ -24,12 +24,12 @@ from lsp_common import (
     language_server,
     median,
     model_server,
+    new_client,
     open_document,
     python_file,
     run,
 )
 from lsprotocol import types
-from pygls.lsp.client import LanguageClient
 
 from aurelis.testing import Reply
 
@@ -43,7 +43,7 @@ def rss_mb(pid: int) -> float:
 
 async def time_to_initialize(model: object) -> float:
     with tempfile.TemporaryDirectory() as scratch:
-        client = LanguageClient("aurelis-bench", "1")
+        client = new_client()
         started = time.perf_counter()
         await client.start_io(*COMMAND, env=environment(model, Path(scratch)))  # type: ignore[arg-type]
         await client.initialize_async(types.InitializeParams(capabilities=capabilities()))

@@ -217,7 +217,10 @@ async def test_env_files_get_no_completion_and_no_model_call(
 async def test_offline_completion_runs_on_the_embedded_base_model(
     start_lsp, model: ModelServer, project: Path
 ) -> None:
-    lsp: AurelisTestClient = await start_lsp(env={"AURELIS_PROVIDER": "local"})
+    # One thread: llama.cpp's spinning threads crawl when the shared machine is busy.
+    lsp: AurelisTestClient = await start_lsp(
+        env={"AURELIS_PROVIDER": "local", "AURELIS_LOCAL_THREADS": "1"}
+    )
     text = "def square(number):\n    return number *"
     uri = lsp.open(project / "pkg" / "square.py", text)
 

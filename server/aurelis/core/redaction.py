@@ -39,6 +39,12 @@ _ASSIGNMENT = re.compile(
 # scheme://user:password@host
 _URL_CREDENTIALS = re.compile(r"(?P<scheme>\b[a-z][a-z0-9+.-]*://)[^/\s:@]+:[^/\s@]+@", re.I)
 
+_NOT_SECRETS = frozenset({"none", "null", "true", "false", "undefined", "nil"})
+_CODE_REFERENCE = re.compile(r"^(?:[A-Za-z_][\w.]*[\[(]|(?:os|self|this|config|settings|env)\.)")
+
+_NOT_SECRETS = frozenset({"none", "null", "true", "false", "undefined", "nil"})
+_CODE_REFERENCE = re.compile(r"^(?:[A-Za-z_][\w.]*[\[(]|(?:os|self|this|config|settings|env)\.)")
+
 _TOKEN_RE = re.compile("|".join(f"(?:{pattern})" for pattern in _TOKEN_PATTERNS))
 _known_secrets: set[str] = set()
 
@@ -63,13 +69,11 @@ def redact(text: str, extra_secrets: Iterable[str] = ()) -> str:
 
 def _mask_assignment(match: re.Match[str]) -> str:
     value = match.group("value")
-    if value.startswith(REDACTED[:-1]) or value.lower() in {
-        "none",
-        "null",
-        "true",
-        "false",
-        "os.environ",
-    }:
+    # Plain numbers are counts and sizes ("tokens": 1064, max_tokens=256), not secrets;
+    # unquoted calls and lookups (os.environ[...], get_key()) are code, not values.
+    if value.isdigit() or value.startswith(REDACTED[:-1]) or value.lower() in _NOT_SECRETS:
+        return match.group(0)
+    if not match.group("quote") and _CODE_REFERENCE.match(value):
         return match.group(0)
     quote = match.group("quote")
     return f"{match.group('name')}{quote}{REDACTED}{quote}"

@@ -95,15 +95,20 @@ def _position(value: Any, name: str, usage: str) -> types.Position | None:
         return None
     if not isinstance(value, Mapping):
         raise InvalidArguments(f"{usage}; `{name}` must be {{line, character}}")
-    line, character = value.get("line"), value.get("character")
-    for part, number in (("line", line), ("character", character)):
-        if (
-            isinstance(number, bool)
-            or not isinstance(number, int)
-            or not 0 <= number <= _MAX_COORDINATE
-        ):
-            raise InvalidArguments(f"{usage}; `{name}.{part}` must be a non-negative integer")
-    return types.Position(line=line, character=character)
+    return types.Position(
+        line=_coordinate(value.get("line"), f"{name}.line", usage),
+        character=_coordinate(value.get("character"), f"{name}.character", usage),
+    )
+
+
+def _coordinate(number: Any, name: str, usage: str) -> int:
+    if (
+        isinstance(number, bool)
+        or not isinstance(number, int)
+        or not 0 <= number <= _MAX_COORDINATE
+    ):
+        raise InvalidArguments(f"{usage}; `{name}` must be a non-negative integer")
+    return number
 
 
 def _range(value: Any, usage: str) -> types.Range | None:

@@ -52,7 +52,7 @@ class ModelCaller:
         model = primary_model(request).value
         self._status.call_started()
         try:
-            response = await orchestrator().process_request(request)
+            response: ModelResponse = await orchestrator().process_request(request)
         except asyncio.CancelledError:
             self._status.call_abandoned()
             raise

@@ -54,6 +54,8 @@ def extract_code(answer: str) -> str:
 
 def _is_prose(line: str) -> bool:
     stripped = line.strip()
+    # Known openers, or a capitalised sentence ending in a colon ("The fixed code is:");
+    # code keywords that end in a colon (if, def, class, else) are lower case.
     return bool(_PROSE.match(stripped)) or (
         stripped.endswith(":")
         and " " in stripped
@@ -90,7 +92,7 @@ def restore_secrets(output: str, original: str) -> str | None:
     """
     if REDACTED not in output:
         return output
-    hidden = {}
+    hidden: dict[str, str] = {}
     for line in original.splitlines():
         masked = redact(line)
         if masked != line:

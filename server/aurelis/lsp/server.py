@@ -226,14 +226,17 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
     parser.add_argument("--log-file", type=Path, help="write logs here instead of stderr")
+    # vscode-languageclient appends --stdio for stdio transports; stdio is the default.
+    parser.add_argument("--stdio", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
 def _tcp_address(value: str) -> tuple[str, int]:
-    host, _, port = value.rpartition(":")
-    if not host or not port.isdigit():
+    """`HOST:PORT`, or `:PORT` for 127.0.0.1."""
+    host, separator, port = value.rpartition(":")
+    if not separator or not port.isdigit() or int(port) > 65535:
         raise SystemExit(f"aurelis serve: --tcp expects HOST:PORT, got {value!r}")
-    return host.strip("[]"), int(port)
+    return host.strip("[]") or "127.0.0.1", int(port)
 
 
 def _configure_logging(level: str, log_file: Path | None) -> None:

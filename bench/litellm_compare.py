@@ -1,7 +1,7 @@
 """Side by side with LiteLLM's Router on the same loopback server and the same requests.
 
     pip install litellm fastapi orjson        # bench-only; never imported by aurelis
-    PYTHONPATH=server /work/venv/bin/python bench/litellm_compare.py [--n 1000]
+    PYTHONPATH=server .venv/bin/python bench/litellm_compare.py [--n 1000]
 
 Both are set up alike: primary model Codestral with a fallback to GPT-4o-mini, 2 retries,
 an in-memory response cache. Measured, interleaved request by request:

@@ -1,6 +1,6 @@
 """Model calls per 50-keystroke burst typed at 80 ms a key.
 
-    PYTHONPATH=server /work/venv/bin/python bench/lsp_burst.py [--bursts 5] [--debounce 150]
+    PYTHONPATH=server .venv/bin/python bench/lsp_burst.py [--bursts 5] [--debounce 150]
 
 Each keystroke sends a `didChange` and an automatic inline completion request, as VS Code
 and Neovim do while typing. The server debounces (default 150 ms) and lets each request

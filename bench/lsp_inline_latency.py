@@ -1,6 +1,6 @@
 """Inline completion time spent in the server, model latency excluded, on a 2,000-line file.
 
-    PYTHONPATH=server /work/venv/bin/python bench/lsp_inline_latency.py [--requests 300]
+    PYTHONPATH=server .venv/bin/python bench/lsp_inline_latency.py [--requests 300]
 
 The server logs, per inline completion, the time it spent outside the model call and the
 debounce (`server_ms`: reading the buffer, budgeting the prompt, context, post-processing,

@@ -1,6 +1,6 @@
 """Start-up time and memory of the language server.
 
-    PYTHONPATH=server /work/venv/bin/python bench/lsp_startup.py [--runs 10]
+    PYTHONPATH=server .venv/bin/python bench/lsp_startup.py [--runs 10]
 
 1. Start to `initialize` result: spawn `python -m aurelis.lsp` and time until the
    initialize response arrives (target < 500 ms), median over the runs.

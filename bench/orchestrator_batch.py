@@ -1,6 +1,6 @@
 """A batch of 200 against a server with 50 ms latency and a concurrency limit of 8.
 
-    PYTHONPATH=server /work/venv/bin/python bench/orchestrator_batch.py [--runs 5]
+    PYTHONPATH=server .venv/bin/python bench/orchestrator_batch.py [--runs 5]
 
 Target: wall time within 10% of the ideal 200 / 8 x 50 ms = 1.25 s. The server (a
 subprocess) refuses a 9th concurrent request with 429; the client is configured with the

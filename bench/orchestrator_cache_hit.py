@@ -1,6 +1,6 @@
 """Cache hit through `process_request` with a 4 KB prompt (target: p50 under 50 µs).
 
-    PYTHONPATH=server /work/venv/bin/python bench/orchestrator_cache_hit.py [--n 20000]
+    PYTHONPATH=server .venv/bin/python bench/orchestrator_cache_hit.py [--n 20000]
 
 The first request fills the cache from the loopback model server; every timed request is
 an identical one answered from the in-memory cache through the full public path

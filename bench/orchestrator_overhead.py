@@ -1,6 +1,6 @@
 """Orchestrator overhead per uncached request over the bare SDK call (target: p50 < 1 ms).
 
-    PYTHONPATH=server /work/venv/bin/python bench/orchestrator_overhead.py [--n 2000]
+    PYTHONPATH=server .venv/bin/python bench/orchestrator_overhead.py [--n 2000]
 
 Both sides call the same loopback model server (a subprocess) with the same messages
 through azure-ai-inference's async ChatCompletionsClient (`retry_total=0`). Calls are

@@ -17,13 +17,11 @@ from pygls.exceptions import JsonRpcContentModified
 
 from aurelis.core.redaction import looks_like_env_file
 from aurelis.lsp.actions import ACTIONS, Markdown, diagnostics_lines, plan_action
-from aurelis.lsp.cancellation import Interrupted, run_until
 from aurelis.lsp.changes import workspace_edit_for
 from aurelis.lsp.commands import action_request, open_document, parse_arguments
 from aurelis.lsp.configuration import plain
 from aurelis.lsp.documents import snapshot
 from aurelis.lsp.edits import stale_message
-from aurelis.lsp.errors import RequestCancelled
 from aurelis.lsp.progress import ActionProgress
 
 if TYPE_CHECKING:
@@ -155,10 +153,7 @@ async def resolve_action(ls: AurelisLanguageServer, action: types.CodeAction) ->
     diagnostics = diagnostics_lines(action.diagnostics or [])
     plan = await plan_action(ls, action_request(name, document, args, diagnostics))
     async with ActionProgress(ls, plan.title) as progress:
-        try:
-            response = await run_until(ls.models.call(plan.request), progress.cancelled)
-        except Interrupted:
-            raise RequestCancelled() from None
+        response = await progress.run(ls.models.call(plan.request))
     change = plan.finish(response.content)
     if isinstance(change, Markdown):
         return action

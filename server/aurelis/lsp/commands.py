@@ -32,12 +32,11 @@ from pygls.lsp.server import LanguageServer
 from aurelis.core.log import log_event
 from aurelis.core.redaction import looks_like_env_file
 from aurelis.lsp.actions import ACTIONS, ActionRequest, Markdown, plan_action
-from aurelis.lsp.cancellation import Interrupted, run_until
 from aurelis.lsp.changes import apply_change, command_result
 from aurelis.lsp.configuration import plain
 from aurelis.lsp.documents import DocumentSnapshot, snapshot
 from aurelis.lsp.edits import EditOutcome, stale_message
-from aurelis.lsp.errors import InvalidArguments, RequestCancelled
+from aurelis.lsp.errors import InvalidArguments
 from aurelis.lsp.progress import ActionProgress
 
 if TYPE_CHECKING:
@@ -154,10 +153,7 @@ async def run_action(
     diagnostics = ls.remembered_diagnostics(document.uri, args.range)
     plan = await plan_action(ls, action_request(name, document, args, diagnostics))
     async with ActionProgress(ls, plan.title) as progress:
-        try:
-            response = await run_until(ls.models.call(plan.request), progress.cancelled)
-        except Interrupted:
-            raise RequestCancelled() from None
+        response = await progress.run(ls.models.call(plan.request))
         change = plan.finish(response.content)
         if isinstance(change, Markdown):
             return {"markdown": change.text}

@@ -10,10 +10,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Awaitable
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from lsprotocol import types
+
+from aurelis.lsp.cancellation import Interrupted, run_until
+from aurelis.lsp.errors import RequestCancelled
 
 if TYPE_CHECKING:
     from pygls.lsp.server import LanguageServer
@@ -23,6 +27,8 @@ __all__ = ["ActionProgress"]
 logger = logging.getLogger("aurelis.lsp.progress")
 # A client that never answers the create request must not hold the action hostage.
 _CREATE_TIMEOUT = 5.0
+
+T = TypeVar("T")
 
 
 class ActionProgress:
@@ -58,6 +64,13 @@ class ActionProgress:
             token, types.WorkDoneProgressBegin(title=f"Aurelis: {self._title}", cancellable=True)
         )
         return self
+
+    async def run(self, work: Awaitable[T]) -> T:
+        """Await `work`; the user cancelling this progress cancels it (RequestCancelled)."""
+        try:
+            return await run_until(work, self.cancelled)
+        except Interrupted:
+            raise RequestCancelled() from None
 
     def report(self, message: str) -> None:
         if self._token is not None:

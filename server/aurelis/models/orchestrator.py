@@ -84,16 +84,22 @@ class ModelOrchestrator:
     # --- public API -----------------------------------------------------------------------
     async def process_request(self, request: ModelRequest) -> ModelResponse:
         """Answer one request (see docs/orchestrator-api.md)."""
+        outcome, shared, started = await self._logged_outcome(request, self.config)
+        response = outcome.response(request, started, shared)
+        _log_success(request, response)
+        return response
+
+    async def _logged_outcome(
+        self, request: ModelRequest, config: AurelisConfig
+    ) -> tuple[Outcome, bool, float]:
+        """(outcome, shared, start time); a failure is logged before it propagates."""
         started = time.perf_counter()
-        config = self.config
         try:
             outcome, shared = await self._outcome(request, config)
         except BaseException as error:
             _log_failure(request, config, started, error)
             raise
-        response = outcome.response(request, started, shared)
-        _log_success(request, response)
-        return response
+        return outcome, shared, started
 
     async def stream_request(self, request: ModelRequest) -> AsyncIterator[str]:
         """Yield the answer as text chunks as the model produces them.
@@ -171,12 +177,7 @@ class ModelOrchestrator:
             raise ValueError(f"concurrency must be >= 1, got {limit}")
 
         async def answer(request: ModelRequest) -> tuple[Outcome, ModelRequest, float]:
-            started = time.perf_counter()
-            try:
-                outcome, _ = await self._outcome(request, config)
-            except BaseException as error:
-                _log_failure(request, config, started, error)
-                raise
+            outcome, _, started = await self._logged_outcome(request, config)
             return outcome, request, started
 
         def respond(

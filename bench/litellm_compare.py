@@ -72,8 +72,9 @@ async def main(n: int) -> None:
         )
         ours = ModelOrchestrator()
         router = litellm_router(url)
-        azure = ChatCompletionsClient(endpoint=url, credential=AzureKeyCredential(TOKEN),
-                                      retry_total=0)
+        azure = ChatCompletionsClient(
+            endpoint=url, credential=AzureKeyCredential(TOKEN), retry_total=0
+        )
         openai = AsyncOpenAI(base_url=url, api_key=TOKEN, max_retries=0)
 
         async def bare_azure(prompt: str) -> None:
@@ -81,7 +82,9 @@ async def main(n: int) -> None:
 
         async def bare_openai(prompt: str) -> None:
             await openai.chat.completions.create(
-                messages=messages(prompt), model=PRIMARY, temperature=0.1  # type: ignore[arg-type]
+                messages=messages(prompt),
+                model=PRIMARY,
+                temperature=0.1,  # type: ignore[arg-type]
             )
 
         async def aurelis(prompt: str) -> None:
@@ -97,8 +100,12 @@ async def main(n: int) -> None:
             )
             lite_hits[0] += bool(getattr(response, "_hidden_params", {}).get("cache_hit"))
 
-        calls = {"azure SDK": bare_azure, "openai SDK": bare_openai,
-                 "aurelis": aurelis, "litellm Router": lite}
+        calls = {
+            "azure SDK": bare_azure,
+            "openai SDK": bare_openai,
+            "aurelis": aurelis,
+            "litellm Router": lite,
+        }
         for i in range(30):  # warm-up
             for call in calls.values():
                 await call(f"warm-up {i}")
@@ -116,10 +123,14 @@ async def main(n: int) -> None:
             print(f"{name:15s} uncached n={n}: p50 {ms(p50(values))}  p95 {ms(p95(values))}")
         ours_overhead = p50(samples["aurelis"]) - p50(samples["azure SDK"])
         lite_overhead = p50(samples["litellm Router"]) - p50(samples["openai SDK"])
-        print(f"overhead p50: aurelis {ms(ours_overhead)}, litellm {ms(lite_overhead)}, "
-              f"ratio litellm/aurelis {lite_overhead / ours_overhead:.1f}x")
-        print(f"per request p50 ratio litellm/aurelis "
-              f"{p50(samples['litellm Router']) / p50(samples['aurelis']):.2f}x")
+        print(
+            f"overhead p50: aurelis {ms(ours_overhead)}, litellm {ms(lite_overhead)}, "
+            f"ratio litellm/aurelis {lite_overhead / ours_overhead:.1f}x"
+        )
+        print(
+            f"per request p50 ratio litellm/aurelis "
+            f"{p50(samples['litellm Router']) / p50(samples['aurelis']):.2f}x"
+        )
 
         big = prompt_of(4096)
         await aurelis(big)
@@ -135,8 +146,10 @@ async def main(n: int) -> None:
         assert lite_hits[0] == n, f"only {lite_hits[0]} of {n} LiteLLM requests were hits"
         for name, values in hits.items():
             print(f"{name:15s} cache hit 4 KB n={n}: p50 {us(p50(values))}  p95 {us(p95(values))}")
-        print(f"cache hit p50 ratio litellm/aurelis "
-              f"{p50(hits['litellm Router']) / p50(hits['aurelis']):.0f}x")
+        print(
+            f"cache hit p50 ratio litellm/aurelis "
+            f"{p50(hits['litellm Router']) / p50(hits['aurelis']):.0f}x"
+        )
         await azure.close()
         await openai.close()
         await ours.close()

@@ -32,8 +32,9 @@ async def one_run(url: str, run: int) -> float:
         url,
         max_retries=0,
         fallback_chains={"gpt-4o-mini": []},
-        rate_limits={"gpt-4o-mini": {"per_minute": None, "per_day": None,
-                                     "concurrent": CONCURRENT}},
+        rate_limits={
+            "gpt-4o-mini": {"per_minute": None, "per_day": None, "concurrent": CONCURRENT}
+        },
     )
     orchestrator = ModelOrchestrator()
     requests = [
@@ -50,14 +51,17 @@ async def one_run(url: str, run: int) -> float:
 
 
 async def bare_run(url: str, run: int) -> float:
-    client = ChatCompletionsClient(endpoint=url, credential=AzureKeyCredential(TOKEN),
-                                   retry_total=0)
+    client = ChatCompletionsClient(
+        endpoint=url, credential=AzureKeyCredential(TOKEN), retry_total=0
+    )
     limit = asyncio.Semaphore(CONCURRENT)
 
     async def one(i: int) -> None:
         async with limit:
-            await client.complete(messages=[{"role": "user", "content": f"bare {run} {i}"}],
-                                  model="openai/gpt-4o-mini")
+            await client.complete(
+                messages=[{"role": "user", "content": f"bare {run} {i}"}],
+                model="openai/gpt-4o-mini",
+            )
 
     await one(-1)
     started = time.perf_counter()
@@ -69,13 +73,17 @@ async def bare_run(url: str, run: int) -> float:
 
 def summary(name: str, walls: list[float], ideal: float) -> str:
     median = statistics.median(walls)
-    return (f"{name}: median wall {median:.3f} s (+{(median / ideal - 1) * 100:.1f}% over "
-            f"ideal {ideal:.3f} s); runs {', '.join(f'{w:.3f}' for w in walls)}")
+    return (
+        f"{name}: median wall {median:.3f} s (+{(median / ideal - 1) * 100:.1f}% over "
+        f"ideal {ideal:.3f} s); runs {', '.join(f'{w:.3f}' for w in walls)}"
+    )
 
 
 async def main(runs: int) -> None:
-    script = {"defaults": {"*": {"latency": LATENCY}},
-              "rate_limits": {"*": {"concurrent": CONCURRENT}}}
+    script = {
+        "defaults": {"*": {"latency": LATENCY}},
+        "rate_limits": {"*": {"concurrent": CONCURRENT}},
+    }
     ideal = N / CONCURRENT * LATENCY
     ours: list[float] = []
     bare: list[float] = []

@@ -32,9 +32,7 @@ DEPLOYMENT = "openai/gpt-4o-mini"
 async def main(n: int) -> None:
     with server_process() as url:
         # No client-side windows: 2 x n requests in a row would otherwise be throttled.
-        remote_config(
-            url, rate_limits={"gpt-4o-mini": {"per_minute": None, "per_day": None}}
-        )
+        remote_config(url, rate_limits={"gpt-4o-mini": {"per_minute": None, "per_day": None}})
         orchestrator = ModelOrchestrator()
         bare = ChatCompletionsClient(
             endpoint=url, credential=AzureKeyCredential(TOKEN), retry_total=0

@@ -18,8 +18,10 @@ from tests.conftest import server_env
 from aurelis.testing import ModelServer
 
 SERVER_DIR = str(Path(__file__).resolve().parents[2] / "server")
-ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][0-9A-Za-z]"
-                  r"|\x1b[=>78]")
+ANSI = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][0-9A-Za-z]"
+    r"|\x1b[=>78]"
+)
 
 
 def strip_ansi(text: str) -> str:
@@ -40,20 +42,26 @@ def cli_env(server: ModelServer | None, **extra: str) -> dict[str, str]:
     return env
 
 
-def run_cli(args: list[str], env: dict[str, str], *, input: str | None = None,
-            timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    args: list[str], env: dict[str, str], *, input: str | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     """`python -m aurelis ARGS` as a real process (stdout and stderr are pipes)."""
     return subprocess.run(
         [sys.executable, "-m", "aurelis", *args],
-        env=env, input=input, capture_output=True, text=True, timeout=timeout,
+        env=env,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
 class PtyProcess:
     """A child process on a pseudo-terminal, driven like a user at a keyboard."""
 
-    def __init__(self, argv: list[str], env: dict[str, str], *, rows: int = 40,
-                 cols: int = 120) -> None:
+    def __init__(
+        self, argv: list[str], env: dict[str, str], *, rows: int = 40, cols: int = 120
+    ) -> None:
         pid, fd = pty.fork()
         if pid == 0:  # the child: exec at once (forkpty made the pty its controlling tty)
             os.execve(argv[0], argv, env)

@@ -18,8 +18,7 @@ from aurelis.testing import ModelServer, Reply
 
 Invoke = Callable[..., Result]
 ANSWER = "Here:\n```python\ndef f(n):\n    return n\n```"
-RESPONSE_FIELDS = {"content", "model_used", "tokens_used", "processing_time", "cached",
-                   "metadata"}
+RESPONSE_FIELDS = {"content", "model_used", "tokens_used", "processing_time", "cached", "metadata"}
 
 
 @pytest.fixture(autouse=True)
@@ -122,8 +121,21 @@ def test_file_lines_become_redacted_context(
 def test_model_system_temperature_and_max_tokens_reach_the_endpoint(
     invoke: Invoke, scripted: ModelServer
 ) -> None:
-    result = invoke(["ask", "--json", "--model", "gpt-4o", "--system", "Be terse.",
-                     "--temperature", "0.7", "--max-tokens", "50", "hello"])
+    result = invoke(
+        [
+            "ask",
+            "--json",
+            "--model",
+            "gpt-4o",
+            "--system",
+            "Be terse.",
+            "--temperature",
+            "0.7",
+            "--max-tokens",
+            "50",
+            "hello",
+        ]
+    )
     assert result.exit_code == 0, result.stderr
     body = scripted.requests[-1].body
     assert body["model"] == "openai/gpt-4o"
@@ -181,9 +193,7 @@ def test_an_empty_stdin_prompt_is_a_usage_error(invoke: Invoke) -> None:
     assert result.exit_code == 2 and "empty" in result.stderr
 
 
-def test_a_model_failure_exits_1_without_a_traceback(
-    invoke: Invoke, scripted: ModelServer
-) -> None:
+def test_a_model_failure_exits_1_without_a_traceback(invoke: Invoke, scripted: ModelServer) -> None:
     scripted.set_default("*", Reply(status=500))
     result = invoke(["ask", "hello"])
     assert result.exit_code == 1
@@ -212,8 +222,9 @@ def test_a_rejected_token_exits_1_naming_its_source_not_its_value(
 
 def test_offline_note_explains_why_an_explicit_model_is_not_used() -> None:
     offline = load_config(provider="local")
-    assert "local model answers instead of gpt-4o" in (offline_note(offline, ModelType.GPT_4O)
-                                                       or "")
+    assert "local model answers instead of gpt-4o" in (
+        offline_note(offline, ModelType.GPT_4O) or ""
+    )
     assert offline_note(offline, None) is None
     remote = load_config(provider="azure")
     assert offline_note(remote, ModelType.GPT_4O) is None

@@ -76,9 +76,13 @@ def test_malformed_lines_are_reported_by_number_and_the_rest_still_run(
     out = tmp_path / "out.jsonl"
     result = invoke(["batch", str(_write(tmp_path, lines)), "--output", str(out)])
     assert result.exit_code == 2  # nothing failed at the model, but input was malformed
-    for number, fragment in [(2, "invalid JSON"), (4, "`prompt` must be a non-empty string"),
-                             (5, "unknown field(s) promt"), (6, "expected a JSON object"),
-                             (7, "unknown model 'gpt-9'")]:
+    for number, fragment in [
+        (2, "invalid JSON"),
+        (4, "`prompt` must be a non-empty string"),
+        (5, "unknown field(s) promt"),
+        (6, "expected a JSON object"),
+        (7, "unknown model 'gpt-9'"),
+    ]:
         assert f"line {number}: skipped: {fragment}" in result.stderr
     assert "line 3" not in result.stderr  # blank lines are not errors
     records = _records(out.read_text())
@@ -95,9 +99,11 @@ def test_a_failing_model_is_reported_per_line_and_exits_1(
 ) -> None:
     # Mistral Nemo is the last link of every default fallback chain: nothing rescues it.
     echoing.set_default("mistral-ai/Mistral-Nemo", Reply(status=500))
-    lines = [json.dumps({"prompt": "fine", "model": "gpt-4o-mini"}),
-             json.dumps({"prompt": "doomed", "model": "mistral-nemo"}),
-             json.dumps({"prompt": "also fine", "model": "gpt-4o-mini"})]
+    lines = [
+        json.dumps({"prompt": "fine", "model": "gpt-4o-mini"}),
+        json.dumps({"prompt": "doomed", "model": "mistral-nemo"}),
+        json.dumps({"prompt": "also fine", "model": "gpt-4o-mini"}),
+    ]
     result = invoke(["batch", str(_write(tmp_path, lines))])
     assert result.exit_code == 1
     records = _records(result.stdout)
@@ -157,8 +163,10 @@ def test_unusable_input_is_a_usage_error(invoke: Invoke, tmp_path: Path) -> None
 
 def test_parse_batch_detects_the_task_when_none_is_given(tmp_path: Path) -> None:
     items, problems = parse_batch(
-        [json.dumps({"prompt": "write unit tests for f"}), json.dumps({"prompt": "x",
-                                                                       "task": "auto"})],
+        [
+            json.dumps({"prompt": "write unit tests for f"}),
+            json.dumps({"prompt": "x", "task": "auto"}),
+        ],
         base_dir=tmp_path,
     )
     assert problems == []
@@ -173,6 +181,9 @@ def test_batch_as_a_subprocess_with_a_progress_summary(
     done = run_cli(["batch", str(path)], cli_env(thread_server))
     assert done.returncode == 2
     assert [r["content"] for r in _records(done.stdout)] == [
-        "answer to: q0", "answer to: q1", "answer to: q2"]
+        "answer to: q0",
+        "answer to: q1",
+        "answer to: q2",
+    ]
     assert "line 4: skipped: invalid JSON" in done.stderr
     assert "batch: 3 succeeded, 0 failed, 0 cached, 1 malformed line skipped" in done.stderr

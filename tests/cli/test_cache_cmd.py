@@ -14,8 +14,9 @@ def test_stats_and_clear_see_answers_cached_by_an_earlier_process(
     thread_server: ModelServer, tmp_path: Path
 ) -> None:
     thread_server.set_default("*", Reply(content="cached answer"))
-    env = cli_env(thread_server, AURELIS_PERSISTENT_CACHE="true",
-                  AURELIS_CACHE_DIR=str(tmp_path / "cache"))
+    env = cli_env(
+        thread_server, AURELIS_PERSISTENT_CACHE="true", AURELIS_CACHE_DIR=str(tmp_path / "cache")
+    )
     first = run_cli(["ask", "--json", "remember me"], env)
     assert json.loads(first.stdout)["cached"] is False
     second = run_cli(["ask", "--json", "remember me"], env)

@@ -21,7 +21,7 @@ SECRET = "ghp_" + "s" * 36
 def layered(monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
     """A user file, a project file and environment variables, each setting something."""
     user = Path(os.environ["AURELIS_CONFIG_FILE"])
-    user.write_text('request_timeout = 30\ncache_ttl = 99\n[cache]\nmax_size = 5\n')
+    user.write_text("request_timeout = 30\ncache_ttl = 99\n[cache]\nmax_size = 5\n")
     project = Path(os.environ["AURELIS_PROJECT_ROOT"]) / ".aurelis.toml"
     project.write_text('cache_ttl = 120\nendpoint = "http://127.0.0.1:9/v1"\n')
     monkeypatch.setenv("AURELIS_LOG_LEVEL", "warning")
@@ -67,8 +67,9 @@ def test_show_table_never_prints_the_token(invoke: Invoke, layered: dict[str, Pa
     assert SECRET not in result.stdout and SECRET[:12] not in result.stdout
 
 
-def test_credentials_inside_values_are_masked(invoke: Invoke,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_credentials_inside_values_are_masked(
+    invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("AURELIS_ENDPOINT", "https://user:hunter2secret@example.test/v1")
     reset_config()
     result = invoke(["config", "show", "--json"])
@@ -78,8 +79,11 @@ def test_credentials_inside_values_are_masked(invoke: Invoke,
 
 def test_path_lists_both_files(invoke: Invoke, layered: dict[str, Path]) -> None:
     result = invoke(["config", "path", "--json"])
-    assert json.loads(result.stdout) == {"user": str(layered["user"]), "user_exists": True,
-                                         "project": str(layered["project"])}
+    assert json.loads(result.stdout) == {
+        "user": str(layered["user"]),
+        "user_exists": True,
+        "project": str(layered["project"]),
+    }
 
 
 def test_check_passes_a_valid_config_and_warns_about_a_missing_model(

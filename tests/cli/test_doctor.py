@@ -22,8 +22,9 @@ def _checks(result: Result) -> dict[str, dict]:
     return {check["name"]: check for check in json.loads(result.stdout)["checks"]}
 
 
-def test_a_working_endpoint_passes(invoke: Invoke, cli_remote: AurelisConfig,
-                                   thread_server: ModelServer) -> None:
+def test_a_working_endpoint_passes(
+    invoke: Invoke, cli_remote: AurelisConfig, thread_server: ModelServer
+) -> None:
     result = invoke(["doctor", "--json"])
     assert result.exit_code == 0, result.stdout
     checks = _checks(result)
@@ -35,8 +36,9 @@ def test_a_working_endpoint_passes(invoke: Invoke, cli_remote: AurelisConfig,
     assert thread_server.requests[0].body["max_tokens"] == 1
 
 
-def test_a_rejected_token_fails_with_exit_1(invoke: Invoke, cli_remote: AurelisConfig,
-                                            thread_server: ModelServer) -> None:
+def test_a_rejected_token_fails_with_exit_1(
+    invoke: Invoke, cli_remote: AurelisConfig, thread_server: ModelServer
+) -> None:
     thread_server.token = "some-other-token-123456"
     result = invoke(["doctor"])
     assert result.exit_code == 1
@@ -58,8 +60,7 @@ def test_an_unreachable_endpoint_fails_fast(invoke: Invoke, cli_remote: AurelisC
 
 
 def test_offline_without_a_token_checks_only_the_local_side(
-    invoke: Invoke, monkeypatch: pytest.MonkeyPatch, isolated_config: AurelisConfig,
-    tmp_path: Path
+    invoke: Invoke, monkeypatch: pytest.MonkeyPatch, isolated_config: AurelisConfig, tmp_path: Path
 ) -> None:
     model = tmp_path / "tiny.gguf"
     model.write_bytes(b"GGUF" + b"\0" * 64)

@@ -68,8 +68,9 @@ def test_offline_without_a_usable_local_model_exits_1_with_a_hint(tmp_path: Path
 
 @pytest.mark.local_model
 def test_offline_generation_runs_on_the_local_model() -> None:
-    done = run_cli(["generate", "--json", "--max-tokens", "8", "def add(a, b):"],
-                   cli_env(None), timeout=300)
+    done = run_cli(
+        ["generate", "--json", "--max-tokens", "8", "def add(a, b):"], cli_env(None), timeout=300
+    )
     assert done.returncode == 0, done.stderr
     payload = json.loads(done.stdout.strip().splitlines()[-1])
     assert payload["model_used"] == "local"

@@ -12,8 +12,13 @@ from aurelis.cli.file_context import load_file_context, parse_line_range
 
 @pytest.mark.parametrize(
     ("spec", "expected"),
-    [("10-40", (10, 40)), ("10-", (10, None)), ("-40", (None, 40)), ("12", (12, 12)),
-     (" 3 : 5 ", (3, 5))],
+    [
+        ("10-40", (10, 40)),
+        ("10-", (10, None)),
+        ("-40", (None, 40)),
+        ("12", (12, 12)),
+        (" 3 : 5 ", (3, 5)),
+    ],
 )
 def test_line_ranges(spec: str, expected: tuple[int | None, int | None]) -> None:
     assert parse_line_range(spec) == expected
@@ -68,8 +73,10 @@ def test_env_files_are_refused(tmp_path: Path, name: str) -> None:
 
 def test_missing_binary_and_directory_paths_are_usage_errors(tmp_path: Path) -> None:
     (tmp_path / "blob.bin").write_bytes(b"\x00\x01\x02")
-    for path, message in [(tmp_path / "nope.py", "does not exist"),
-                          (tmp_path / "blob.bin", "binary"),
-                          (tmp_path, "directory")]:
+    for path, message in [
+        (tmp_path / "nope.py", "does not exist"),
+        (tmp_path / "blob.bin", "binary"),
+        (tmp_path, "directory"),
+    ]:
         with pytest.raises(CliUsageError, match=message):
             load_file_context(path)

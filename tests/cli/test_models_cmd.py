@@ -31,8 +31,9 @@ def test_every_model_is_listed_with_its_routing(invoke: Invoke, cli_remote: Aure
 
 
 def test_config_overrides_show_up(invoke: Invoke, cli_remote: AurelisConfig) -> None:
-    cli_remote.update({"routing": {"documentation": "gpt-4o-mini"},
-                       "deployments": {"gpt-4o-mini": "llama3.2:3b"}})
+    cli_remote.update(
+        {"routing": {"documentation": "gpt-4o-mini"}, "deployments": {"gpt-4o-mini": "llama3.2:3b"}}
+    )
     rows = _rows(invoke(["models", "--json"]))
     assert "documentation" in rows["gpt-4o-mini"]["tasks"]
     assert "documentation" not in rows["cohere-command-r"]["tasks"]

@@ -9,15 +9,24 @@ from rich.console import Console
 
 from aurelis.cli.render import PlainWriter, StreamRenderer, make_writer, summary_line
 
-ANSWER = ('Here is the function:\n```python\ndef fib(n):\n    """Return the n-th number.\n'
-          '    Uses a loop."""\n    return n\n```\nCall it with [n].\n')
+ANSWER = (
+    'Here is the function:\n```python\ndef fib(n):\n    """Return the n-th number.\n'
+    '    Uses a loop."""\n    return n\n```\nCall it with [n].\n'
+)
 SGR = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def _terminal() -> tuple[Console, io.StringIO]:
     buffer = io.StringIO()
-    console = Console(file=buffer, force_terminal=True, color_system="256", width=100,
-                      soft_wrap=True, highlight=False, markup=False)
+    console = Console(
+        file=buffer,
+        force_terminal=True,
+        color_system="256",
+        width=100,
+        soft_wrap=True,
+        highlight=False,
+        markup=False,
+    )
     return console, buffer
 
 

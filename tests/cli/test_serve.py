@@ -80,7 +80,7 @@ class _Reader:
         start = header_end + 4
         if len(self._data) < start + length:
             return None
-        body, self._data = self._data[start:start + length], self._data[start + length:]
+        body, self._data = self._data[start : start + length], self._data[start + length :]
         return dict(json.loads(body))
 
 
@@ -88,14 +88,23 @@ def test_serve_speaks_lsp_on_stdio() -> None:
     pytest.importorskip("aurelis.lsp.server")
     process = subprocess.Popen(
         [sys.executable, "-m", "aurelis", "serve", "--stdio"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         env=cli_env(None),
     )
     assert process.stdin is not None and process.stdout is not None
     try:
-        process.stdin.write(_frame({"jsonrpc": "2.0", "id": 1, "method": "initialize",
-                                    "params": {"processId": None, "rootUri": None,
-                                               "capabilities": {}}}))
+        process.stdin.write(
+            _frame(
+                {
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "initialize",
+                    "params": {"processId": None, "rootUri": None, "capabilities": {}},
+                }
+            )
+        )
         process.stdin.flush()
         reader = _Reader(process.stdout)
         reply = reader.reply_to(1)

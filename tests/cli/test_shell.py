@@ -46,15 +46,22 @@ def test_slash_commands_change_the_session(tmp_path: Path) -> None:
     assert state.context is not None and state.context.text == "y = 2\n"
     outcome = run_command("/clear", state)
     assert outcome.clear_screen and (state.model, state.task, state.system, state.context) == (
-        None, None, None, None)
+        None,
+        None,
+        None,
+        None,
+    )
     assert run_command("/exit", state).exit and run_command("/stats", state).show_stats
 
 
 def test_bad_slash_commands_are_errors_not_crashes(tmp_path: Path) -> None:
     state = ShellState()
-    for line, fragment in [("/model gpt-9", "unknown model"), ("/task nope", "unknown task"),
-                           (f"/context {tmp_path / 'none.py'}", "does not exist"),
-                           ("/frobnicate", "unknown command /frobnicate")]:
+    for line, fragment in [
+        ("/model gpt-9", "unknown model"),
+        ("/task nope", "unknown task"),
+        (f"/context {tmp_path / 'none.py'}", "does not exist"),
+        ("/frobnicate", "unknown command /frobnicate"),
+    ]:
         outcome = run_command(line, state)
         assert outcome.error and fragment in (outcome.message or "")
     assert state == ShellState()
@@ -74,21 +81,26 @@ def test_piped_session_runs_commands_and_requests_in_order(
     thread_server.set_default("*", Reply(content="ANSWER"))
     source = tmp_path / "mod.py"
     source.write_text("alpha = 1\nbeta = 2\ngamma = 3\n")
-    script = "\n".join([
-        "/model gpt-4o-mini",
-        "/task explanation",
-        "what is a monad",
-        f"/context {source} 2-3",
-        "and this?",
-        "/bogus",
-        "```",
-        "def f():",
-        "    pass",
-        "```",
-        "/stats",
-        "/exit",
-        "never sent",
-    ]) + "\n"
+    script = (
+        "\n".join(
+            [
+                "/model gpt-4o-mini",
+                "/task explanation",
+                "what is a monad",
+                f"/context {source} 2-3",
+                "and this?",
+                "/bogus",
+                "```",
+                "def f():",
+                "    pass",
+                "```",
+                "/stats",
+                "/exit",
+                "never sent",
+            ]
+        )
+        + "\n"
+    )
     result = invoke(["shell"], input=script)
     assert result.exit_code == 0, result.stderr
     assert [r.model for r in thread_server.requests] == ["openai/gpt-4o-mini"] * 3
@@ -193,8 +205,9 @@ def test_multi_line_input_is_sent_as_one_prompt(
 def test_code_in_an_answer_is_highlighted_on_a_terminal(
     spawn: Spawn, thread_server: ModelServer, shell_env: dict[str, str], mode: list[str]
 ) -> None:
-    thread_server.set_default("*", Reply(content="Use:\n```python\ndef fib(n):\n    return n\n```",
-                                         chunk_size=3))
+    thread_server.set_default(
+        "*", Reply(content="Use:\n```python\ndef fib(n):\n    return n\n```", chunk_size=3)
+    )
     process = spawn(["ask", *mode, "Explain fib"], shell_env)
     assert process.wait() == 0
     # On a terminal the answer streams by default.

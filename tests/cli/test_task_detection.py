@@ -11,8 +11,10 @@ from aurelis.models.types import TaskType
 @pytest.mark.parametrize(
     ("prompt", "task"),
     [
-        ("Write a Python function that returns the n-th Fibonacci number",
-         TaskType.CODE_GENERATION),
+        (
+            "Write a Python function that returns the n-th Fibonacci number",
+            TaskType.CODE_GENERATION,
+        ),
         ("implement a binary search", TaskType.CODE_GENERATION),
         ("a class that wraps a socket", TaskType.CODE_GENERATION),
         ("Explain this code", TaskType.EXPLANATION),

@@ -49,9 +49,7 @@ async def test_batch_keeps_input_order_whatever_finishes_first(
     assert [r.content for r in responses] == [f"[{MINI}] item {i}" for i in range(5)]
 
 
-async def test_batch_runs_at_most_concurrency_requests_at_once(
-    orchestrator, model_server
-) -> None:
+async def test_batch_runs_at_most_concurrency_requests_at_once(orchestrator, model_server) -> None:
     model_server.set_default(MINI, Reply(latency=0.1))
     await orchestrator.process_batch(prompts(9), concurrency=3)
     assert model_server.max_concurrent == 3
@@ -89,9 +87,7 @@ async def test_progress_is_reported_once_per_item(orchestrator, model_server) ->
     assert all(p.ok and p.result is responses[p.index] for p in seen)
 
 
-async def test_return_exceptions_puts_each_failure_in_its_place(
-    orchestrator, model_server
-) -> None:
+async def test_return_exceptions_puts_each_failure_in_its_place(orchestrator, model_server) -> None:
     model_server.set_default(CODESTRAL, Reply(status=503))
     batch = [
         ModelRequest(prompt="fine"),
@@ -153,9 +149,7 @@ async def test_stream_falls_back_before_the_first_chunk(
 async def test_cancelling_a_stream_closes_the_upstream_and_caches_nothing(
     orchestrator, model_server
 ) -> None:
-    model_server.set_default(
-        MINI, Reply(content="x" * 400, chunk_size=4, stream_chunk_delay=0.05)
-    )
+    model_server.set_default(MINI, Reply(content="x" * 400, chunk_size=4, stream_chunk_delay=0.05))
     stream = orchestrator.stream_request(ModelRequest(prompt="long"))
     received = [await anext(stream), await anext(stream)]
     assert received == ["xxxx", "xxxx"]
@@ -166,9 +160,7 @@ async def test_cancelling_a_stream_closes_the_upstream_and_caches_nothing(
     assert orchestrator.get_stats()["gpt-4o-mini"]["breaker"] == "closed"
 
 
-async def test_cancelling_the_consumer_task_closes_the_upstream(
-    orchestrator, model_server
-) -> None:
+async def test_cancelling_the_consumer_task_closes_the_upstream(orchestrator, model_server) -> None:
     model_server.set_default(MINI, Reply(content="y" * 400, chunk_size=4, stream_chunk_delay=0.05))
 
     async def consume() -> None:

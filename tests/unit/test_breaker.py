@@ -26,8 +26,7 @@ class FakeClock:
 
 
 def breaker(clock: FakeClock, **policy) -> CircuitBreaker:
-    defaults = dict(failure_threshold=3, failure_ratio=0.5, window=60, min_requests=10,
-                    cooldown=30)
+    defaults = dict(failure_threshold=3, failure_ratio=0.5, window=60, min_requests=10, cooldown=30)
     return CircuitBreaker(BreakerPolicy(**{**defaults, **policy}), clock=clock)
 
 
@@ -152,9 +151,7 @@ async def test_breaker_opens_skips_the_model_and_closes_after_a_good_probe(
     assert orchestrator.get_stats()["gpt-4o-mini"]["breaker"] == "closed"
 
 
-async def test_half_open_sends_one_probe_while_others_fall_back(
-    orchestrator, model_server
-) -> None:
+async def test_half_open_sends_one_probe_while_others_fall_back(orchestrator, model_server) -> None:
     model_server.script(MINI, Reply(status=503), Reply(status=503), Reply(latency=0.3))
     for index in range(2):
         await orchestrator.process_request(ModelRequest(prompt=f"q{index}"))
@@ -180,9 +177,7 @@ async def test_bad_requests_and_rate_limits_do_not_open_the_breaker(
     orchestrator, model_server, remote_config
 ) -> None:
     remote_config.fallback_chains = {"gpt-4o-mini": []}
-    model_server.script(
-        MINI, *[Reply(status=400)] * 3, *[Reply(status=429, retry_after=0.01)] * 3
-    )
+    model_server.script(MINI, *[Reply(status=400)] * 3, *[Reply(status=429, retry_after=0.01)] * 3)
     for index in range(6):
         with pytest.raises(Exception):  # noqa: B017 - the errors are tested elsewhere
             await orchestrator.process_request(ModelRequest(prompt=f"q{index}"))
@@ -192,8 +187,7 @@ async def test_bad_requests_and_rate_limits_do_not_open_the_breaker(
 async def test_when_every_model_is_open_the_request_waits_for_the_first_probe(
     orchestrator, model_server, remote_config
 ) -> None:
-    remote_config.update({"fallback_chains": {"gpt-4o-mini": []},
-                          "breaker_failure_threshold": 1})
+    remote_config.update({"fallback_chains": {"gpt-4o-mini": []}, "breaker_failure_threshold": 1})
     model_server.script(MINI, Reply(status=503))
     with pytest.raises(ModelError):
         await orchestrator.process_request(ModelRequest(prompt="first"))
@@ -204,9 +198,14 @@ async def test_when_every_model_is_open_the_request_waits_for_the_first_probe(
 async def test_when_the_probe_comes_after_the_deadline_the_request_fails_at_once(
     orchestrator, model_server, remote_config
 ) -> None:
-    remote_config.update({"fallback_chains": {"gpt-4o-mini": []},
-                          "breaker_failure_threshold": 1, "breaker_cooldown": 30,
-                          "deadline": 5})
+    remote_config.update(
+        {
+            "fallback_chains": {"gpt-4o-mini": []},
+            "breaker_failure_threshold": 1,
+            "breaker_cooldown": 30,
+            "deadline": 5,
+        }
+    )
     model_server.script(MINI, Reply(status=503))
     with pytest.raises(ModelError):
         await orchestrator.process_request(ModelRequest(prompt="first"))

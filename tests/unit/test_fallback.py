@@ -46,7 +46,9 @@ def test_default_chains_end_in_local(primary: ModelType, chain: list[ModelType])
 
 def test_local_fallback_off_drops_the_local_link() -> None:
     assert fallback_chain(M.COHERE_COMMAND_R, remote(local_fallback=False)) == [
-        M.COHERE_COMMAND_R, M.GPT_4O_MINI, M.MISTRAL_NEMO
+        M.COHERE_COMMAND_R,
+        M.GPT_4O_MINI,
+        M.MISTRAL_NEMO,
     ]
 
 
@@ -144,5 +146,7 @@ async def test_fallback_goes_all_the_way_down_to_the_local_model(
     assert response.model_used is ModelType.LOCAL
     assert response.content.strip()
     assert [f["model"] for f in response.metadata["fallback_from"]] == [
-        "codestral-2501", "gpt-4o-mini", "mistral-nemo"
+        "codestral-2501",
+        "gpt-4o-mini",
+        "mistral-nemo",
     ]

@@ -120,8 +120,9 @@ SCALE = 2 / 60  # "a minute" lasts 2 s on both sides
 
 @pytest.fixture
 async def orchestrator(remote_config: AurelisConfig):
-    remote_config.update({"fallback_chains": {"gpt-4o-mini": ["mistral-nemo"]},
-                          "retry_backoff_initial": 0.01})
+    remote_config.update(
+        {"fallback_chains": {"gpt-4o-mini": ["mistral-nemo"]}, "retry_backoff_initial": 0.01}
+    )
     orchestrator = get_model_orchestrator()
     yield orchestrator
     await orchestrator.close()
@@ -188,8 +189,13 @@ async def test_a_429_holds_the_next_request_back(orchestrator, model_server, rem
 async def test_fail_mode_raises_rate_limit_error_when_the_window_is_full(
     orchestrator, model_server, remote_config
 ) -> None:
-    remote_config.update({"rate_limit_mode": "fail", "fallback_chains": {"gpt-4o-mini": []},
-                          "rate_limits": {"gpt-4o-mini": {"per_minute": 2}}})
+    remote_config.update(
+        {
+            "rate_limit_mode": "fail",
+            "fallback_chains": {"gpt-4o-mini": []},
+            "rate_limits": {"gpt-4o-mini": {"per_minute": 2}},
+        }
+    )
     for prompt in ("a", "b"):
         await orchestrator.process_request(ModelRequest(prompt=prompt))
     with pytest.raises(RateLimitError, match="2 requests per minute"):

@@ -14,16 +14,25 @@ from aurelis.testing import Reply
 MINI = "openai/gpt-4o-mini"
 NEMO = "mistral-ai/Mistral-Nemo"
 STAT_KEYS = {
-    "requests", "failures", "cache_hits", "tokens", "latency_p50_ms", "latency_p95_ms",
-    "breaker", "rate_limit_remaining",
+    "requests",
+    "failures",
+    "cache_hits",
+    "tokens",
+    "latency_p50_ms",
+    "latency_p95_ms",
+    "breaker",
+    "rate_limit_remaining",
 }
 
 
 @pytest.fixture
 async def orchestrator(remote_config: AurelisConfig):
     remote_config.update(
-        {"max_retries": 0, "breaker_failure_threshold": 2,
-         "fallback_chains": {"gpt-4o-mini": ["mistral-nemo"]}}
+        {
+            "max_retries": 0,
+            "breaker_failure_threshold": 2,
+            "fallback_chains": {"gpt-4o-mini": ["mistral-nemo"]},
+        }
     )
     orchestrator = get_model_orchestrator()
     yield orchestrator
@@ -58,9 +67,7 @@ async def test_stats_count_requests_failures_hits_tokens_and_latency(
     await orchestrator.process_request(ModelRequest(prompt="b"))  # cache hit for mini
     stats = orchestrator.get_stats()
     mini, nemo = stats["gpt-4o-mini"], stats["mistral-nemo"]
-    assert (mini["requests"], mini["failures"], mini["cache_hits"], mini["tokens"]) == (
-        2, 1, 1, 10
-    )
+    assert (mini["requests"], mini["failures"], mini["cache_hits"], mini["tokens"]) == (2, 1, 1, 10)
     assert (nemo["requests"], nemo["failures"], nemo["tokens"]) == (1, 0, 15)
     assert 20 <= mini["latency_p50_ms"] <= mini["latency_p95_ms"]
     assert mini["rate_limit_remaining"] == 13 and nemo["rate_limit_remaining"] == 14
@@ -80,8 +87,12 @@ async def test_health_reports_an_open_breaker_and_the_last_error_redacted(
     assert mini["healthy"] is False and mini["breaker"] == "open" and mini["retry_in"] > 0
     assert "500" in mini["last_error"] and token not in mini["last_error"]
     assert health["mistral-nemo"] == {
-        "healthy": True, "enabled": True, "breaker": "closed", "retry_in": 0.0,
-        "rate_limit_remaining": 13, "last_error": None,
+        "healthy": True,
+        "enabled": True,
+        "breaker": "closed",
+        "retry_in": 0.0,
+        "rate_limit_remaining": 13,
+        "last_error": None,
     }
 
 

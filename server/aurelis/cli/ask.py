@@ -49,18 +49,29 @@ __all__ = [
 
 # name -> (task, help, prompt used when only --file is given)
 TASK_COMMANDS: dict[str, tuple[TaskType, str, str]] = {
-    "generate": (TaskType.CODE_GENERATION, "Generate code from a description.",
-                 "Complete this code."),
+    "generate": (
+        TaskType.CODE_GENERATION,
+        "Generate code from a description.",
+        "Complete this code.",
+    ),
     "explain": (TaskType.EXPLANATION, "Explain what code does and why.", "Explain this code."),
-    "document": (TaskType.DOCUMENTATION, "Write docstrings or documentation.",
-                 "Document this code."),
-    "refactor": (TaskType.REFACTORING, "Refactor code without changing its behaviour.",
-                 "Refactor this code for readability."),
-    "optimize": (TaskType.CODE_OPTIMIZATION, "Make code faster or leaner.",
-                 "Optimize this code."),
+    "document": (
+        TaskType.DOCUMENTATION,
+        "Write docstrings or documentation.",
+        "Document this code.",
+    ),
+    "refactor": (
+        TaskType.REFACTORING,
+        "Refactor code without changing its behaviour.",
+        "Refactor this code for readability.",
+    ),
+    "optimize": (TaskType.CODE_OPTIMIZATION, "Make code faster or leaner.", "Optimize this code."),
     "test": (TaskType.TESTING, "Write unit tests.", "Write unit tests for this code."),
-    "analyze": (TaskType.ANALYSIS, "Review code for bugs, security and maintainability.",
-                "Review this code."),
+    "analyze": (
+        TaskType.ANALYSIS,
+        "Review code for bugs, security and maintainability.",
+        "Review this code.",
+    ),
 }
 
 PromptArg = Annotated[
@@ -69,8 +80,12 @@ PromptArg = Annotated[
 ]
 FileOpt = Annotated[
     Path | None,
-    typer.Option("--file", "-f", help="Attach this file as context (secrets are redacted).",
-                 show_default=False),
+    typer.Option(
+        "--file",
+        "-f",
+        help="Attach this file as context (secrets are redacted).",
+        show_default=False,
+    ),
 ]
 LinesOpt = Annotated[
     str | None,
@@ -78,8 +93,12 @@ LinesOpt = Annotated[
 ]
 ModelOpt = Annotated[
     str | None,
-    typer.Option("--model", "-m", show_default=False,
-                 help="Model to use: " + ", ".join(m.value for m in ModelType) + "."),
+    typer.Option(
+        "--model",
+        "-m",
+        show_default=False,
+        help="Model to use: " + ", ".join(m.value for m in ModelType) + ".",
+    ),
 ]
 SystemOpt = Annotated[
     str | None,
@@ -87,8 +106,14 @@ SystemOpt = Annotated[
 ]
 TemperatureOpt = Annotated[
     float | None,
-    typer.Option("--temperature", "-t", min=0.0, max=2.0, show_default=False,
-                 help="Sampling temperature, 0-2 (default 0.1)."),
+    typer.Option(
+        "--temperature",
+        "-t",
+        min=0.0,
+        max=2.0,
+        show_default=False,
+        help="Sampling temperature, 0-2 (default 0.1).",
+    ),
 ]
 MaxTokensOpt = Annotated[
     int | None,
@@ -96,21 +121,30 @@ MaxTokensOpt = Annotated[
 ]
 StreamOpt = Annotated[
     bool | None,
-    typer.Option("--stream/--no-stream", show_default=False,
-                 help="Print the answer as it is generated (default: on a terminal)."),
+    typer.Option(
+        "--stream/--no-stream",
+        show_default=False,
+        help="Print the answer as it is generated (default: on a terminal).",
+    ),
 ]
 NoCacheOpt = Annotated[
     bool, typer.Option("--no-cache", help="Neither read nor store cached answers.")
 ]
 JsonOpt = Annotated[
     bool,
-    typer.Option("--json", help="Print one JSON object: content, model_used, tokens_used, "
-                 "processing_time, cached, metadata."),
+    typer.Option(
+        "--json",
+        help="Print one JSON object: content, model_used, tokens_used, "
+        "processing_time, cached, metadata.",
+    ),
 ]
 TaskOpt = Annotated[
     str | None,
-    typer.Option("--task", show_default=False,
-                 help="Skip auto-detection: " + ", ".join(t.value for t in TaskType) + "."),
+    typer.Option(
+        "--task",
+        show_default=False,
+        help="Skip auto-detection: " + ", ".join(t.value for t in TaskType) + ".",
+    ),
 ]
 
 
@@ -144,8 +178,9 @@ def ask_command(
     json_output: JsonOpt = False,
 ) -> None:
     """Ask anything; the task (and so the model) is detected from the prompt."""
-    options = AskOptions(prompt, file, lines, model, system, temperature, max_tokens, stream,
-                         no_cache, json_output)
+    options = AskOptions(
+        prompt, file, lines, model, system, temperature, max_tokens, stream, no_cache, json_output
+    )
     with error_boundary(debug=runtime.STATE.debug):
         forced = parse_task(task) if task else None
         execute(options, task=forced, default_prompt="Explain this code.")
@@ -167,8 +202,18 @@ def make_task_command(name: str) -> Callable[..., None]:
         no_cache: NoCacheOpt = False,
         json_output: JsonOpt = False,
     ) -> None:
-        options = AskOptions(prompt, file, lines, model, system, temperature, max_tokens,
-                             stream, no_cache, json_output)
+        options = AskOptions(
+            prompt,
+            file,
+            lines,
+            model,
+            system,
+            temperature,
+            max_tokens,
+            stream,
+            no_cache,
+            json_output,
+        )
         with error_boundary(debug=runtime.STATE.debug):
             execute(options, task=task, default_prompt=default_prompt)
 
@@ -203,15 +248,18 @@ def read_prompt(prompt: str | None, file_context: FileContext | None, default: s
     if prompt == "-":
         text = sys.stdin.read()
         if not text.strip():
-            raise CliUsageError("the prompt read from stdin is empty",
-                                hint="pipe the request in, e.g. echo 'explain X' | aurelis ask -")
+            raise CliUsageError(
+                "the prompt read from stdin is empty",
+                hint="pipe the request in, e.g. echo 'explain X' | aurelis ask -",
+            )
         return text.strip("\n")
     if prompt is not None and prompt.strip():
         return prompt
     if file_context is not None:
         return default
-    raise CliUsageError("missing PROMPT",
-                        hint="give the request as an argument, or - to read it from stdin")
+    raise CliUsageError(
+        "missing PROMPT", hint="give the request as an argument, or - to read it from stdin"
+    )
 
 
 def build_request(
@@ -251,8 +299,10 @@ def offline_note(settings: AurelisConfig, model: ModelType | None) -> str | None
     """Why an explicitly chosen remote model will not answer, when it will not."""
     if model is None or model is ModelType.LOCAL or settings.remote_enabled:
         return None
-    return (f"note: no endpoint or token is configured, so the local model answers instead "
-            f"of {model.value} (set AURELIS_ENDPOINT and AURELIS_TOKEN to use it)")
+    return (
+        f"note: no endpoint or token is configured, so the local model answers instead "
+        f"of {model.value} (set AURELIS_ENDPOINT and AURELIS_TOKEN to use it)"
+    )
 
 
 # --- running it ------------------------------------------------------------------------
@@ -264,8 +314,9 @@ def execute(options: AskOptions, *, task: TaskType | None, default_prompt: str) 
         # The CLI process is one request long: switching the live setting off is scoped.
         settings.cache_enabled = False
     _print_notes(settings, request, detection, options)
-    stream = options.stream if options.stream is not None else (
-        runtime.stdout_console().is_terminal)
+    stream = (
+        options.stream if options.stream is not None else (runtime.stdout_console().is_terminal)
+    )
     if options.json_output:
         runtime.run_async(lambda: _send_json(request))
     elif stream:
@@ -291,8 +342,12 @@ def prepare_request(
     return request, detection, language
 
 
-def _print_notes(settings: AurelisConfig, request: ModelRequest,
-                 detection: TaskDetection | None, options: AskOptions) -> None:
+def _print_notes(
+    settings: AurelisConfig,
+    request: ModelRequest,
+    detection: TaskDetection | None,
+    options: AskOptions,
+) -> None:
     err = runtime.stderr_console()
     note = offline_note(settings, request.model_type)
     if note:
@@ -310,17 +365,20 @@ async def _send_json(request: ModelRequest) -> None:
 async def _send_whole(request: ModelRequest, language: str | None) -> None:
     response = await runtime.orchestrator().process_request(request)
     print_answer(response.content, runtime.stdout_console(), language=language)
-    _print_summary(summary_line(
-        model=response.model_used.value,
-        tokens=response.tokens_used,
-        seconds=response.processing_time,
-        task=request.task_type.value,
-        cached=response.cached,
-    ))
+    _print_summary(
+        summary_line(
+            model=response.model_used.value,
+            tokens=response.tokens_used,
+            seconds=response.processing_time,
+            task=request.task_type.value,
+            cached=response.cached,
+        )
+    )
 
 
-async def _send_streamed(request: ModelRequest, settings: AurelisConfig,
-                         language: str | None) -> None:
+async def _send_streamed(
+    request: ModelRequest, settings: AurelisConfig, language: str | None
+) -> None:
     from aurelis.models.tokens import count_tokens
 
     writer = make_writer(runtime.stdout_console(), language=language)
@@ -333,13 +391,15 @@ async def _send_streamed(request: ModelRequest, settings: AurelisConfig,
     finally:
         writer.finish()
     # A stream reports no usage to us: count the answer's tokens ourselves.
-    _print_summary(summary_line(
-        model=expected_model(request, settings).value,
-        tokens=count_tokens(writer.text),
-        seconds=time.perf_counter() - started,
-        task=request.task_type.value,
-        approximate=True,
-    ))
+    _print_summary(
+        summary_line(
+            model=expected_model(request, settings).value,
+            tokens=count_tokens(writer.text),
+            seconds=time.perf_counter() - started,
+            task=request.task_type.value,
+            approximate=True,
+        )
+    )
 
 
 def _closing(stream: Any) -> Any:

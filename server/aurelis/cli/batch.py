@@ -62,8 +62,21 @@ __all__ = [
     "batch_exit_code",
 ]
 
-FIELDS = frozenset({"id", "prompt", "task", "model", "system", "temperature", "max_tokens",
-                    "context", "metadata", "file", "lines"})
+FIELDS = frozenset(
+    {
+        "id",
+        "prompt",
+        "task",
+        "model",
+        "system",
+        "temperature",
+        "max_tokens",
+        "context",
+        "metadata",
+        "file",
+        "lines",
+    }
+)
 
 
 class BatchLineError(Exception):
@@ -96,8 +109,9 @@ def parse_line(text: str, *, base_dir: Path) -> tuple[Any, ModelRequest]:
         raise BatchLineError(f"expected a JSON object, got {type(data).__name__}")
     unknown = sorted(set(data) - FIELDS)
     if unknown:
-        raise BatchLineError(f"unknown field(s) {', '.join(unknown)}; "
-                             f"known: {', '.join(sorted(FIELDS))}")
+        raise BatchLineError(
+            f"unknown field(s) {', '.join(unknown)}; known: {', '.join(sorted(FIELDS))}"
+        )
     prompt = data.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
         raise BatchLineError("`prompt` must be a non-empty string")
@@ -119,8 +133,9 @@ def _request(data: dict[str, Any], prompt: str, base_dir: Path) -> ModelRequest:
     file_name = data.get("file")
     if file_name is not None:
         lines = data.get("lines")
-        attached = load_file_context(base_dir / str(file_name),
-                                     None if lines is None else str(lines))
+        attached = load_file_context(
+            base_dir / str(file_name), None if lines is None else str(lines)
+        )
         context = {**(context or {}), **attached.as_context()}
         metadata.update(attached.as_metadata())
     task_name = data.get("task")
@@ -255,8 +270,9 @@ def _read_lines(path: Path) -> tuple[list[str], Path]:
     except FileNotFoundError:
         raise CliUsageError(f"{path} does not exist", hint="check the path") from None
     except (OSError, UnicodeDecodeError) as error:
-        raise CliUsageError(f"cannot read {path}: {error}",
-                            hint="pass a UTF-8 JSONL file") from None
+        raise CliUsageError(
+            f"cannot read {path}: {error}", hint="pass a UTF-8 JSONL file"
+        ) from None
 
 
 def _open_output(path: Path | None, source: Path) -> TextIO:
@@ -274,14 +290,19 @@ def batch_command(
     file: Annotated[Path, typer.Argument(help="JSONL file, one request per line (`-`: stdin).")],
     concurrency: Annotated[
         int | None,
-        typer.Option("--concurrency", "-c", min=1, show_default=False,
-                     help="Requests in flight at once (default: what the models' rate "
-                     "limits allow)."),
+        typer.Option(
+            "--concurrency",
+            "-c",
+            min=1,
+            show_default=False,
+            help="Requests in flight at once (default: what the models' rate limits allow).",
+        ),
     ] = None,
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", show_default=False,
-                     help="Write the results here instead of stdout."),
+        typer.Option(
+            "--output", "-o", show_default=False, help="Write the results here instead of stdout."
+        ),
     ] = None,
 ) -> None:
     """Run many requests from a JSONL file, results in input order."""
@@ -293,8 +314,10 @@ def batch_command(
         for number, problem in problems:
             err.print(Text(f"line {number}: skipped: {problem}", style="yellow"))
         if not items:
-            raise CliUsageError(f"{file} has no valid requests",
-                                hint='each line needs a JSON object like {"prompt": "..."}')
+            raise CliUsageError(
+                f"{file} has no valid requests",
+                hint='each line needs a JSON object like {"prompt": "..."}',
+            )
         tally = BatchTally(malformed=len(problems))
         stream = _open_output(output, file)
         try:
@@ -306,8 +329,9 @@ def batch_command(
         raise typer.Exit(batch_exit_code(tally))
 
 
-def _execute(items: list[BatchItem], concurrency: int | None, stream: TextIO,
-             tally: BatchTally, err: Any) -> float:
+def _execute(
+    items: list[BatchItem], concurrency: int | None, stream: TextIO, tally: BatchTally, err: Any
+) -> float:
     writer = OrderedWriter(stream, len(items))
     started = time.perf_counter()
     with _progress(err) as progress:

@@ -57,8 +57,10 @@ def config_show(json_output: JsonOpt = False) -> None:
         settings = runtime.config()
         sources = setting_sources(settings)
         rows = {
-            name: {"value": display_value(name, getattr(settings, name)),
-                   "source": str(sources[name])}
+            name: {
+                "value": display_value(name, getattr(settings, name)),
+                "source": str(sources[name]),
+            }
             for name in AurelisConfig.model_fields
         }
         if json_output:
@@ -109,15 +111,20 @@ def config_check(json_output: JsonOpt = False) -> None:
             if json_output:
                 print_json({"ok": False, "error": redact(error.message), "warnings": []})
             else:
-                print_problem(redact(error.message), error.hint or
-                              "fix the value, or remove it to use the default")
+                print_problem(
+                    redact(error.message),
+                    error.hint or "fix the value, or remove it to use the default",
+                )
             raise typer.Exit(EXIT_USAGE) from None
         warnings = config_warnings(settings)
         if json_output:
             print_json({"ok": True, "error": None, "warnings": warnings})
             return
-        mode = f"remote endpoint {redact(settings.endpoint)}" if settings.remote_enabled else (
-            "offline (local model)")
+        mode = (
+            f"remote endpoint {redact(settings.endpoint)}"
+            if settings.remote_enabled
+            else ("offline (local model)")
+        )
         print(f"config OK: {mode}")
         for warning in warnings:
             print(f"warning: {warning}")
@@ -131,8 +138,10 @@ def config_warnings(settings: AurelisConfig) -> list[str]:
             "the endpoint is the retired GitHub Models default (shut down 2026-07-30); set "
             "AURELIS_ENDPOINT to an Azure AI Foundry or OpenAI-compatible endpoint"
         )
-    if settings.provider == "azure" and settings.token is None and (
-        settings.endpoint == LEGACY_GITHUB_MODELS_ENDPOINT
+    if (
+        settings.provider == "azure"
+        and settings.token is None
+        and (settings.endpoint == LEGACY_GITHUB_MODELS_ENDPOINT)
     ):
         warnings.append("provider is azure but no token is set (AURELIS_TOKEN or GITHUB_TOKEN)")
     if settings.local_model_path is not None and not settings.local_model_path.is_file():

@@ -39,8 +39,13 @@ from aurelis.core.redaction import redact
 __all__ = ["Check", "doctor_command", "run_checks", "doctor_exit_code"]
 
 Status = Literal["ok", "warn", "fail", "skip", "info"]
-_MARKS = {"ok": ("✓", "green"), "warn": ("!", "yellow"), "fail": ("✗", "red"),
-          "skip": ("-", "dim"), "info": ("i", "cyan")}
+_MARKS = {
+    "ok": ("✓", "green"),
+    "warn": ("!", "yellow"),
+    "fail": ("✗", "red"),
+    "skip": ("-", "dim"),
+    "info": ("i", "cyan"),
+}
 #: Doctor must be quick even when the endpoint hangs.
 PROBE_TIMEOUT = 5.0
 
@@ -75,16 +80,24 @@ def doctor_exit_code(checks: list[Check]) -> int:
 # --- remote ------------------------------------------------------------------------------
 def _mode(settings: AurelisConfig) -> Check:
     if settings.remote_enabled and settings.endpoint == LEGACY_GITHUB_MODELS_ENDPOINT:
-        return Check("mode", "warn", f"remote: {settings.endpoint}, the retired GitHub Models "
-                     "endpoint (shut down 2026-07-30)",
-                     "set AURELIS_ENDPOINT to an Azure AI Foundry or OpenAI-compatible endpoint, "
-                     "or unset the token to work offline")
+        return Check(
+            "mode",
+            "warn",
+            f"remote: {settings.endpoint}, the retired GitHub Models "
+            "endpoint (shut down 2026-07-30)",
+            "set AURELIS_ENDPOINT to an Azure AI Foundry or OpenAI-compatible endpoint, "
+            "or unset the token to work offline",
+        )
     if settings.remote_enabled:
-        return Check("mode", "info", f"remote: {redact(settings.endpoint)} "
-                     f"(provider {settings.provider})")
-    return Check("mode", "info", "offline: no endpoint or token configured, the local model "
-                 "answers every request",
-                 "set AURELIS_ENDPOINT (and AURELIS_TOKEN) to use a remote endpoint")
+        return Check(
+            "mode", "info", f"remote: {redact(settings.endpoint)} (provider {settings.provider})"
+        )
+    return Check(
+        "mode",
+        "info",
+        "offline: no endpoint or token configured, the local model answers every request",
+        "set AURELIS_ENDPOINT (and AURELIS_TOKEN) to use a remote endpoint",
+    )
 
 
 async def _endpoint_reachable(settings: AurelisConfig) -> Check:
@@ -97,10 +110,17 @@ async def _endpoint_reachable(settings: AurelisConfig) -> Check:
     try:
         _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
     except (TimeoutError, OSError) as error:
-        reason = "timed out" if isinstance(error, TimeoutError) else (
-            error.strerror or type(error).__name__)
-        return Check("endpoint reachable", "fail", f"cannot connect to {host}:{port} ({reason})",
-                     "check the endpoint URL, your network, proxy or VPN")
+        reason = (
+            "timed out"
+            if isinstance(error, TimeoutError)
+            else (error.strerror or type(error).__name__)
+        )
+        return Check(
+            "endpoint reachable",
+            "fail",
+            f"cannot connect to {host}:{port} ({reason})",
+            "check the endpoint URL, your network, proxy or VPN",
+        )
     writer.close()
     try:
         await writer.wait_closed()
@@ -113,9 +133,12 @@ def _token_present(settings: AurelisConfig) -> Check:
     if not settings.remote_enabled:
         return Check("token present", "skip", "offline mode")
     if settings.token is None:
-        return Check("token present", "warn", "no token (fine for Ollama, llama.cpp or vLLM "
-                     "servers without auth)",
-                     "set AURELIS_TOKEN or GITHUB_TOKEN if the endpoint needs a key")
+        return Check(
+            "token present",
+            "warn",
+            "no token (fine for Ollama, llama.cpp or vLLM servers without auth)",
+            "set AURELIS_TOKEN or GITHUB_TOKEN if the endpoint needs a key",
+        )
     return Check("token present", "ok", f"from {settings.token_source or 'config'}")
 
 
@@ -150,15 +173,23 @@ async def _probe(settings: AurelisConfig) -> None:
     model = route(TaskType.GENERAL, settings)
     token = settings.token.get_secret_value() if settings.token else None
     provider = AzureInferenceProvider(
-        settings.endpoint, token, token_source=settings.token_source,
+        settings.endpoint,
+        token,
+        token_source=settings.token_source,
         connect_timeout=min(settings.connect_timeout, PROBE_TIMEOUT),
         read_timeout=PROBE_TIMEOUT * 2,
     )
     request = ModelRequest(prompt="ping", max_tokens=1)
-    call = ProviderCall(model=model.value, deployment=deployment_for(model, settings),
-                        messages=[{"role": "user", "content": "ping"}], temperature=0.0,
-                        max_tokens=1, timeout=PROBE_TIMEOUT * 2, request=request,
-                        prompt_budget=64)
+    call = ProviderCall(
+        model=model.value,
+        deployment=deployment_for(model, settings),
+        messages=[{"role": "user", "content": "ping"}],
+        temperature=0.0,
+        max_tokens=1,
+        timeout=PROBE_TIMEOUT * 2,
+        request=request,
+        prompt_budget=64,
+    )
     try:
         await provider.complete(call)
     finally:
@@ -172,17 +203,26 @@ def _local_model(settings: AurelisConfig) -> Check:
     missing: Status = "fail" if not settings.remote_enabled else "warn"
     if importlib.util.find_spec("llama_cpp") is None:
         status: Status = missing if needed else "skip"
-        return Check(name, status, "llama-cpp-python is not installed",
-                     "pip install 'aurelis[local]'")
+        return Check(
+            name, status, "llama-cpp-python is not installed", "pip install 'aurelis[local]'"
+        )
     path, detail = _local_model_file(settings)
     if path is None:
-        return Check(name, missing if needed else "skip", detail,
-                     "pip install 'aurelis[local]', or set local_model_path to a GGUF file")
+        return Check(
+            name,
+            missing if needed else "skip",
+            detail,
+            "pip install 'aurelis[local]', or set local_model_path to a GGUF file",
+        )
     if not path.is_file():
         return Check(name, "info", detail)
     if not _is_gguf(path):
-        return Check(name, missing if needed else "warn", f"{path} is not a GGUF file",
-                     "set local_model_path to a .gguf model")
+        return Check(
+            name,
+            missing if needed else "warn",
+            f"{path} is not a GGUF file",
+            "set local_model_path to a .gguf model",
+        )
     size = path.stat().st_size / 1_000_000
     return Check(name, "ok", f"{path} ({size:.0f} MB)")
 
@@ -197,8 +237,10 @@ def _local_model_file(settings: AurelisConfig) -> tuple[Path | None, str]:
         return None, "no local_model_path and the bundled model package is not installed"
     target = Path(bundled.default_output_path())
     if not target.is_file():
-        return target, ("bundled model not assembled yet: the first local request writes "
-                        f"it to {target} (about 253 MB)")
+        return target, (
+            "bundled model not assembled yet: the first local request writes "
+            f"it to {target} (about 253 MB)"
+        )
     return target, str(target)
 
 
@@ -213,8 +255,12 @@ def _is_gguf(path: Path) -> bool:
 # --- editors -----------------------------------------------------------------------------
 def _language_server() -> Check:
     if importlib.util.find_spec("aurelis.lsp") is None:
-        return Check("language server", "warn", "aurelis.lsp is not installed",
-                     "editor integration needs the language server module")
+        return Check(
+            "language server",
+            "warn",
+            "aurelis.lsp is not installed",
+            "editor integration needs the language server module",
+        )
     return Check("language server", "ok", f"start it with: {_serve_command()}")
 
 
@@ -228,15 +274,33 @@ def _serve_command() -> str:
 def _editor_hints() -> list[Check]:
     hints = []
     if shutil.which("code") or shutil.which("codium"):
-        hints.append(Check("VS Code", "info", "install the Aurelis extension (editors/vscode); "
-                           "set aurelis.pythonPath if aurelis is not on PATH"))
+        hints.append(
+            Check(
+                "VS Code",
+                "info",
+                "install the Aurelis extension (editors/vscode); "
+                "set aurelis.pythonPath if aurelis is not on PATH",
+            )
+        )
     if shutil.which("nvim"):
-        hints.append(Check("Neovim", "info", "needs Neovim >= 0.11: "
-                           "vim.lsp.config('aurelis', {cmd = {'aurelis', 'serve'}}) then "
-                           "vim.lsp.enable('aurelis')"))
+        hints.append(
+            Check(
+                "Neovim",
+                "info",
+                "needs Neovim >= 0.11: "
+                "vim.lsp.config('aurelis', {cmd = {'aurelis', 'serve'}}) then "
+                "vim.lsp.enable('aurelis')",
+            )
+        )
     if not hints:
-        hints.append(Check("editors", "info", "no VS Code or Neovim on PATH; any LSP client "
-                           f"can run `{_serve_command()}` over stdio"))
+        hints.append(
+            Check(
+                "editors",
+                "info",
+                "no VS Code or Neovim on PATH; any LSP client "
+                f"can run `{_serve_command()}` over stdio",
+            )
+        )
     return hints
 
 
@@ -249,20 +313,25 @@ def doctor_command(
         try:
             settings = runtime.config()
         except ConfigurationError as error:
-            checks = [Check("config", "fail", redact(error.message),
-                            "run `aurelis config check`")]
+            checks = [Check("config", "fail", redact(error.message), "run `aurelis config check`")]
             _report(checks, json_output)
             raise typer.Exit(EXIT_USAGE) from None
-        checks = [Check("config", "ok", "settings are valid"),
-                  *runtime.run_async(lambda: run_checks(settings))]
+        checks = [
+            Check("config", "ok", "settings are valid"),
+            *runtime.run_async(lambda: run_checks(settings)),
+        ]
         _report(checks, json_output)
         raise typer.Exit(doctor_exit_code(checks))
 
 
 def _report(checks: list[Check], json_output: bool) -> None:
     if json_output:
-        print_json({"ok": doctor_exit_code(checks) == EXIT_OK,
-                    "checks": [asdict(check) for check in checks]})
+        print_json(
+            {
+                "ok": doctor_exit_code(checks) == EXIT_OK,
+                "checks": [asdict(check) for check in checks],
+            }
+        )
         return
     console = runtime.stdout_console()
     for check in checks:

@@ -36,18 +36,20 @@ def model_rows(settings: AurelisConfig, health: dict[str, Any] | None) -> list[d
     for model, info in CATALOG.items():
         resolved = resolve(model, settings)
         state = (health or {}).get(model.value) or {}
-        rows.append({
-            "model": model.value,
-            "provider": info.provider,
-            "deployment": resolved.deployment,
-            "best_for": info.best_for,
-            "context_window": resolved.context_window,
-            "tasks": routed.get(model, []),
-            "healthy": state.get("healthy"),
-            "breaker": state.get("breaker"),
-            "rate_limit_remaining": state.get("rate_limit_remaining"),
-            "last_error": state.get("last_error"),
-        })
+        rows.append(
+            {
+                "model": model.value,
+                "provider": info.provider,
+                "deployment": resolved.deployment,
+                "best_for": info.best_for,
+                "context_window": resolved.context_window,
+                "tasks": routed.get(model, []),
+                "healthy": state.get("healthy"),
+                "breaker": state.get("breaker"),
+                "rate_limit_remaining": state.get("rate_limit_remaining"),
+                "last_error": state.get("last_error"),
+            }
+        )
     return rows
 
 

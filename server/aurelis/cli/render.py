@@ -113,8 +113,9 @@ class StreamRenderer:
     def _code_line(self, line: str) -> None:
         self._code_lines.append(line)
         block = "\n".join(self._code_lines)
-        syntax = Syntax(block, self._code_language or "text", theme=CODE_THEME,
-                        background_color="default")
+        syntax = Syntax(
+            block, self._code_language or "text", theme=CODE_THEME, background_color="default"
+        )
         highlighted = syntax.highlight(block).split("\n", allow_blank=True)
         last = highlighted[len(self._code_lines) - 1] if highlighted else Text(line)
         last.rstrip()

@@ -22,8 +22,10 @@ def parse_tcp(value: str) -> tuple[str, int]:
     """`HOST:PORT` (or `:PORT`, meaning 127.0.0.1) -> (host, port)."""
     host, sep, port_text = value.rpartition(":")
     if not sep or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
-        raise CliUsageError(f"invalid --tcp address {value!r}",
-                            hint="write it as HOST:PORT, e.g. --tcp 127.0.0.1:2087")
+        raise CliUsageError(
+            f"invalid --tcp address {value!r}",
+            hint="write it as HOST:PORT, e.g. --tcp 127.0.0.1:2087",
+        )
     return (host.strip("[]") or "127.0.0.1"), int(port_text)
 
 
@@ -41,8 +43,9 @@ def server_argv(tcp: str | None, log_file: Path | None) -> list[str]:
 def serve_command(
     tcp: Annotated[
         str | None,
-        typer.Option("--tcp", metavar="HOST:PORT", show_default=False,
-                     help="Listen on TCP instead of stdio."),
+        typer.Option(
+            "--tcp", metavar="HOST:PORT", show_default=False, help="Listen on TCP instead of stdio."
+        ),
     ] = None,
     log_file: Annotated[
         Path | None,

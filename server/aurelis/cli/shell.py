@@ -129,8 +129,9 @@ class Shell:
         except Exception as error:  # noqa: BLE001 - reported, the shell goes on
             self._print_error(error)
             return
-        self.console.print(Text(f"task: {detection.task.value} ({detection.reason}) → "
-                                f"model: {model}", style="dim"))
+        self.console.print(
+            Text(f"task: {detection.task.value} ({detection.reason}) → model: {model}", style="dim")
+        )
         context = self.state.context
         language = (context.language if context else None) or language_in_prompt(prompt)
         writer = make_writer(self.console, language=language)
@@ -156,8 +157,12 @@ class Shell:
             return
         tokens = count_tokens(text)
         self.state.tokens += tokens
-        self.console.print(Text(summary_line(model=model, tokens=tokens, seconds=elapsed,
-                                             approximate=True), style="dim"))
+        self.console.print(
+            Text(
+                summary_line(model=model, tokens=tokens, seconds=elapsed, approximate=True),
+                style="dim",
+            )
+        )
 
     async def _stream(self, request: ModelRequest, feed: Callable[[str], None]) -> None:
         stream = runtime.orchestrator().stream_request(request)
@@ -223,9 +228,15 @@ async def interactive_loop(shell: Shell) -> None:
 
 
 def _prompt_message(state: ShellState) -> str:
-    tags = [value for value in (state.model and state.model.value,
-                                state.task and state.task.value,
-                                state.context and state.context.label) if value]
+    tags = [
+        value
+        for value in (
+            state.model and state.model.value,
+            state.task and state.task.value,
+            state.context and state.context.label,
+        )
+        if value
+    ]
     return f"aurelis[{' '.join(tags)}]> " if tags else "aurelis> "
 
 
@@ -314,14 +325,19 @@ def _flatten(stats: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
 
 
 def shell_command(
-    model: Annotated[str | None, typer.Option("--model", "-m", show_default=False,
-                                              help="Start with this model.")] = None,
-    task: Annotated[str | None, typer.Option("--task", show_default=False,
-                                             help="Start with this task forced.")] = None,
-    file: Annotated[Path | None, typer.Option("--file", "-f", show_default=False,
-                                              help="Start with this file as context.")] = None,
-    lines: Annotated[str | None, typer.Option("--lines", show_default=False,
-                                              help="Only these lines of --file.")] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", show_default=False, help="Start with this model.")
+    ] = None,
+    task: Annotated[
+        str | None, typer.Option("--task", show_default=False, help="Start with this task forced.")
+    ] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option("--file", "-f", show_default=False, help="Start with this file as context."),
+    ] = None,
+    lines: Annotated[
+        str | None, typer.Option("--lines", show_default=False, help="Only these lines of --file.")
+    ] = None,
 ) -> None:
     """Interactive session: history, multi-line input, streaming, slash commands."""
     with error_boundary(debug=runtime.STATE.debug):

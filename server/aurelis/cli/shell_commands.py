@@ -75,13 +75,15 @@ COMMANDS = {
     "/exit": "/exit                  leave (Ctrl-D works too)",
 }
 
-HELP_TEXT = "\n".join([
-    *COMMANDS.values(),
-    "",
-    "Enter sends. For several lines: end a line with \\, press Esc then Enter, or open a",
-    "``` block (Enter sends once it is closed). Ctrl-C cancels a running answer;",
-    "each prompt is a new request (attach code with /context).",
-])
+HELP_TEXT = "\n".join(
+    [
+        *COMMANDS.values(),
+        "",
+        "Enter sends. For several lines: end a line with \\, press Esc then Enter, or open a",
+        "``` block (Enter sends once it is closed). Ctrl-C cancels a running answer;",
+        "each prompt is a new request (attach code with /context).",
+    ]
+)
 
 _OFF = ("off", "none", "-", "default", "auto")
 

@@ -44,62 +44,80 @@ _ADJ = r"(?:(?:unit|integration|regression|property[- ]based|more|missing|new|py
 
 # Specific tasks, in the order that breaks a tie at the same position.
 _SPECIFIC: tuple[tuple[TaskType, re.Pattern[str]], ...] = (
-    (TaskType.TESTING, _phrases(
-        rf"\b(?:write|add|create|generate|give\s+me)\s+{_DET}{_ADJ}tests?\b",
-        r"\b(?:unit|integration|regression)\s+tests?\b",
-        r"\btest\s+(?:cases?|suite|coverage)\b",
-        r"\btests?\s+for\b",
-        r"\b(?:pytest|unittest|jest|junit)\b",
-    )),
-    (TaskType.DOCUMENTATION, _phrases(
-        r"^\s*document\b",
-        r"\bdocument\s+(?:this|it|that|these|them|my|the\s+(?:code|function|class|module|api))\b",
-        r"\bdocstrings?\b",
-        r"\bdocumentation\b",
-        r"\b(?:jsdoc|javadoc|readme)\b",
-        r"\badd\s+(?:\w+\s+)?comments?\b",
-    )),
-    (TaskType.REFACTORING, _phrases(
-        r"\brefactor\w*",
-        r"\bclean\s+(?:\w+\s+)?up\b",
-        r"\brestructure\b",
-        r"\brename\b",
-        rf"\bsimplify\s+{_DET}",
-        r"\bextract\s+(?:a\s+|the\s+)?(?:function|method|class|helper)\b",
-        r"\bmore\s+readable\b",
-    )),
-    (TaskType.CODE_OPTIMIZATION, _phrases(
-        r"\boptimi[sz]e\b",
-        r"\boptimi[sz]ation\b",
-        r"\bspeed\s+up\b",
-        r"\b(?:faster|quicker)\b",
-        r"\bmore\s+efficient\b",
-        r"\b(?:improve|boost)\s+(?:the\s+)?performance\b",
-        r"\b(?:memory|cpu)\s+usage\b",
-    )),
-    (TaskType.ANALYSIS, _phrases(
-        r"\breview\b",
-        r"\banaly[sz]e\b",
-        r"\banalysis\b",
-        r"\baudit\b",
-        r"\b(?:find|spot|look\s+for)\s+(?:the\s+|any\s+|some\s+)?(?:bugs?|issues|problems)\b",
-        r"\bsecurity\b",
-        r"\bvulnerab\w*",
-        r"\bwhat'?s\s+wrong\b",
-        r"\bcode\s+smells?\b",
-        r"\bfix\s+(?:the\s+|this\s+|a\s+|my\s+)?(?:bugs?|errors?|crash(?:es)?|issues?)\b",
-        r"\bdebug\b",
-    )),
-    (TaskType.EXPLANATION, _phrases(
-        # The longer phrase first: it makes the better reason at the same position.
-        rf"\bexplain\s+(?:to\s+me\s+)?(?:what|how|why|{_DET})",
-        r"^\s*explain\b",
-        r"\bwhat\s+(?:does|do|is|are)\b",
-        r"\bhow\s+(?:does|do|is|are)\b",
-        r"\bwhy\s+(?:does|do|is|are)\b",
-        r"\bwalk\s+me\s+through\b",
-        r"\bmeaning\s+of\b",
-    )),
+    (
+        TaskType.TESTING,
+        _phrases(
+            rf"\b(?:write|add|create|generate|give\s+me)\s+{_DET}{_ADJ}tests?\b",
+            r"\b(?:unit|integration|regression)\s+tests?\b",
+            r"\btest\s+(?:cases?|suite|coverage)\b",
+            r"\btests?\s+for\b",
+            r"\b(?:pytest|unittest|jest|junit)\b",
+        ),
+    ),
+    (
+        TaskType.DOCUMENTATION,
+        _phrases(
+            r"^\s*document\b",
+            r"\bdocument\s+(?:this|it|that|these|them|my|the\s+(?:code|function|class|module|api))\b",
+            r"\bdocstrings?\b",
+            r"\bdocumentation\b",
+            r"\b(?:jsdoc|javadoc|readme)\b",
+            r"\badd\s+(?:\w+\s+)?comments?\b",
+        ),
+    ),
+    (
+        TaskType.REFACTORING,
+        _phrases(
+            r"\brefactor\w*",
+            r"\bclean\s+(?:\w+\s+)?up\b",
+            r"\brestructure\b",
+            r"\brename\b",
+            rf"\bsimplify\s+{_DET}",
+            r"\bextract\s+(?:a\s+|the\s+)?(?:function|method|class|helper)\b",
+            r"\bmore\s+readable\b",
+        ),
+    ),
+    (
+        TaskType.CODE_OPTIMIZATION,
+        _phrases(
+            r"\boptimi[sz]e\b",
+            r"\boptimi[sz]ation\b",
+            r"\bspeed\s+up\b",
+            r"\b(?:faster|quicker)\b",
+            r"\bmore\s+efficient\b",
+            r"\b(?:improve|boost)\s+(?:the\s+)?performance\b",
+            r"\b(?:memory|cpu)\s+usage\b",
+        ),
+    ),
+    (
+        TaskType.ANALYSIS,
+        _phrases(
+            r"\breview\b",
+            r"\banaly[sz]e\b",
+            r"\banalysis\b",
+            r"\baudit\b",
+            r"\b(?:find|spot|look\s+for)\s+(?:the\s+|any\s+|some\s+)?(?:bugs?|issues|problems)\b",
+            r"\bsecurity\b",
+            r"\bvulnerab\w*",
+            r"\bwhat'?s\s+wrong\b",
+            r"\bcode\s+smells?\b",
+            r"\bfix\s+(?:the\s+|this\s+|a\s+|my\s+)?(?:bugs?|errors?|crash(?:es)?|issues?)\b",
+            r"\bdebug\b",
+        ),
+    ),
+    (
+        TaskType.EXPLANATION,
+        _phrases(
+            # The longer phrase first: it makes the better reason at the same position.
+            rf"\bexplain\s+(?:to\s+me\s+)?(?:what|how|why|{_DET})",
+            r"^\s*explain\b",
+            r"\bwhat\s+(?:does|do|is|are)\b",
+            r"\bhow\s+(?:does|do|is|are)\b",
+            r"\bwhy\s+(?:does|do|is|are)\b",
+            r"\bwalk\s+me\s+through\b",
+            r"\bmeaning\s+of\b",
+        ),
+    ),
 )
 
 _GENERATION = _phrases(

@@ -1,7 +1,7 @@
 """The model orchestrator, usable as a library.
 
-    from aurelis.models import get_model_orchestrator, ModelRequest, ModelType, TaskType
-    response = await get_model_orchestrator().process_request(ModelRequest(prompt="..."))
+from aurelis.models import get_model_orchestrator, ModelRequest, ModelType, TaskType
+response = await get_model_orchestrator().process_request(ModelRequest(prompt="..."))
 """
 
 from __future__ import annotations

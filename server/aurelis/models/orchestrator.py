@@ -170,8 +170,8 @@ class ModelOrchestrator:
         otherwise the first failure is raised after the other requests are cancelled.
         """
         config = self.config
-        limit = concurrency if concurrency is not None else self._batch_concurrency(
-            requests, config
+        limit = (
+            concurrency if concurrency is not None else self._batch_concurrency(requests, config)
         )
         if limit < 1:
             raise ValueError(f"concurrency must be >= 1, got {limit}")
@@ -245,9 +245,7 @@ class ModelOrchestrator:
         await self.providers.close()
 
     # --- the request path -----------------------------------------------------------------
-    async def _outcome(
-        self, request: ModelRequest, config: AurelisConfig
-    ) -> tuple[Outcome, bool]:
+    async def _outcome(self, request: ModelRequest, config: AurelisConfig) -> tuple[Outcome, bool]:
         primary = primary_model(request, config)
         key = self._key(request, primary, config)
         hit = self._cached(key, config)
@@ -255,9 +253,7 @@ class ModelOrchestrator:
             return hit, False
         if key is None:
             return await self._answer(request, primary, config, None), False
-        return await self._flights.do(
-            key, lambda: self._answer(request, primary, config, key)
-        )
+        return await self._flights.do(key, lambda: self._answer(request, primary, config, key))
 
     def _key(self, request: ModelRequest, model: ModelType, config: AurelisConfig) -> str | None:
         """The cache and single-flight key; None when the request opts out of the cache."""
@@ -374,8 +370,9 @@ class ModelOrchestrator:
             sleep=self._sleep,
         )
 
-    async def _admit(self, plan: Plan, config: AurelisConfig, deadline: Deadline,
-                     breaker: CircuitBreaker) -> Slot:
+    async def _admit(
+        self, plan: Plan, config: AurelisConfig, deadline: Deadline, breaker: CircuitBreaker
+    ) -> Slot:
         limiter = self.limiters.get(plan.model, config)
         try:
             return await limiter.acquire(
@@ -558,9 +555,7 @@ def _deadline_error(seconds: float, trail: Trail) -> ModelTimeoutError:
     )
 
 
-async def _next_chunk(
-    opened: OpenStream, deadline: Deadline, seconds: float
-) -> StreamChunk | None:
+async def _next_chunk(opened: OpenStream, deadline: Deadline, seconds: float) -> StreamChunk | None:
     # The timeout wraps only this await, never a yield: a timeout that spans a yield would
     # fire inside whatever the consumer is doing.
     try:

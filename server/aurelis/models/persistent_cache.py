@@ -139,7 +139,9 @@ class PersistentCache:
         if aside is not None:
             logger.warning(
                 "persistent cache %s was unreadable (%s); moved it to %s and started a new one",
-                self.path, error, aside,
+                self.path,
+                error,
+                aside,
             )
         try:
             return self._connect()

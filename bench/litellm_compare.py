@@ -23,14 +23,14 @@ import time
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-from _common import TOKEN, ms, p50, p95, prompt_of, remote_config, us  # noqa: E402
-from _server import server_process  # noqa: E402
-from azure.ai.inference.aio import ChatCompletionsClient  # noqa: E402
-from azure.core.credentials import AzureKeyCredential  # noqa: E402
+from _common import TOKEN, ms, p50, p95, prompt_of, remote_config, us
+from _server import server_process
+from azure.ai.inference.aio import ChatCompletionsClient
+from azure.core.credentials import AzureKeyCredential
 
-from aurelis.models import ModelRequest, ModelType  # noqa: E402
-from aurelis.models.orchestrator import ModelOrchestrator  # noqa: E402
-from aurelis.models.prompts import SYSTEM_PROMPTS  # noqa: E402
+from aurelis.models import ModelRequest, ModelType
+from aurelis.models.orchestrator import ModelOrchestrator
+from aurelis.models.prompts import SYSTEM_PROMPTS
 
 PRIMARY, FALLBACK = "mistral-ai/Codestral-2501", "openai/gpt-4o-mini"
 

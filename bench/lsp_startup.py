@@ -2,8 +2,10 @@
 
     PYTHONPATH=server .venv/bin/python bench/lsp_startup.py [--runs 10]
 
-1. Start to `initialize` result: spawn `python -m aurelis.lsp` and time until the
-   initialize response arrives (target < 500 ms), median over the runs.
+1. Start to `initialize` result: spawn what editors launch (the `aurelis serve` console
+   script, and `python -m aurelis serve`) and time until the initialize response arrives
+   (target < 500 ms), median over the runs. `lsp_startup_compare.py` puts the same numbers
+   beside a bare pygls server and the lsprotocol import floor.
 2. Memory: RSS of the server process after opening 50 files of 2,000 lines each
    (target < 150 MB), then after one inline completion (which loads the HTTP client stack).
 """
@@ -12,12 +14,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 from lsp_common import (
-    COMMAND,
     capabilities,
     environment,
     inline,
@@ -33,6 +35,13 @@ from lsprotocol import types
 
 from aurelis.testing import Reply
 
+#: What the editors start: the VS Code extension runs the console script by default, and
+#: `python -m aurelis serve` when `aurelis.pythonPath` is set.
+EDITOR_COMMANDS = {
+    "aurelis serve": [str(Path(sys.executable).parent / "aurelis"), "serve"],
+    "python -m aurelis serve": [sys.executable, "-m", "aurelis", "serve"],
+}
+
 
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -41,11 +50,11 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError("no VmRSS")
 
 
-async def time_to_initialize(model: object) -> float:
+async def time_to_initialize(model: object, command: list[str]) -> float:
     with tempfile.TemporaryDirectory() as scratch:
         client = new_client()
         started = time.perf_counter()
-        await client.start_io(*COMMAND, env=environment(model, Path(scratch)))  # type: ignore[arg-type]
+        await client.start_io(*command, env=environment(model, Path(scratch)))  # type: ignore[arg-type]
         await client.initialize_async(types.InitializeParams(capabilities=capabilities()))
         elapsed = time.perf_counter() - started
         await client.shutdown_async(None)
@@ -80,12 +89,17 @@ async def main() -> None:
     parser.add_argument("--runs", type=int, default=10)
     args = parser.parse_args()
     async with model_server() as model:
-        await time_to_initialize(model)  # warm the OS file cache once
-        samples = [await time_to_initialize(model) for _ in range(args.runs)]
-        print(
-            f"start to initialize result: median {median(samples) * 1000:.0f} ms "
-            f"(min {min(samples) * 1000:.0f}, max {max(samples) * 1000:.0f}, runs {args.runs})"
-        )
+        samples: dict[str, list[float]] = {name: [] for name in EDITOR_COMMANDS}
+        for command in EDITOR_COMMANDS.values():
+            await time_to_initialize(model, command)  # warm the OS file cache once
+        for _ in range(args.runs):  # interleaved, so drift hits both alike
+            for name, command in EDITOR_COMMANDS.items():
+                samples[name].append(await time_to_initialize(model, command))
+        for name, values in samples.items():
+            print(
+                f"{name}: start to initialize result: median {median(values) * 1000:.0f} ms "
+                f"(min {min(values) * 1000:.0f}, max {max(values) * 1000:.0f}, runs {args.runs})"
+            )
         opened, after_call = await memory_after_opening(model, 50)
         print(
             f"RSS after opening 50 files of 2,000 lines: {opened:.1f} MB; "

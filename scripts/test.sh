@@ -5,9 +5,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh local,dev
+# Team-scale tests start their own redis-server on a loopback port (Debian's package).
+if ! command -v redis-server >/dev/null 2>&1; then
+    sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+    $sudo_cmd apt-get install -y redis-server || { $sudo_cmd apt-get update && $sudo_cmd apt-get install -y redis-server; }
+fi
 if [ -f editors/vscode/package.json ]; then
     (cd editors/vscode && npm ci --no-audit --no-fund && npm run build && npm test)
 fi
 .venv/bin/ruff check server tests bench
+.venv/bin/ruff format --check server tests bench
 .venv/bin/mypy
 exec .venv/bin/python -m pytest "$@"

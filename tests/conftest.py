@@ -27,6 +27,8 @@ def isolated_config(
     monkeypatch.setenv("AURELIS_CONFIG_FILE", str(home / "config.toml"))
     monkeypatch.setenv("AURELIS_PROJECT_ROOT", str(home))
     monkeypatch.setenv("AURELIS_CACHE_DIR", str(home / "cache"))
+    # The trust store (platformdirs data dir) of this test alone, inherited by subprocesses.
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     config = reset_config()
     orchestrator_module.reset_model_orchestrator()
     yield config

@@ -70,11 +70,12 @@ def test_show_table_never_prints_the_token(invoke: Invoke, layered: dict[str, Pa
 def test_credentials_inside_values_are_masked(
     invoke: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # A credential in the endpoint URL is refused (issue 11), and the refusal masks it.
     monkeypatch.setenv("AURELIS_ENDPOINT", "https://user:hunter2secret@example.test/v1")
-    reset_config()
-    result = invoke(["config", "show", "--json"])
-    assert "hunter2secret" not in result.stdout
-    assert json.loads(result.stdout)["endpoint"]["value"].startswith("https://[REDACTED]@")
+    result = invoke(["config", "check"])
+    assert result.exit_code == 2
+    assert "hunter2secret" not in result.stdout + result.stderr
+    assert "https://[REDACTED]@example.test" in result.stderr
 
 
 def test_path_lists_both_files(invoke: Invoke, layered: dict[str, Path]) -> None:

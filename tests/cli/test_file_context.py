@@ -63,12 +63,22 @@ def test_secrets_in_the_file_are_redacted(tmp_path: Path) -> None:
     assert "DEBUG = True" in context.text
 
 
-@pytest.mark.parametrize("name", [".env", ".env.local", "prod.env"])
-def test_env_files_are_refused(tmp_path: Path, name: str) -> None:
+@pytest.mark.parametrize(
+    "name", [".env", ".env.local", "prod.env", ".netrc", "server.pem", "id_ed25519", ".pgpass"]
+)
+def test_secret_files_are_refused(tmp_path: Path, name: str) -> None:
     path = tmp_path / name
     path.write_text("TOKEN=abc\n")
-    with pytest.raises(CliUsageError, match="environment file"):
+    with pytest.raises(CliUsageError, match="credentials file"):
         load_file_context(path)
+
+
+def test_a_link_to_a_secret_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / ".netrc").write_text("machine example.test login bob password pw-1234\n")
+    link = tmp_path / "notes.txt"
+    link.symlink_to(tmp_path / ".netrc")
+    with pytest.raises(CliUsageError, match="credentials file"):
+        load_file_context(link)
 
 
 def test_missing_binary_and_directory_paths_are_usage_errors(tmp_path: Path) -> None:

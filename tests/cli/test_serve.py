@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +18,8 @@ from typer.testing import Result
 
 from aurelis.cli.errors import CliUsageError
 from aurelis.cli.serve import parse_tcp, server_argv
+from aurelis.cli.serve_args import fast_server_argv
+from aurelis.launch import import_language_server
 
 Invoke = Callable[..., Result]
 
@@ -119,3 +122,109 @@ def test_serve_speaks_lsp_on_stdio() -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+# --------------------------------------------------------------------------- the fast path
+
+
+def test_the_fast_path_takes_serve_with_the_options_editors_pass() -> None:
+    assert fast_server_argv(["serve"]) == []
+    assert fast_server_argv(["serve", "--stdio"]) == []
+    assert fast_server_argv(["serve", "--tcp", ":2087", "--log-file", "s.log"]) == [
+        "--tcp",
+        "127.0.0.1:2087",
+        "--log-file",
+        "s.log",
+    ]
+    assert fast_server_argv(["serve", "--tcp=[::1]:9000", "--stdio"]) == ["--tcp", "::1:9000"]
+
+
+def test_the_fast_path_leaves_everything_else_to_the_typer_command() -> None:
+    for args in (
+        [],
+        ["ask", "serve"],
+        ["--debug", "serve"],
+        ["serve", "--help"],
+        ["serve", "--tcp", "nowhere"],
+        ["serve", "--tcp"],
+        ["serve", "--log-file="],
+        ["serve", "extra"],
+    ):
+        assert fast_server_argv(args) is None, args
+
+
+def test_the_server_is_imported_with_the_collector_paused_then_running_again() -> None:
+    import gc
+
+    from aurelis.lsp import server
+
+    try:
+        assert import_language_server() is server.main
+        assert gc.isenabled()
+    finally:
+        gc.unfreeze()  # this test process is not a server: let its objects be collected
+
+
+def _initialize_then_exit(argv: list[str], stderr_file: Path) -> int:
+    """Run `argv` as a server: initialize, shutdown, exit; returns its exit code."""
+    # stderr goes to a file: a full pipe would stall the server before it answers.
+    with stderr_file.open("wb") as stderr:
+        process = subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, env=cli_env(None)
+        )
+    assert process.stdin is not None and process.stdout is not None
+    try:
+        initialize = {"processId": None, "rootUri": None, "capabilities": {}}
+        process.stdin.write(
+            _frame({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": initialize})
+        )
+        process.stdin.flush()
+        assert "capabilities" in _Reader(process.stdout).reply_to(1)["result"]
+        process.stdin.write(_frame({"jsonrpc": "2.0", "id": 2, "method": "shutdown"}))
+        process.stdin.write(_frame({"jsonrpc": "2.0", "method": "exit"}))
+        process.stdin.flush()
+        return process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def _imported(importtime_log: str) -> set[str]:
+    return {
+        line.rsplit("|", 1)[1].strip()
+        for line in importtime_log.splitlines()
+        if line.startswith("import time:") and line.count("|") == 2
+    }
+
+
+def test_serve_answers_initialize_without_importing_the_cli_stack(tmp_path: Path) -> None:
+    # Editors wait for initialize; typer, rich and the config (pydantic) are not needed for
+    # it. -X importtime lists every module the process imported.
+    pytest.importorskip("aurelis.lsp.server")
+    log = tmp_path / "importtime.log"
+    argv = [sys.executable, "-X", "importtime", "-m", "aurelis", "serve", "--stdio"]
+    assert _initialize_then_exit(argv, log) == 0
+    imported = _imported(log.read_text())
+    assert {"aurelis.lsp.server", "lsprotocol.types"} <= imported
+    assert not {"typer", "rich", "click", "pydantic", "aurelis.cli.app"} & imported
+
+
+def test_serve_options_it_does_not_take_go_through_the_command_and_its_errors() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "aurelis", "serve", "--tcp", "nowhere"],
+        env=cli_env(None),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: invalid --tcp address 'nowhere'")
+    helped = subprocess.run(
+        [sys.executable, "-m", "aurelis", "serve", "--help"],
+        env=cli_env(None),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert helped.returncode == 0 and "--log-file" in helped.stdout

@@ -170,6 +170,24 @@ local function signalled(name)
   return vim.uv.fs_stat(vim.env.NVIM_TEST_SIGNALS .. '/' .. name) ~= nil
 end
 
+--- Neovim's child processes (the language server): pid, argv and working directory (Linux).
+local function child_processes()
+  local out = {}
+  for _, pid in ipairs(vim.api.nvim_get_proc_children(vim.fn.getpid())) do
+    local file = io.open(('/proc/%d/cmdline'):format(pid), 'rb')
+    local cmdline = file and file:read('*a') or ''
+    if file then
+      file:close()
+    end
+    out[#out + 1] = {
+      pid = pid,
+      argv = vim.split(cmdline, '\0', { plain = true, trimempty = true }),
+      cwd = vim.uv.fs_readlink(('/proc/%d/cwd'):format(pid)) or vim.NIL,
+    }
+  end
+  return out
+end
+
 local scenarios = {}
 
 -- :AurelisGenerate inserts the model's code at the cursor.
@@ -405,6 +423,45 @@ function scenarios.status_and_health()
   result.data.health = text()
 end
 
+-- Installed as a package (pack/*/start), no setup() call, a file named on the command line:
+-- the server attaches to it without the user doing anything.
+function scenarios.pack_startup_attach()
+  local bufnr = vim.fn.bufnr(vim.env.NVIM_TEST_STARTUP_FILE)
+  result.data.startup_buffer = bufnr
+  local client = wait_for('the Aurelis server to attach to the file opened at startup', function()
+    return bufnr > 0 and util.get_client(bufnr)
+  end, 60000)
+  result.data.attached = true
+  result.data.did_setup = require('aurelis').did_setup
+  result.data.plugin_file = vim.api.nvim_get_runtime_file('plugin/aurelis.lua', false)[1]
+  result.data.cmd = client.config.cmd
+  result.data.cmd_cwd = client.config.cmd_cwd or vim.NIL
+  result.data.root_dir = client.root_dir or vim.NIL
+  result.data.processes = child_processes()
+end
+
+-- :AurelisTrust / :AurelisUntrust through the attached client (a scripted server).
+function scenarios.trust_commands()
+  local client = open('calc.py')
+  result.data.root_dir = client.root_dir
+  result.data.cmd = client.config.cmd
+  result.data.processes = child_processes()
+  local function run(command)
+    local count = #result.notifications
+    vim.cmd(command)
+    return wait_for('the answer to ' .. command, function()
+      return notified_since(count, vim.log.levels.INFO)
+    end)
+  end
+  result.data.trust_note = run('AurelisTrust')
+  result.data.untrust_note = run('AurelisUntrust')
+  local restricted = vim.env.NVIM_TEST_SIGNALS .. '/restricted'
+  result.data.restricted_path = restricted
+  result.data.restricted_note = run('AurelisTrust ' .. vim.fn.fnameescape(restricted))
+  vim.cmd.enew()
+  result.data.detached_note = run('AurelisTrust')
+end
+
 -- The plugin's own logic, no server: option checks and LSP ranges of visual selections.
 function scenarios.plugin_units()
   local config = require('aurelis.config')
@@ -459,6 +516,27 @@ function scenarios.plugin_units()
   for _, body in ipairs(bodies) do
     result.data.snippets[#result.data.snippets + 1] = snippet_text(body)
   end
+
+  -- The launch command: the console script, or an interpreter with -P; never in the project.
+  local function with(opts)
+    return config.server_cmd(vim.tbl_extend('force', vim.deepcopy(config.defaults), opts))
+  end
+  result.data.server_cmds = {
+    default = with({}),
+    python = with({ python = '/opt/venv/bin/python3' }),
+    python_cmd = with({ cmd = { 'python3', '-m', 'aurelis', 'serve' } }),
+    already_safe = with({ cmd = { '/v/bin/python', '-P', '-m', 'aurelis', 'serve' } }),
+    not_python = with({ cmd = { '/opt/bin/aurelis', 'serve' } }),
+  }
+  result.data.lsp_cmd_cwd = config.lsp_config().cmd_cwd
+  result.data.cwd = vim.fn.getcwd()
+
+  -- :checkhealth advice when the server cannot run (last: it leaves the health buffer open).
+  config.options = vim.tbl_extend('force', vim.deepcopy(config.defaults),
+    { cmd = { '/nonexistent/bin/aurelis', 'serve' } })
+  vim.cmd('checkhealth aurelis')
+  result.data.health_without_server = text()
+  config.options = saved
 end
 
 vim.schedule(function()

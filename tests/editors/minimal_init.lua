@@ -1,5 +1,5 @@
 -- Minimal init for the Neovim plugin tests (and for trying the plugin by hand):
---   NVIM_TEST_LSP_CMD='["python3", "-m", "aurelis.lsp"]' PYTHONPATH=server \
+--   NVIM_TEST_LSP_CMD='["python3", "-P", "-m", "aurelis", "serve"]' PYTHONPATH=server \
 --     nvim -u tests/editors/minimal_init.lua
 -- Loads editors/neovim from this checkout and nothing else.
 local here = vim.fs.dirname(vim.fs.normalize(debug.getinfo(1, 'S').source:sub(2)))

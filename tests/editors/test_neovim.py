@@ -2,8 +2,9 @@
 
 Each test starts `nvim --headless` with tests/editors/minimal_init.lua (the plugin from this
 checkout, nothing else) in a copy of the fixture project. The plugin starts the real language
-server (`python -m aurelis.lsp`), which talks to the loopback model server through the real
-azure-ai-inference client. tests/editors/driver.lua plays one scenario as a user would
+server (`python -P -m aurelis serve`, or the `aurelis` console script when installed as a
+package), which talks to the loopback model server through the real azure-ai-inference
+client. tests/editors/driver.lua plays one scenario as a user would
 (commands, visual selections, typed keys) and writes what it saw to a JSON file; the
 assertions are here.
 """
@@ -23,6 +24,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 import pytest
 from tests.conftest import TEST_TOKEN, server_env
@@ -32,13 +34,16 @@ from aurelis.testing import ModelServer, Reply
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 MINIMAL_INIT = HERE / "minimal_init.lua"
+PACK_INIT = HERE / "pack_init.lua"
 DRIVER = HERE / "driver.lua"
+FAKE_SERVER = HERE / "fake_lsp_server.py"
+PLUGIN = REPO / "editors" / "neovim"
 FIXTURE_PROJECT = HERE / "fixtures" / "project"
-LSP_COMMAND = [sys.executable, "-m", "aurelis.lsp"]
+LSP_COMMAND = [sys.executable, "-P", "-m", "aurelis", "serve"]
 
 # Generous: the first server start imports the orchestrator; a loaded CI machine is slow.
 SCENARIO_TIMEOUT = 200.0
-WARN = 3  # vim.log.levels.WARN
+INFO, WARN, ERROR = 2, 3, 4  # vim.log.levels
 
 
 def _find_nvim() -> str | None:
@@ -123,11 +128,16 @@ def run_scenario(
     project: Path,
     env: dict[str, str],
     on_signal: dict[str, Callable[[], None]] | None = None,
+    *,
+    init: Path = MINIMAL_INIT,
+    lsp_cmd: list[str] = LSP_COMMAND,
+    files: tuple[str, ...] = (),
 ) -> Run:
     """Run `scenario` from driver.lua in a headless Neovim opened in `project`.
 
     `on_signal` maps the name of a file the driver creates in its signal directory to a
     callback run (once) when it appears; the callback creates the file the driver waits for.
+    `files` are opened at startup, as `nvim FILE` does.
     """
     work = project.parent
     signals = work / "signals"
@@ -140,7 +150,7 @@ def run_scenario(
         "NVIM_TEST_SCENARIO": scenario,
         "NVIM_TEST_OUT": str(out),
         "NVIM_TEST_SIGNALS": str(signals),
-        "NVIM_TEST_LSP_CMD": json.dumps(LSP_COMMAND),
+        "NVIM_TEST_LSP_CMD": json.dumps(lsp_cmd),
         "NVIM_TEST_WATCHDOG_MS": str(int((SCENARIO_TIMEOUT - 20) * 1000)),
         # Nothing of the developer's own Neovim setup may take part.
         "XDG_CONFIG_HOME": str(work / "config"),
@@ -151,8 +161,8 @@ def run_scenario(
     }
     run_env.pop("NVIM", None)
     run_env.pop("NVIM_LISTEN_ADDRESS", None)
-    args = [nvim, "--headless", "-u", str(MINIMAL_INIT), "-i", "NONE", "-n"]
-    args += ["-c", f"luafile {DRIVER}"]
+    args = [nvim, "--headless", "-u", str(init), "-i", "NONE", "-n"]
+    args += ["-c", f"luafile {DRIVER}", *files]
     stdout_path, stderr_path = work / "nvim.stdout", work / "nvim.stderr"
     pending = dict(on_signal or {})
     with stdout_path.open("wb") as stdout, stderr_path.open("wb") as stderr:
@@ -505,3 +515,110 @@ def test_a_focused_result_window_closes_with_q(units: Run) -> None:
     assert units.data["float_lines"] == ["# Title", "", "Some *markdown*."]
     assert units.data["floats_after_q"] == 0
     assert units.data["back_in_origin"] is True
+
+
+def _is_inside(path: str | Path, folder: Path) -> bool:
+    return Path(path).resolve().is_relative_to(folder.resolve())
+
+
+def _uri_path(uri: str) -> Path:
+    return Path(unquote(urlparse(uri).path))
+
+
+@pytest.mark.parametrize("filetype_hook_waits", [False, True], ids=["plain", "waiting-hook"])
+def test_package_install_attaches_the_file_opened_at_startup(
+    nvim: str, model: ModelServer, project: Path, filetype_hook_waits: bool
+) -> None:
+    # As a user installs it: the plugin copied to pack/x/start/aurelis, `aurelis` on PATH
+    # (the console script of this venv), no setup() call, `nvim calc.py`. With another
+    # plugin's FileType hook that runs the event loop, setup lands between the file's
+    # FileType and VimEnter, where vim.lsp.enable() alone attaches nothing.
+    packpath = project.parent / "packpath"
+    shutil.copytree(PLUGIN, packpath / "pack" / "x" / "start" / "aurelis")
+    venv_bin = str(Path(sys.executable).parent)
+    env = server_env(
+        model,
+        PATH=os.pathsep.join([venv_bin, os.environ.get("PATH", "")]),
+        NVIM_TEST_PACKPATH=str(packpath),
+        NVIM_TEST_STARTUP_FILE="calc.py",
+        NVIM_TEST_FILETYPE_WAIT="1" if filetype_hook_waits else "0",
+    )
+
+    run = run_scenario(
+        nvim, "pack_startup_attach", project, env, init=PACK_INIT, files=("calc.py",)
+    )
+
+    assert run.ok, run.explain()
+    assert run.data["attached"] is True
+    assert run.data["did_setup"] is True
+    assert _is_inside(run.data["plugin_file"], packpath), run.data["plugin_file"]
+    # The console script, run outside the project.
+    assert run.data["cmd"] == ["aurelis", "serve"]
+    assert run.data["cmd_cwd"] != run.data["root_dir"]
+    assert not _is_inside(run.data["cmd_cwd"], project), run.data["cmd_cwd"]
+    servers = [p for p in run.data["processes"] if "serve" in p["argv"]]
+    assert servers, run.data["processes"]
+    for server in servers:
+        assert Path(server["argv"][-2]).name == "aurelis", server
+        assert not _is_inside(server["cwd"], project), server
+
+
+def test_trust_commands_send_the_contract_commands_and_show_the_answers(
+    nvim: str, project: Path
+) -> None:
+    log = project.parent / "fake_server.jsonl"
+    env = {**os.environ, "FAKE_LSP_LOG": str(log)}
+
+    run = run_scenario(
+        nvim, "trust_commands", project, env, lsp_cmd=[sys.executable, str(FAKE_SERVER)]
+    )
+
+    assert run.ok, run.explain()
+    entries = [json.loads(line) for line in log.read_text().splitlines()]
+    # Launched with -P (nothing from the working directory importable), outside the project.
+    start = next(e for e in entries if e["kind"] == "start")
+    assert start["safe_path"] is True, start
+    assert "-P" in start["argv"], start
+    assert not _is_inside(start["cwd"], project), start
+
+    calls = [e["params"] for e in entries if e.get("method") == "workspace/executeCommand"]
+    assert [c["command"] for c in calls] == [
+        "aurelis.trustProject",
+        "aurelis.untrustProject",
+        "aurelis.trustProject",
+    ], calls
+    root = project.resolve()
+    assert [_uri_path(a["uri"]).resolve() for a in calls[0]["arguments"]] == [root]
+    assert [_uri_path(a["uri"]).resolve() for a in calls[1]["arguments"]] == [root]
+    assert _uri_path(calls[2]["arguments"][0]["uri"]) == Path(run.data["restricted_path"])
+
+    trust, untrust = run.data["trust_note"], run.data["untrust_note"]
+    assert trust["level"] == INFO and "trusted the project settings of" in trust["message"]
+    assert str(root) in trust["message"], trust
+    assert untrust["level"] == INFO and "no longer trusted" in untrust["message"], untrust
+    # The server's refusal is shown as an error with its message.
+    restricted = run.data["restricted_note"]
+    assert restricted["level"] == ERROR and "restricted mode" in restricted["message"], restricted
+    # A buffer without the server: told so, nothing sent.
+    detached = run.data["detached_note"]
+    assert detached["level"] == ERROR and "not attached" in detached["message"], detached
+
+
+def test_launch_commands_never_let_python_import_from_the_workspace(units: Run) -> None:
+    cmds = units.data["server_cmds"]
+    assert cmds["default"] == ["aurelis", "serve"]
+    assert cmds["python"] == ["/opt/venv/bin/python3", "-P", "-m", "aurelis", "serve"]
+    assert cmds["python_cmd"] == ["python3", "-P", "-m", "aurelis", "serve"]
+    assert cmds["already_safe"] == ["/v/bin/python", "-P", "-m", "aurelis", "serve"]
+    assert cmds["not_python"] == ["/opt/bin/aurelis", "serve"]
+    assert units.data["lsp_cmd_cwd"] != units.data["cwd"]
+    assert not _is_inside(units.data["lsp_cmd_cwd"], Path(units.data["cwd"]))
+
+
+def test_checkhealth_advises_an_install_that_works(units: Run) -> None:
+    health = units.data["health_without_server"]
+    assert "ERROR server command" in health, health
+    assert "pipx install /path/to/aurelis" in health, health
+    assert "python -P -m aurelis serve" in health, health
+    assert "pip install aurelis" not in health, health
+    assert "aurelis.lsp" not in health, health

@@ -34,6 +34,8 @@ COMMANDS = [
     "aurelis.generateTests",
     "aurelis.optimize",
     "aurelis.refactor",
+    "aurelis.trustProject",
+    "aurelis.untrustProject",
 ]
 
 
@@ -59,7 +61,16 @@ async def test_initialize_advertises_every_feature(lsp: AurelisTestClient) -> No
 async def test_status_is_sent_after_initialize(lsp: AurelisTestClient) -> None:
     status = await lsp.wait_for_status(lambda s: True)
 
-    assert set(status) == {"provider", "endpoint", "offline", "busy", "last_error", "models"}
+    assert set(status) == {
+        "provider",
+        "endpoint",
+        "offline",
+        "busy",
+        "last_error",
+        "models",
+        "trust",
+        "local_model",
+    }
 
 
 async def test_a_server_without_workspace_folders_still_completes(

@@ -1,15 +1,19 @@
 """Bad input gets a clear error or an empty result, and the server answers the next request:
 unknown command, bad arguments, stale version, unopened document, a 5 MB document,
-positions past the end."""
+positions past the end, params of the wrong shape for any method."""
 
 from __future__ import annotations
 
+import asyncio
+import uuid
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
 import pytest
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
+from pygls.protocol import JsonRPCRequestMessage
 from tests.lsp.harness import AurelisTestClient, recorded_prompt
 
 from aurelis.models.tokens import count_tokens
@@ -144,3 +148,130 @@ async def test_positions_past_the_end_are_clamped(
     assert explained == {"markdown": "## f returns 1"}
     assert "def f():\n    return 1" in recorded_prompt(model)
     await _still_answers(lsp, model, uri)
+
+
+# --- params that do not match the method: always an answer, never internals --------------
+async def _send_raw(client: AurelisTestClient, method: str, params: Any) -> Any:
+    """A request with `params` sent as they are (the typed client would refuse to)."""
+    msg_id = f"raw-{uuid.uuid4()}"
+    future: Future[Any] = Future()
+    client.protocol._request_futures[msg_id] = future
+    client.protocol._send_data(
+        JsonRPCRequestMessage(id=msg_id, method=method, params=params, jsonrpc="2.0")
+    )
+    return await asyncio.wait_for(asyncio.wrap_future(future), 60)
+
+
+_POSITION = {"line": 0, "character": 0}
+_RANGE = {"start": _POSITION, "end": _POSITION}
+_INLINE_CONTEXT = {"triggerKind": 1}
+
+
+@pytest.mark.parametrize(
+    ("method", "params", "complaint"),
+    [
+        (
+            types.TEXT_DOCUMENT_INLINE_COMPLETION,
+            {
+                "textDocument": {"uri": "file:///x.py"},
+                "position": {"line": "a", "character": 0},
+                "context": _INLINE_CONTEXT,
+            },
+            "params.position.line: expected an integer",
+        ),
+        (types.TEXT_DOCUMENT_INLINE_COMPLETION, None, "params: expected an InlineCompletionParams"),
+        (types.TEXT_DOCUMENT_CODE_ACTION, [1, 2], "params.textDocument: expected"),
+        (
+            types.TEXT_DOCUMENT_CODE_ACTION,
+            {"range": _RANGE, "context": {"diagnostics": []}},
+            "params.textDocument: required field missing",
+        ),
+        (
+            types.TEXT_DOCUMENT_INLINE_COMPLETION,
+            {
+                "textDocument": {"uri": "file:///x.py"},
+                "position": {"line": -1, "character": 0},
+                "context": _INLINE_CONTEXT,
+            },
+            "Position.line should be in range",
+        ),
+        (
+            types.TEXT_DOCUMENT_CODE_ACTION,
+            {
+                "textDocument": {"uri": "file:///x.py"},
+                "range": _RANGE,
+                "context": {"diagnostics": [{"range": 5, "message": 3}]},
+            },
+            "params.context.diagnostics[0].range",
+        ),
+        (types.WORKSPACE_EXECUTE_COMMAND, {"arguments": []}, "params.command: required field"),
+    ],
+)
+async def test_params_of_the_wrong_shape_are_invalid_params_naming_the_field(
+    lsp: AurelisTestClient,
+    model: ModelServer,
+    project: Path,
+    method: str,
+    params: Any,
+    complaint: str,
+) -> None:
+    with pytest.raises(JsonRpcInvalidParams) as raised:
+        await _send_raw(lsp, method, params)
+
+    assert complaint in raised.value.message
+    assert raised.value.data is None
+    assert model.requests == []
+    await _still_answers(lsp, model, lsp.open(project / "pkg" / "calc.py"))
+
+
+async def test_deeply_nested_arguments_get_an_answer(
+    lsp: AurelisTestClient, model: ModelServer, project: Path
+) -> None:
+    nested: Any = "leaf"
+    for _ in range(200):  # deep, though within what the test client can send
+        nested = [nested]
+    params = {"command": "aurelis.explain", "arguments": [nested]}
+
+    with pytest.raises(JsonRpcException) as raised:
+        await _send_raw(lsp, types.WORKSPACE_EXECUTE_COMMAND, params)
+
+    assert raised.value.code == JsonRpcInvalidParams.CODE
+    assert raised.value.data is None
+    await _still_answers(lsp, model, lsp.open(project / "pkg" / "calc.py"))
+
+
+async def test_requests_about_documents_never_opened_get_readable_answers(
+    lsp: AurelisTestClient, model: ModelServer, project: Path
+) -> None:
+    never = (project / "pkg" / "never.py").as_uri()
+    lsp.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=never, version=2),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text="x = 1\n")],
+        )
+    )
+    lsp.text_document_did_close(
+        types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=never))
+    )
+    data = {"uri": never, "kind": "quickfix", "range": _RANGE, "version": 1}
+    requests = [
+        (types.CODE_ACTION_RESOLVE, {"title": "Fix", "data": data}),
+        (types.CODE_ACTION_RESOLVE, {"title": "Fix", "data": 5}),
+        (
+            types.TEXT_DOCUMENT_CODE_ACTION,
+            {"textDocument": {"uri": never}, "range": _RANGE, "context": {"diagnostics": []}},
+        ),
+    ]
+
+    for method, params in requests:
+        try:
+            await _send_raw(lsp, method, params)
+        except JsonRpcException as error:
+            assert error.data is None
+            assert (
+                "KeyError" not in error.message and "object has no attribute" not in error.message
+            )
+            assert error.code != -32603, error.message
+
+    assert not [m for m in lsp.messages if "Error in server" in m.message]
+    await _still_answers(lsp, model, lsp.open(project / "pkg" / "calc.py"))

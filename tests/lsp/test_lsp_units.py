@@ -15,7 +15,8 @@ from aurelis.lsp.context import ContextSources, ProjectCache
 from aurelis.lsp.documents import DocumentSnapshot, offset_at, position_at
 from aurelis.lsp.edits import minimal_edits
 from aurelis.lsp.inline_cache import CompletionCache
-from aurelis.lsp.inline_prompt import build_inline_request
+from aurelis.lsp.inline_prompt import LocalInline, build_inline_request
+from aurelis.lsp.inline_window import WindowLimits
 from aurelis.lsp.postprocess import clean_inline, extract_code, reindent, restore_secrets
 from aurelis.lsp.symbols import enclosing_definition, enclosing_header, imported_paths
 from aurelis.lsp.workspace_files import WorkspaceRoots, list_tree, read_text_file
@@ -154,7 +155,7 @@ def test_inline_prompt_shares_the_budget_and_marks_the_cursor(tmp_path: Path) ->
     document = DocumentSnapshot("file:///big.py", str(tmp_path / "big.py"), "python", 1, text)
     sources = ContextSources(WorkspaceRoots([tmp_path]), lambda: [document], ProjectCache())
 
-    request = build_inline_request(document, offset, sources, 1000, local=False)
+    request = build_inline_request(document, offset, sources, 1000, local=None)
 
     assert request is not None
     _, before, after = request.prompt.split("<|CURSOR|>")  # named once in the instructions
@@ -167,7 +168,8 @@ def test_local_model_gets_a_plain_continuation_of_the_prefix(tmp_path: Path) -> 
     document = DocumentSnapshot("file:///a.py", str(tmp_path / "a.py"), "python", 1, text)
     sources = ContextSources(WorkspaceRoots([tmp_path]), lambda: [document], ProjectCache())
 
-    request = build_inline_request(document, len(text), sources, 1000, local=True)
+    local = LocalInline(WindowLimits(64, 0, 320, 0), 1000, lambda chunk: len(chunk) // 2)
+    request = build_inline_request(document, len(text), sources, 1000, local=local)
 
     assert request is not None and request.prompt == text and request.context is None
 

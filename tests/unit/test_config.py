@@ -14,6 +14,7 @@ from aurelis.core.config import (
     reset_config,
 )
 from aurelis.core.exceptions import ConfigurationError
+from aurelis.core.trust import TrustStore, read_project_file
 from aurelis.models import ModelType, TaskType
 
 
@@ -71,6 +72,8 @@ def test_project_settings_in_pyproject_tool_table(project: Path) -> None:
         '[tool.aurelis]\nendpoint = "http://localhost:11434/v1"\n'
         '[tool.aurelis.routing]\ngeneral = "mistral-nemo"\n[tool.aurelis.cache]\nttl = 5\n',
     )
+    # endpoint is sensitive: it applies once the project is trusted (tests/security).
+    TrustStore().trust(read_project_file(project / "pyproject.toml"))
     config = load_config()
     assert config.endpoint == "http://localhost:11434/v1"
     assert config.routing == {TaskType.GENERAL: ModelType.MISTRAL_NEMO}

@@ -238,7 +238,7 @@ async def test_a_failing_responder_becomes_a_500_and_the_server_survives(server,
         raise RuntimeError("responder bug")
 
     server.set_responder(MODEL, boom)
-    with caplog.at_level(logging.CRITICAL, logger="aurelis.testing.model_server"):
+    with caplog.at_level(logging.CRITICAL, logger="aurelis.testing.server"):
         with pytest.raises(HttpResponseError) as err:
             await ask(client)
 

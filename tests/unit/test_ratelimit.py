@@ -186,23 +186,6 @@ async def test_a_429_holds_the_next_request_back(orchestrator, model_server, rem
     assert second.received_at - first.received_at >= 0.45
 
 
-async def test_fail_mode_raises_rate_limit_error_when_the_window_is_full(
-    orchestrator, model_server, remote_config
-) -> None:
-    remote_config.update(
-        {
-            "rate_limit_mode": "fail",
-            "fallback_chains": {"gpt-4o-mini": []},
-            "rate_limits": {"gpt-4o-mini": {"per_minute": 2}},
-        }
-    )
-    for prompt in ("a", "b"):
-        await orchestrator.process_request(ModelRequest(prompt=prompt))
-    with pytest.raises(RateLimitError, match="2 requests per minute"):
-        await orchestrator.process_request(ModelRequest(prompt="c"))
-    assert len(model_server.requests) == 2
-
-
 async def test_a_limit_that_would_outlast_the_deadline_falls_back(
     orchestrator, model_server, remote_config
 ) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 import pytest
@@ -15,7 +14,7 @@ from aurelis.core.exceptions import (
     TransientModelError,
 )
 from aurelis.models import ModelRequest
-from aurelis.models.orchestrator import ModelOrchestrator, get_model_orchestrator
+from aurelis.models.orchestrator import get_model_orchestrator
 from aurelis.models.retry import RetryPolicy, call_with_retries
 from aurelis.testing import Reply
 
@@ -182,20 +181,4 @@ async def test_the_deadline_covers_waiting_for_a_streams_first_chunk(
     assert time.monotonic() - started < 1.5
 
 
-async def test_a_cancelled_request_stops_its_retries(remote_config, model_server) -> None:
-    backing_off = asyncio.Event()
-
-    async def sleep(seconds: float) -> None:  # the retry backoff, held until cancelled
-        backing_off.set()
-        await asyncio.Event().wait()
-
-    orchestrator = ModelOrchestrator(sleep=sleep)
-    model_server.set_default("*", Reply(status=503))
-    task = asyncio.create_task(orchestrator.process_request(ModelRequest(prompt="hi")))
-    await asyncio.wait_for(backing_off.wait(), timeout=5)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    await asyncio.sleep(0.2)
-    await orchestrator.close()
-    assert len(model_server.requests) == 1  # no retry, no fallback after the cancel
+# A cancelled request stopping its retries: test_pipeline.py (fake provider).

@@ -9,6 +9,7 @@ from aurelis.core.exceptions import ConfigurationError
 from aurelis.models import ModelRequest, ModelType, TaskType
 from aurelis.models.catalog import CATALOG
 from aurelis.models.routing import deployment_for, input_budget, primary_model, resolve, route
+from aurelis.models.server_limits import forget_learned_limits, learn_limit
 
 EXPECTED_ROUTES = {
     TaskType.CODE_GENERATION: ModelType.CODESTRAL_2501,
@@ -79,5 +80,25 @@ def test_deployment_names_are_overridable_per_model(online: AurelisConfig) -> No
 
 def test_input_budget_is_window_minus_output(online: AurelisConfig) -> None:
     online.context_windows = {"gpt-4o-mini": 8000}
+    online.token_count_margin = 1.0
     budget, output = input_budget(resolve(ModelType.GPT_4O_MINI, online), 1000)
     assert (budget, output) == (7000, 1000)
+
+
+def test_input_budget_leaves_the_token_count_margin(online: AurelisConfig) -> None:
+    online.context_windows = {"gpt-4o-mini": 8000}
+    online.token_count_margin = 1.4
+    budget, output = input_budget(resolve(ModelType.GPT_4O_MINI, online), 1000)
+    assert (budget, output) == (5000, 1000)  # 7000 of its tokens are 5000 of ours
+
+
+def test_what_the_server_said_beats_the_configured_guess(online: AurelisConfig) -> None:
+    online.deployments = {"gpt-4o-mini": "gemma"}
+    learn_limit(online.endpoint, "gemma", context_window=4096, token_ratio=1.5)
+    try:
+        resolved = resolve(ModelType.GPT_4O_MINI, online)
+        budget, output = input_budget(resolved, 96)
+    finally:
+        forget_learned_limits()
+    assert resolved.context_window == 4096 and resolved.token_ratio == 1.5
+    assert (budget, output) == (2666, 96)  # (4096 - 96) / 1.5

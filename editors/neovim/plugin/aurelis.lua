@@ -11,6 +11,7 @@ if vim.fn.has('nvim-0.11') ~= 1 then
 end
 
 require('aurelis.commands').create_user_commands()
+require('aurelis.trust').create_user_commands()
 
 vim.api.nvim_create_user_command('AurelisInline', function(cmd)
   local arg = cmd.fargs[1] or 'toggle'

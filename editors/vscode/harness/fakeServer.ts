@@ -29,6 +29,13 @@ const SERVER_COMMANDS = [
   'aurelis.analyze',
 ];
 
+// Answered as TRUST_CONTRACT says: {trusted: [paths]} / {untrusted: [paths]}.
+const TRUST_COMMANDS = ['aurelis.trustProject', 'aurelis.untrustProject'];
+
+function folderPaths(args: unknown[] | undefined): string[] {
+  return (args ?? []).map((a) => String((a as { uri?: string }).uri ?? '').replace(/^file:\/\//, ''));
+}
+
 const idle = {
   provider: 'local',
   endpoint: null,
@@ -46,12 +53,13 @@ const connection = createMessageConnection(
 connection.onRequest('initialize', (params) => {
   record('request', 'initialize', params);
   record('argv', 'argv', process.argv.slice(2));
+  record('cwd', 'cwd', process.cwd());
   return {
     capabilities: {
       textDocumentSync: 2,
       inlineCompletionProvider: {},
       codeActionProvider: true,
-      executeCommandProvider: { commands: SERVER_COMMANDS },
+      executeCommandProvider: { commands: [...SERVER_COMMANDS, ...TRUST_COMMANDS] },
     },
     serverInfo: { name: 'fake-aurelis', version: '0' },
   };
@@ -79,6 +87,10 @@ connection.onRequest('workspace/executeCommand', async (params: { command: strin
       return { applied: false, message: `Nothing to generate for "${arg.instruction ?? ''}".` };
     case 'aurelis.optimize':
       throw new Error('No model is available');
+    case 'aurelis.trustProject':
+      return { trusted: folderPaths(params.arguments) };
+    case 'aurelis.untrustProject':
+      return { untrusted: folderPaths(params.arguments) };
     default:
       return { applied: true };
   }

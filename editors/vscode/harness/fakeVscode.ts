@@ -186,6 +186,13 @@ export class Host {
   panels: Array<{ title: string; html: string; disposed: boolean }> = [];
   statusItems: Array<{ text: string; tooltip: any; backgroundColor: any; visible: boolean }> = [];
   activeTextEditor: any = undefined;
+  /** vscode.workspace.isTrusted (Workspace Trust). */
+  trusted = true;
+  /** vscode.workspace.workspaceFolders. */
+  workspaceFolders: Array<{ uri: Uri; name: string; index: number }> | undefined = undefined;
+  /** Answers for showQuickPick, by label (undefined: dismissed). */
+  quickPickAnswers: Array<string | undefined> = [];
+  trustGranted = new EventEmitter<void>();
   configChanged = new EventEmitter<{ affectsConfiguration(section: string): boolean }>();
 
   /** Change settings and fire onDidChangeConfiguration for them, as VS Code does. */
@@ -196,6 +203,12 @@ export class Host {
       affectsConfiguration: (section) =>
         keys.some((k) => k === section || k.startsWith(`${section}.`) || section.startsWith(`${k}.`)),
     });
+  }
+
+  /** Grant Workspace Trust, firing onDidGrantWorkspaceTrust as VS Code does. */
+  grantTrust(): void {
+    this.trusted = true;
+    this.trustGranted.fire();
   }
 
   private get(full: string): unknown {
@@ -292,6 +305,10 @@ export class Host {
         showWarningMessage: show('warning'),
         showErrorMessage: show('error'),
         showInputBox: async () => host.inputBoxAnswers.shift(),
+        showQuickPick: async (items: Array<{ label: string }>) => {
+          const label = host.quickPickAnswers.shift();
+          return items.find((item) => item.label === label);
+        },
         setStatusBarMessage: (text: string) => {
           host.statusMessages.push(text);
           return new Disposable(() => undefined);
@@ -347,7 +364,13 @@ export class Host {
         },
       },
       workspace: {
-        workspaceFolders: undefined,
+        get workspaceFolders() {
+          return host.workspaceFolders;
+        },
+        get isTrusted() {
+          return host.trusted;
+        },
+        onDidGrantWorkspaceTrust: host.trustGranted.event,
         textDocuments: [],
         notebookDocuments: [],
         getConfiguration: configuration,

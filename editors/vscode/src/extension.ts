@@ -26,11 +26,22 @@ import {
   notFoundMessage,
   RESTART_KEYS,
   resolveServerExecutable,
+  safeServerCwd,
   ServerExecutable,
+  ServerSettings,
   startFailureMessage,
+  untrustedLaunchRefusal,
 } from './serverOptions';
 import { SECTION, settingsSnapshot } from './settings';
 import { ClientState, parseStatusParams, renderStatus, StatusParams } from './status';
+import {
+  RESTRICTED_MODE_MESSAGE,
+  TRUST_COMMANDS,
+  TrustCommandSpec,
+  trustArguments,
+  trustErrorMessage,
+  trustResultMessage,
+} from './trust';
 import { markdownAsPlainHtml, panelHtml } from './webview';
 
 const STATUS_NOTIFICATION = 'aurelis/status';
@@ -38,7 +49,7 @@ const STATUS_NOTIFICATION = 'aurelis/status';
 let controller: AurelisController | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
-  controller = new AurelisController();
+  controller = new AurelisController(context.extensionUri?.fsPath ?? context.extensionPath);
   context.subscriptions.push(controller);
   // Not awaited: activation should not wait for the server (it may load a local model).
   void controller.start();
@@ -65,9 +76,8 @@ function snapshot(editor: vscode.TextEditor): EditorSnapshot {
   };
 }
 
-/** The server runs in the first workspace folder (project config is found from there). */
-function serverCwd(): string | undefined {
-  return vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+function workspaceFolderPaths(): string[] {
+  return (vscode.workspace.workspaceFolders ?? []).map((folder) => folder.uri.fsPath);
 }
 
 function isExecutable(file: string): boolean {
@@ -90,7 +100,7 @@ class AurelisController implements vscode.Disposable {
   private readonly statusItem: vscode.StatusBarItem;
   private readonly disposables: vscode.Disposable[] = [];
 
-  constructor() {
+  constructor(private readonly extensionDir: string | undefined) {
     this.output = vscode.window.createOutputChannel('Aurelis');
     this.statusItem = vscode.window.createStatusBarItem(
       'aurelis.status',
@@ -115,6 +125,14 @@ class AurelisController implements vscode.Disposable {
     this.disposables.push(
       vscode.commands.registerCommand('aurelis.client.showOutput', () => this.output.show(true)),
       vscode.commands.registerCommand('aurelis.client.restartServer', () => this.restart()),
+      ...TRUST_COMMANDS.map((spec) =>
+        vscode.commands.registerCommand(spec.clientCommand, () => this.runTrustCommand(spec)),
+      ),
+      // Restricted mode told the server to ignore project settings; now they may count.
+      vscode.workspace.onDidGrantWorkspaceTrust(() => {
+        this.output.appendLine('[client] the workspace is now trusted; restarting the server');
+        void this.restart();
+      }),
       vscode.workspace.onDidChangeConfiguration((event) => {
         if (RESTART_KEYS.some((key) => event.affectsConfiguration(`${SECTION}.${key}`))) {
           this.output.appendLine('[client] server settings changed; restarting the server');
@@ -134,14 +152,24 @@ class AurelisController implements vscode.Disposable {
   }
 
   private async doStart(): Promise<boolean> {
-    const exe = this.serverExecutable();
-    this.output.appendLine(`[client] starting the Aurelis server: ${exe.display}`);
+    const settings = this.serverSettings();
+    const exe = this.serverExecutable(settings);
+    const cwd = this.serverCwd();
+    this.output.appendLine(`[client] starting the Aurelis server: ${exe.display} (in ${cwd})`);
     this.setClientState('starting');
+    if (!vscode.workspace.isTrusted) {
+      const refusal = untrustedLaunchRefusal(exe, settings, workspaceFolderPaths());
+      if (refusal !== undefined) {
+        this.setClientState('stopped');
+        this.reportStartFailure(refusal);
+        return false;
+      }
+    }
     const found = findExecutable(exe.command, {
       path: process.env.PATH ?? process.env.Path,
       pathext: process.env.PATHEXT,
       platform: process.platform,
-      cwd: serverCwd() ?? process.cwd(),
+      cwd,
       isExecutable,
     });
     if (found === undefined) {
@@ -149,7 +177,7 @@ class AurelisController implements vscode.Disposable {
       this.reportStartFailure(notFoundMessage(exe));
       return false;
     }
-    const client = this.createClient(exe);
+    const client = this.createClient(exe, cwd);
     this.client = client;
     try {
       await client.start();
@@ -174,8 +202,11 @@ class AurelisController implements vscode.Disposable {
 
   async stop(): Promise<void> {
     const client = this.client;
+    const starting = this.starting;
     this.client = undefined;
     this.starting = undefined;
+    // A client still starting refuses to stop ("Client is not running"); let it finish.
+    if (starting !== undefined) await starting;
     if (client !== undefined) {
       try {
         await client.stop();
@@ -195,29 +226,35 @@ class AurelisController implements vscode.Disposable {
     return this.restarting;
   }
 
-  private serverExecutable(): ServerExecutable {
+  private serverSettings(): ServerSettings {
     const cfg = config();
-    return resolveServerExecutable(
-      {
-        command: cfg.get('server.command'),
-        args: cfg.get('server.args'),
-        pythonPath: cfg.get('pythonPath'),
-      },
-      {
-        homeDir: os.homedir(),
-        workspaceFolder: serverCwd(),
-      },
-    );
+    return {
+      command: cfg.get('server.command'),
+      args: cfg.get('server.args'),
+      pythonPath: cfg.get('pythonPath'),
+    };
   }
 
-  private createClient(exe: ServerExecutable): LanguageClient {
+  private serverExecutable(settings: ServerSettings): ServerExecutable {
+    return resolveServerExecutable(settings, {
+      homeDir: os.homedir(),
+      workspaceFolder: workspaceFolderPaths()[0],
+    });
+  }
+
+  /** Never the workspace: the server finds its projects from the initialize request. */
+  private serverCwd(): string {
+    return safeServerCwd(this.extensionDir, workspaceFolderPaths(), os.tmpdir());
+  }
+
+  private createClient(exe: ServerExecutable, cwd: string): LanguageClient {
     // No `transport`: with TransportKind.stdio the client appends `--stdio` to the
     // arguments. Left out, it still talks over stdin/stdout and runs exactly the
     // configured command line (`aurelis serve`). The server's stderr goes to the output.
     const run = {
       command: exe.command,
       args: exe.args,
-      options: { cwd: serverCwd() },
+      options: { cwd },
     };
     const serverOptions: ServerOptions = { run, debug: run };
     const clientOptions: LanguageClientOptions = {
@@ -228,7 +265,11 @@ class AurelisController implements vscode.Disposable {
       // Sends {settings: {aurelis: {...}}} on start and on every change; the default
       // workspace/configuration handler answers the server's pulls for section "aurelis".
       synchronize: { configurationSection: SECTION },
-      initializationOptions: () => settingsSnapshot((key) => config().get(key)),
+      initializationOptions: () => ({
+        ...settingsSnapshot((key) => config().get(key)),
+        // Restricted mode: the server honours no sensitive project setting at all.
+        workspaceTrusted: vscode.workspace.isTrusted,
+      }),
       middleware: {
         // Server commands run from code actions (and anything else that invokes the
         // auto-registered `aurelis.*` ids) get their result shown here too.
@@ -369,6 +410,51 @@ class AurelisController implements vscode.Disposable {
         }
       },
     );
+  }
+
+  // ---- trust -----------------------------------------------------------------------
+
+  /** The folder to (un)trust: the only one, or the user's pick (all of them allowed). */
+  private async pickTrustFolder(spec: TrustCommandSpec): Promise<{ uri?: string } | undefined> {
+    const folders = vscode.workspace.workspaceFolders ?? [];
+    if (folders.length === 0) {
+      void vscode.window.showInformationMessage(`Aurelis: open a folder to use ${spec.title}.`);
+      return undefined;
+    }
+    if (folders.length === 1) return { uri: folders[0].uri.toString() };
+    const all = { label: 'All workspace folders', uri: undefined as string | undefined };
+    const picked = await vscode.window.showQuickPick(
+      [...folders.map((f) => ({ label: f.name, description: f.uri.fsPath, uri: f.uri.toString() })), all],
+      { title: `Aurelis: ${spec.title}` },
+    );
+    return picked === undefined ? undefined : { uri: picked.uri };
+  }
+
+  private async runTrustCommand(spec: TrustCommandSpec): Promise<void> {
+    // The palette hides it (enablement), but a keybinding or another extension may not.
+    if (spec.needsTrustedWorkspace && !vscode.workspace.isTrusted) {
+      void vscode.window.showWarningMessage(RESTRICTED_MODE_MESSAGE);
+      return;
+    }
+    const folder = await this.pickTrustFolder(spec);
+    if (folder === undefined) return;
+    if (this.clientState === 'stopped') await this.restart();
+    if (!(await this.start())) return;
+    const client = this.client;
+    if (client === undefined || !client.isRunning()) return;
+    try {
+      const result: unknown = await client.sendRequest(ExecuteCommandRequest.type, {
+        command: spec.serverCommand,
+        arguments: trustArguments(folder.uri),
+      });
+      const message = trustResultMessage(spec, result);
+      this.output.appendLine(`[client] ${message}`);
+      void vscode.window.showInformationMessage(message);
+    } catch (error) {
+      const message = trustErrorMessage(spec, error);
+      this.output.appendLine(`[client] ${message}`);
+      void vscode.window.showErrorMessage(message);
+    }
   }
 
   // ---- results ---------------------------------------------------------------------

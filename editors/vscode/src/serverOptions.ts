@@ -1,8 +1,14 @@
 /**
- * Which process to start as the Aurelis language server.
+ * Which process to start as the Aurelis language server, and where.
  *
- *   aurelis.pythonPath set   → <pythonPath> -m aurelis <aurelis.server.args>   (default args: serve)
- *   otherwise                → <aurelis.server.command> <aurelis.server.args>  (default: aurelis serve)
+ *   aurelis.pythonPath set   → <pythonPath> -P -m aurelis <aurelis.server.args>  (default args: serve)
+ *   otherwise                → <aurelis.server.command> <aurelis.server.args>    (default: aurelis serve)
+ *
+ * `-P` keeps the working directory off `sys.path`: without it a workspace file named like a
+ * stdlib module (`secrets.py`), or a workspace `aurelis/` package, would be imported before
+ * any of our code runs. A configured command that is itself a Python interpreter gets `-P`
+ * too. The process also runs in a directory the workspace does not control
+ * (`safeServerCwd`), never in the workspace folder.
  *
  * `~`, `${userHome}` and `${workspaceFolder}` are expanded in the command and python path,
  * the way users write them for other VS Code Python tooling.
@@ -25,7 +31,7 @@ export interface ExpansionContext {
 export interface ServerExecutable {
   command: string;
   args: string[];
-  /** True when started as `<pythonPath> -m aurelis`. */
+  /** True when started as `<pythonPath> -P -m aurelis`. */
   viaPython: boolean;
   /** Human-readable command line, for messages and the output channel. */
   display: string;
@@ -56,6 +62,12 @@ function stringArray(value: unknown): string[] | undefined {
     : undefined;
 }
 
+/** True for `python`, `python3`, `python3.12`, `/venv/bin/python`, `python.exe`, ... */
+export function isPythonInterpreter(command: string): boolean {
+  const base = command.split(/[\\/]/).pop() ?? command;
+  return /^python(\d+(\.\d+)?)?(\.exe)?$/i.test(base);
+}
+
 /** Resolve the settings into the executable to spawn (stdio transport). */
 export function resolveServerExecutable(
   settings: ServerSettings,
@@ -67,10 +79,10 @@ export function resolveServerExecutable(
   let fullArgs: string[];
   if (pythonPath !== undefined) {
     command = expandPath(pythonPath, ctx);
-    fullArgs = ['-m', 'aurelis', ...args];
+    fullArgs = ['-P', '-m', 'aurelis', ...args];
   } else {
     command = expandPath(nonEmptyString(settings.command) ?? DEFAULT_COMMAND, ctx);
-    fullArgs = args;
+    fullArgs = isPythonInterpreter(command) && !args.includes('-P') ? ['-P', ...args] : args;
   }
   return {
     command,
@@ -121,6 +133,15 @@ export function findExecutable(command: string, lookup: PathLookup): string | un
   return undefined;
 }
 
+/**
+ * How to install the server. There is no `aurelis` package on PyPI: it is installed from a
+ * checkout of the Aurelis repository or from a wheel built from one.
+ */
+export const INSTALL_HINT =
+  'Install it from a checkout of the Aurelis repository (`pipx install /path/to/aurelis`, or ' +
+  '`pip install "/path/to/aurelis[local]"` in a virtual environment) or from a wheel built ' +
+  'there (`pip install dist/aurelis-*.whl`)';
+
 /** The message shown when the server executable does not exist. */
 export function notFoundMessage(exe: ServerExecutable): string {
   if (exe.viaPython) {
@@ -131,9 +152,8 @@ export function notFoundMessage(exe: ServerExecutable): string {
     );
   }
   return (
-    `Aurelis: the language server \`${exe.command}\` was not found. Install it ` +
-    '(`pip install aurelis`) and put `aurelis` on PATH, or set `aurelis.pythonPath` to the ' +
-    'Python interpreter it is installed in.'
+    `Aurelis: the language server \`${exe.command}\` was not found. ${INSTALL_HINT} and put ` +
+    '`aurelis` on PATH, or set `aurelis.pythonPath` to the Python interpreter it is installed in.'
   );
 }
 
@@ -142,8 +162,9 @@ export function startFailureMessage(exe: ServerExecutable, error: unknown): stri
   const detail =
     error instanceof Error ? error.message : typeof error === 'string' ? error : String(error);
   const hint = exe.viaPython
-    ? `Check that Aurelis is installed in that interpreter (\`${exe.command} -m pip install aurelis\`); ` +
-      'the Aurelis output has the server log.'
+    ? 'Check that Aurelis is installed in that interpreter ' +
+      `(\`${exe.command} -m pip install "/path/to/aurelis[local]"\` from a checkout of the ` +
+      'Aurelis repository); the Aurelis output has the server log.'
     : 'The Aurelis output has the server log; check `aurelis.server.command`, ' +
       '`aurelis.server.args` and `aurelis.pythonPath`.';
   return `Aurelis: could not start the language server (${exe.display}): ${detail}. ${hint}`;
@@ -155,3 +176,50 @@ export const RESTART_KEYS: readonly string[] = Object.freeze([
   'server.args',
   'pythonPath',
 ]);
+
+/**
+ * The directory the server runs in: one the workspace does not control. The extension's own
+ * directory, unless a workspace folder contains it (someone developing the extension in
+ * VS Code); then the temp directory.
+ */
+export function safeServerCwd(
+  extensionDir: string | undefined,
+  workspaceFolders: readonly string[],
+  tmpDir: string,
+): string {
+  if (extensionDir === undefined || extensionDir === '') return tmpDir;
+  return workspaceFolders.some((folder) => isInside(extensionDir, folder)) ? tmpDir : extensionDir;
+}
+
+function normalizeDir(path: string): string {
+  return path.replace(/[\\/]+$/, '').replace(/\\/g, '/');
+}
+
+/** True when `path` is `folder` or below it (string comparison of normalized paths). */
+export function isInside(path: string, folder: string): boolean {
+  const p = normalizeDir(path);
+  const f = normalizeDir(folder);
+  return f !== '' && (p === f || p.startsWith(`${f}/`));
+}
+
+/**
+ * Why the server must not be started in a workspace VS Code does not trust, or undefined.
+ * The executable itself must not come from the workspace: a repository can ship a
+ * `.venv/bin/python` that the user's `${workspaceFolder}/.venv/bin/python` would run.
+ */
+export function untrustedLaunchRefusal(
+  exe: ServerExecutable,
+  settings: ServerSettings,
+  workspaceFolders: readonly string[],
+): string | undefined {
+  const raw = exe.viaPython ? settings.pythonPath : settings.command;
+  const fromWorkspace =
+    (typeof raw === 'string' && raw.includes('${workspaceFolder}')) ||
+    workspaceFolders.some((folder) => isInside(exe.command, folder));
+  if (!fromWorkspace) return undefined;
+  return (
+    `Aurelis: not starting \`${exe.command}\`: it is inside the workspace, which VS Code does ` +
+    'not trust. Trust the workspace (Workspaces: Manage Workspace Trust), or point ' +
+    '`aurelis.pythonPath` / `aurelis.server.command` at an installation outside it.'
+  );
+}

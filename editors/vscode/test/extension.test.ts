@@ -5,15 +5,26 @@
  * advertises and sends, and what the user is shown for each answer.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { Host, installFakeVscode, Position, Selection, Uri } from '../harness/fakeVscode';
 import { settingsSnapshot } from '../src/settings';
+import { RESTRICTED_MODE_MESSAGE } from '../src/trust';
 
 const fakeServer = resolve(__dirname, '..', 'harness', 'fakeServer.js');
+// Compiled to out/test/: the extension's own directory is two levels up.
+const extensionDir = resolve(__dirname, '..', '..');
 
 interface Logged {
   kind: string;
@@ -37,7 +48,11 @@ describe('extension against a scripted server', () => {
   const host = new Host();
   const dir = mkdtempSync(join(tmpdir(), 'aurelis-vscode-wiring-'));
   const logFile = join(dir, 'server.jsonl');
-  const context = { subscriptions: [] as Array<{ dispose(): unknown }> };
+  const workspace = join(dir, 'workspace');
+  const context = {
+    subscriptions: [] as Array<{ dispose(): unknown }>,
+    extensionPath: extensionDir,
+  };
   let uninstall: () => void;
   let ext: Extension;
 
@@ -76,6 +91,8 @@ describe('extension against a scripted server', () => {
       document,
       selection: new Selection(new Position(1, 0), new Position(2, 4)),
     };
+    mkdirSync(workspace);
+    host.workspaceFolders = [{ uri: Uri.file(workspace), name: 'workspace', index: 0 }];
     uninstall = installFakeVscode(host);
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     ext = require('../src/extension') as Extension;
@@ -87,7 +104,9 @@ describe('extension against a scripted server', () => {
     await ext.deactivate();
     for (const d of context.subscriptions) d.dispose();
     uninstall();
-    rmSync(dir, { recursive: true, force: true });
+    // The server logs `exit` as it goes; removing the directory before that races it.
+    await waitFor('the server to exit', () => sent('exit').length === sent('initialize').length);
+    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
   });
 
   test('starts the configured command over stdio, with no extra arguments', () => {
@@ -102,9 +121,68 @@ describe('extension against a scripted server', () => {
     assert.ok(caps.textDocument.inlineCompletion, 'textDocument.inlineCompletion');
   });
 
-  test('sends the aurelis settings as initializationOptions', () => {
+  test('sends the aurelis settings and the workspace trust as initializationOptions', () => {
     const expected = settingsSnapshot((key) => host.settings[`aurelis.${key}`]);
-    assert.deepEqual(sent('initialize')[0].params.initializationOptions, expected);
+    assert.deepEqual(sent('initialize')[0].params.initializationOptions, {
+      ...expected,
+      workspaceTrusted: true,
+    });
+  });
+
+  test('runs the server in the extension directory, not in the workspace folder', () => {
+    const cwd = log().find((m) => m.kind === 'cwd')?.params;
+    assert.equal(cwd, extensionDir);
+    assert.notEqual(cwd, workspace);
+  });
+
+  test('Trust Project Settings sends aurelis.trustProject for the folder and shows the answer', async () => {
+    await run('aurelis.client.trustProject');
+    const call = sent('workspace/executeCommand').at(-1);
+    assert.deepEqual(call?.params, {
+      command: 'aurelis.trustProject',
+      arguments: [{ uri: `file://${workspace}` }],
+    });
+    assert.deepEqual(host.messages.at(-1), {
+      level: 'info',
+      text: `Aurelis: trusted the project settings of ${workspace}.`,
+    });
+  });
+
+  test('Untrust Project Settings sends aurelis.untrustProject', async () => {
+    await run('aurelis.client.untrustProject');
+    const call = sent('workspace/executeCommand').at(-1);
+    assert.deepEqual(call?.params, {
+      command: 'aurelis.untrustProject',
+      arguments: [{ uri: `file://${workspace}` }],
+    });
+    assert.deepEqual(host.messages.at(-1), {
+      level: 'info',
+      text: `Aurelis: the project settings of ${workspace} are no longer trusted.`,
+    });
+  });
+
+  test('with several folders the user picks one, or all of them (no arguments)', async () => {
+    const saved = host.workspaceFolders;
+    host.workspaceFolders = [
+      { uri: Uri.file(workspace), name: 'workspace', index: 0 },
+      { uri: Uri.file('/other/folder'), name: 'folder', index: 1 },
+    ];
+    try {
+      host.quickPickAnswers = ['folder'];
+      await run('aurelis.client.trustProject');
+      assert.deepEqual(sent('workspace/executeCommand').at(-1)?.params.arguments, [
+        { uri: 'file:///other/folder' },
+      ]);
+      host.quickPickAnswers = ['All workspace folders'];
+      await run('aurelis.client.trustProject');
+      assert.deepEqual(sent('workspace/executeCommand').at(-1)?.params.arguments, []);
+      const before = sent('workspace/executeCommand').length;
+      host.quickPickAnswers = [undefined];
+      await run('aurelis.client.trustProject');
+      assert.equal(sent('workspace/executeCommand').length, before, 'a dismissed pick sent a request');
+    } finally {
+      host.workspaceFolders = saved;
+    }
   });
 
   test('sends the aurelis section with workspace/didChangeConfiguration on start', () => {
@@ -285,8 +363,9 @@ describe('extension against a scripted server', () => {
 });
 
 /** Activate a fresh copy of the extension in its own host, for the start-failure cases. */
-function freshActivation(settings: Record<string, unknown>) {
+function freshActivation(settings: Record<string, unknown>, prepare?: (host: Host) => void) {
   const host = new Host();
+  prepare?.(host);
   const context = { subscriptions: [] as Array<{ dispose(): unknown }> };
   let uninstall: () => void = () => undefined;
   let ext: Extension | undefined;
@@ -320,7 +399,9 @@ describe('extension with a server that is not installed', () => {
   test('shows one error that says how to install the server', async () => {
     const error = await waitFor('the error', () => run.host.messages.find((m) => m.level === 'error'));
     assert.match(error.text, /`\/nonexistent\/bin\/aurelis` was not found/);
-    assert.match(error.text, /pip install aurelis/);
+    // There is no `aurelis` on PyPI: the message names an install that works.
+    assert.match(error.text, /pipx install \/path\/to\/aurelis/);
+    assert.doesNotMatch(error.text, /pip install aurelis\b/);
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(run.host.messages.filter((m) => m.level === 'error').length, 1);
   });
@@ -360,10 +441,10 @@ describe('extension with aurelis.pythonPath', { skip: process.platform === 'win3
   });
   after(async () => {
     await run.stop();
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
   });
 
-  test('starts `<python> -m aurelis serve`', async () => {
+  test('starts `<python> -P -m aurelis serve`', async () => {
     const argv = await waitFor('the server argv', () => {
       if (!existsSync(logFile)) return undefined;
       const entry = readFileSync(logFile, 'utf8')
@@ -373,7 +454,82 @@ describe('extension with aurelis.pythonPath', { skip: process.platform === 'win3
         .find((m) => m.kind === 'argv');
       return entry?.params as string[] | undefined;
     });
-    assert.deepEqual(argv, ['-m', 'aurelis', 'serve']);
+    assert.deepEqual(argv, ['-P', '-m', 'aurelis', 'serve']);
     await waitFor('running status', () => run.host.statusItems[0]?.text === '$(sparkle) Aurelis: local');
+  });
+});
+
+function readLogFile(file: string): Logged[] {
+  return existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l) as Logged)
+    : [];
+}
+
+describe('extension in a workspace VS Code does not trust (restricted mode)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'aurelis-vscode-restricted-'));
+  const logFile = join(dir, 'server.jsonl');
+  const run = freshActivation(
+    { 'aurelis.server.command': process.execPath, 'aurelis.server.args': [fakeServer] },
+    (host) => {
+      host.trusted = false;
+      host.workspaceFolders = [{ uri: Uri.file(dir), name: 'hostile', index: 0 }];
+    },
+  );
+  const sent = (method: string): Logged[] => readLogFile(logFile).filter((m) => m.method === method);
+  before(async () => {
+    process.env.AURELIS_FAKE_SERVER_LOG = logFile;
+    await run.start();
+  });
+  after(async () => {
+    await run.stop();
+    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
+  });
+
+  test('tells the server the workspace is not trusted', async () => {
+    const init = await waitFor('initialize', () => sent('initialize')[0]);
+    assert.equal(init.params.initializationOptions.workspaceTrusted, false);
+  });
+
+  test('Trust Project Settings refuses with a warning and sends nothing', async () => {
+    await waitFor('running status', () => run.host.statusItems[0]?.text === '$(sparkle) Aurelis: local');
+    await run.host.commands.get('aurelis.client.trustProject')?.();
+    assert.deepEqual(run.host.messages.at(-1), { level: 'warning', text: RESTRICTED_MODE_MESSAGE });
+    assert.equal(sent('workspace/executeCommand').length, 0);
+  });
+
+  test('granting Workspace Trust restarts the server, now told it is trusted', async () => {
+    run.host.grantTrust();
+    const second = await waitFor('a second initialize', () => sent('initialize')[1]);
+    assert.equal(second.params.initializationOptions.workspaceTrusted, true);
+    assert.ok(sent('shutdown').length >= 1, 'the first server was not shut down');
+  });
+});
+
+describe('restricted mode and an interpreter inside the workspace', { skip: process.platform === 'win32' }, () => {
+  // A repository that ships `.venv/bin/python`, and a user whose pythonPath points there.
+  const dir = mkdtempSync(join(tmpdir(), 'aurelis-vscode-venv-'));
+  const ran = join(dir, 'ran');
+  mkdirSync(join(dir, '.venv', 'bin'), { recursive: true });
+  const python = join(dir, '.venv', 'bin', 'python');
+  writeFileSync(python, `#!/bin/sh\ntouch "${ran}"\nexec "${process.execPath}" "${fakeServer}" "$@"\n`);
+  chmodSync(python, 0o755);
+  const run = freshActivation({ 'aurelis.pythonPath': '${workspaceFolder}/.venv/bin/python' }, (host) => {
+    host.trusted = false;
+    host.workspaceFolders = [{ uri: Uri.file(dir), name: 'hostile', index: 0 }];
+  });
+  before(() => run.start());
+  after(async () => {
+    await run.stop();
+    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
+  });
+
+  test('does not run it, and says why', async () => {
+    const error = await waitFor('the error', () => run.host.messages.find((m) => m.level === 'error'));
+    assert.match(error.text, /not starting `.*\/\.venv\/bin\/python`: it is inside the workspace/);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(existsSync(ran), false, 'the workspace interpreter was run');
   });
 });

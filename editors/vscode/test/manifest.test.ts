@@ -7,6 +7,7 @@ import { COMMANDS } from '../src/commands';
 import { SUPPORTED_LANGUAGES } from '../src/languages';
 import { DEFAULT_ARGS, DEFAULT_COMMAND } from '../src/serverOptions';
 import { SETTING_DEFAULTS } from '../src/settings';
+import { MACHINE_SCOPED_SETTINGS, RESTRICTED_SETTINGS, TRUST_COMMANDS } from '../src/trust';
 
 // Compiled to out/test/, so the package root is two levels up.
 const root = resolve(__dirname, '..', '..');
@@ -96,6 +97,50 @@ describe('package.json', () => {
     const props = pkg.contributes.configuration.properties;
     assert.equal(props['aurelis.server.command'].default, DEFAULT_COMMAND);
     assert.deepEqual(props['aurelis.server.args'].default, DEFAULT_ARGS);
+  });
+
+  test('declares limited support for untrusted workspaces, restricting the sensitive settings', () => {
+    const untrusted = pkg.capabilities.untrustedWorkspaces;
+    assert.equal(untrusted.supported, 'limited');
+    assert.ok(untrusted.description.length > 20);
+    assert.deepEqual(
+      [...untrusted.restrictedConfigurations].sort(),
+      RESTRICTED_SETTINGS.map((k) => `aurelis.${k}`).sort(),
+    );
+    for (const key of ['server.command', 'server.args', 'pythonPath', 'endpoint']) {
+      assert.ok(RESTRICTED_SETTINGS.includes(key), key);
+    }
+  });
+
+  test('settings that pick the executable or where code goes are machine-scoped', () => {
+    const props = pkg.contributes.configuration.properties as Record<string, { scope?: string }>;
+    for (const key of MACHINE_SCOPED_SETTINGS) {
+      assert.equal(props[`aurelis.${key}`].scope, 'machine', key);
+    }
+    for (const key of ['server.command', 'server.args', 'pythonPath', 'endpoint', 'provider']) {
+      assert.ok(MACHINE_SCOPED_SETTINGS.includes(key), key);
+    }
+  });
+
+  test('declares the trust commands; trusting needs a trusted workspace', () => {
+    const declared = new Map<string, { title: string; category: string; enablement?: string }>(
+      pkg.contributes.commands.map((c: { command: string }) => [c.command, c]),
+    );
+    for (const spec of TRUST_COMMANDS) {
+      const c = declared.get(spec.clientCommand);
+      assert.ok(c, spec.clientCommand);
+      assert.equal(c.title, spec.title);
+      assert.equal(c.category, 'Aurelis');
+      assert.equal(c.enablement === 'isWorkspaceTrusted', spec.needsTrustedWorkspace, spec.clientCommand);
+      assert.equal(declared.has(spec.serverCommand), false, spec.serverCommand);
+    }
+  });
+
+  test('packages non-interactively with a pinned vsce and a license', () => {
+    assert.match(pkg.devDependencies['@vscode/vsce'], /^\d+\.\d+\.\d+$/);
+    assert.doesNotMatch(pkg.scripts.package, /npx/);
+    assert.equal(pkg.license, 'MIT');
+    assert.match(readFileSync(join(root, 'LICENSE'), 'utf8'), /^MIT License/);
   });
 
   test('enumerated settings list their values', () => {

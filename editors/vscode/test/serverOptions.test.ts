@@ -4,10 +4,14 @@ import { describe, test } from 'node:test';
 import {
   expandPath,
   findExecutable,
+  isInside,
+  isPythonInterpreter,
   notFoundMessage,
   PathLookup,
   resolveServerExecutable,
+  safeServerCwd,
   startFailureMessage,
+  untrustedLaunchRefusal,
 } from '../src/serverOptions';
 
 const ctx = { homeDir: '/home/dev', workspaceFolder: '/work/project' };
@@ -29,19 +33,33 @@ describe('resolveServerExecutable', () => {
     assert.deepEqual(exe.args, ['serve', '--log-level', 'debug']);
   });
 
-  test('pythonPath runs the module with the interpreter: <python> -m aurelis serve', () => {
+  test('pythonPath runs the module with -P: <python> -P -m aurelis serve', () => {
     const exe = resolveServerExecutable(
       { command: 'ignored', args: ['serve'], pythonPath: '/usr/bin/python3' },
       ctx,
     );
     assert.equal(exe.command, '/usr/bin/python3');
-    assert.deepEqual(exe.args, ['-m', 'aurelis', 'serve']);
-    assert.equal(exe.display, '/usr/bin/python3 -m aurelis serve');
+    assert.deepEqual(exe.args, ['-P', '-m', 'aurelis', 'serve']);
+    assert.equal(exe.display, '/usr/bin/python3 -P -m aurelis serve');
   });
 
-  test('pythonPath keeps custom server args after -m aurelis', () => {
+  test('pythonPath keeps custom server args after -P -m aurelis', () => {
     const exe = resolveServerExecutable({ args: ['serve', '--verbose'], pythonPath: 'python' }, ctx);
-    assert.deepEqual(exe.args, ['-m', 'aurelis', 'serve', '--verbose']);
+    assert.deepEqual(exe.args, ['-P', '-m', 'aurelis', 'serve', '--verbose']);
+  });
+
+  test('a server.command that is a Python interpreter gets -P too', () => {
+    const exe = resolveServerExecutable(
+      { command: '/opt/venv/bin/python3.12', args: ['-m', 'aurelis', 'serve'] },
+      ctx,
+    );
+    assert.deepEqual(exe.args, ['-P', '-m', 'aurelis', 'serve']);
+    const already = resolveServerExecutable({ command: 'python', args: ['-P', '-m', 'aurelis'] }, ctx);
+    assert.deepEqual(already.args, ['-P', '-m', 'aurelis']);
+  });
+
+  test('the console script gets no -P', () => {
+    assert.deepEqual(resolveServerExecutable({ command: '/opt/bin/aurelis' }, ctx).args, ['serve']);
   });
 
   test('a blank pythonPath is ignored', () => {
@@ -66,7 +84,7 @@ describe('resolveServerExecutable', () => {
 
   test('the display quotes parts with spaces', () => {
     const exe = resolveServerExecutable({ pythonPath: '/Users/Dev Name/venv/bin/python' }, ctx);
-    assert.equal(exe.display, '"/Users/Dev Name/venv/bin/python" -m aurelis serve');
+    assert.equal(exe.display, '"/Users/Dev Name/venv/bin/python" -P -m aurelis serve');
   });
 });
 
@@ -138,7 +156,9 @@ describe('notFoundMessage', () => {
   test('a missing aurelis command says how to install it', () => {
     const message = notFoundMessage(resolveServerExecutable({}, ctx));
     assert.match(message, /`aurelis` was not found/);
-    assert.match(message, /pip install aurelis/);
+    assert.match(message, /pipx install \/path\/to\/aurelis/);
+    assert.match(message, /pip install dist\/aurelis-\*\.whl/);
+    assert.doesNotMatch(message, /pip install aurelis\b/);
     assert.match(message, /aurelis\.pythonPath/);
   });
 
@@ -152,9 +172,10 @@ describe('startFailureMessage', () => {
   test('with pythonPath it suggests installing Aurelis into that interpreter', () => {
     const exe = resolveServerExecutable({ pythonPath: '/usr/bin/python3' }, ctx);
     const message = startFailureMessage(exe, new Error('Connection to server got closed'));
-    assert.match(message, /could not start the language server \(\/usr\/bin\/python3 -m aurelis serve\)/);
+    assert.match(message, /could not start the language server \(\/usr\/bin\/python3 -P -m aurelis serve\)/);
     assert.match(message, /Connection to server got closed/);
-    assert.match(message, /\/usr\/bin\/python3 -m pip install aurelis/);
+    assert.match(message, /\/usr\/bin\/python3 -m pip install "\/path\/to\/aurelis\[local\]"/);
+    assert.doesNotMatch(message, /pip install aurelis\b/);
   });
 
   test('otherwise it points at the output and the settings', () => {
@@ -163,5 +184,66 @@ describe('startFailureMessage', () => {
     assert.match(message, /\(aurelis serve\): exited with code 2/);
     assert.match(message, /Aurelis output/);
     assert.match(message, /aurelis\.server\.command/);
+  });
+});
+
+describe('isPythonInterpreter', () => {
+  test('recognises interpreters by their file name', () => {
+    for (const name of ['python', 'python3', 'python3.12', '/venv/bin/python', 'C:\\Py\\python.exe']) {
+      assert.equal(isPythonInterpreter(name), true, name);
+    }
+    for (const name of ['aurelis', '/opt/python/bin/aurelis', 'pythonic', 'ipython']) {
+      assert.equal(isPythonInterpreter(name), false, name);
+    }
+  });
+});
+
+describe('safeServerCwd', () => {
+  test('is the extension directory when no workspace folder contains it', () => {
+    assert.equal(safeServerCwd('/home/dev/.vscode/extensions/aurelis', ['/work/project'], '/tmp'),
+      '/home/dev/.vscode/extensions/aurelis');
+  });
+
+  test('is never a workspace folder: a workspace holding the extension gets the temp dir', () => {
+    assert.equal(safeServerCwd('/work/project/editors/vscode', ['/work/project'], '/tmp'), '/tmp');
+    assert.equal(safeServerCwd(undefined, ['/work/project'], '/tmp'), '/tmp');
+  });
+
+  test('isInside compares whole path segments', () => {
+    assert.equal(isInside('/work/project', '/work/project/'), true);
+    assert.equal(isInside('/work/project/a', '/work/project'), true);
+    assert.equal(isInside('/work/project-other', '/work/project'), false);
+    assert.equal(isInside('C:\\w\\p\\x', 'C:\\w\\p'), true);
+  });
+});
+
+describe('untrustedLaunchRefusal', () => {
+  const folders = ['/work/project'];
+
+  test('refuses an interpreter inside the workspace', () => {
+    const settings = { pythonPath: '${workspaceFolder}/.venv/bin/python' };
+    const exe = resolveServerExecutable(settings, ctx);
+    assert.match(untrustedLaunchRefusal(exe, settings, folders) ?? '', /inside the workspace/);
+    const literal = { command: '/work/project/bin/aurelis' };
+    assert.ok(untrustedLaunchRefusal(resolveServerExecutable(literal, ctx), literal, folders));
+  });
+
+  test('refuses ${workspaceFolder} even when there is no folder to expand it to', () => {
+    const settings = { pythonPath: '${workspaceFolder}/.venv/bin/python' };
+    const exe = resolveServerExecutable(settings, { homeDir: '/h' });
+    assert.ok(untrustedLaunchRefusal(exe, settings, []));
+  });
+
+  test('allows an installation outside the workspace', () => {
+    for (const settings of [{}, { pythonPath: '~/venvs/aurelis/bin/python' }, { command: '/opt/bin/aurelis' }]) {
+      const exe = resolveServerExecutable(settings, ctx);
+      assert.equal(untrustedLaunchRefusal(exe, settings, folders), undefined, JSON.stringify(settings));
+    }
+  });
+
+  test('ignores server.command when pythonPath is what runs', () => {
+    const settings = { command: '${workspaceFolder}/aurelis', pythonPath: '/usr/bin/python3' };
+    const exe = resolveServerExecutable(settings, ctx);
+    assert.equal(untrustedLaunchRefusal(exe, settings, folders), undefined);
   });
 });

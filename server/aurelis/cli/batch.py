@@ -3,8 +3,11 @@
 Input: one JSON object per line with `prompt` and optionally `id`, `task` (a TaskType
 value, or `auto`, the default: detected like `ask`), `model`, `system`, `temperature`,
 `max_tokens`, `context`, `metadata`, `file` and `lines` (a file attached like `--file`,
-relative to the batch file). Blank lines are ignored; a malformed line is reported on
-stderr with its number and skipped, and the rest still run.
+relative to the batch file, and inside its folder unless `--allow-outside` is given:
+a batch file from elsewhere must not read your other files). Blank lines are ignored;
+a malformed line is reported on stderr with its number and skipped, and the rest still
+run. A UTF-8 byte order mark is ignored; the file is read up to 256 MB, and attached files
+must be regular files of at most 2 MB (like `--file`).
 
 Output: one JSON object per request, in input order, written as soon as every earlier
 line is done (so an interrupted run keeps what it finished): `line`, `id`, then the
@@ -49,6 +52,7 @@ from aurelis.cli.file_context import load_file_context
 from aurelis.cli.render import response_to_dict
 from aurelis.cli.task_detection import detect_task
 from aurelis.core.exceptions import AurelisError
+from aurelis.core.safe_read import UnreadableFile, read_bounded
 from aurelis.models.types import ModelRequest
 
 __all__ = [
@@ -79,6 +83,10 @@ FIELDS = frozenset(
 )
 
 
+#: The largest batch file read (a pipe or `-` included): larger is surely not a batch.
+MAX_BATCH_BYTES = 256 * 1024 * 1024
+
+
 class BatchLineError(Exception):
     """A line that cannot become a request."""
 
@@ -99,12 +107,18 @@ class BatchTally:
 
 
 # --- parsing -------------------------------------------------------------------------------
-def parse_line(text: str, *, base_dir: Path) -> tuple[Any, ModelRequest]:
+def parse_line(
+    text: str, *, base_dir: Path, allow_outside: bool = False
+) -> tuple[Any, ModelRequest]:
     """(id, request) for one line, or BatchLineError saying what is wrong with it."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
         raise BatchLineError(f"invalid JSON ({error.msg} at column {error.colno})") from None
+    except RecursionError:
+        raise BatchLineError("invalid JSON (nested too deeply)") from None
+    except ValueError as error:  # e.g. an integer with more digits than Python reads
+        raise BatchLineError(f"invalid JSON ({error})") from None
     if not isinstance(data, dict):
         raise BatchLineError(f"expected a JSON object, got {type(data).__name__}")
     unknown = sorted(set(data) - FIELDS)
@@ -115,14 +129,41 @@ def parse_line(text: str, *, base_dir: Path) -> tuple[Any, ModelRequest]:
     prompt = data.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
         raise BatchLineError("`prompt` must be a non-empty string")
+    _check_field_types(data)
     try:
-        return data.get("id"), _request(data, prompt, base_dir)
-    except (CliUsageError, ValueError) as error:
+        return data.get("id"), _request(data, prompt, base_dir, allow_outside)
+    except (CliUsageError, ValueError, TypeError) as error:
         message = error.message if isinstance(error, AurelisError) else str(error)
         raise BatchLineError(message) from None
 
 
-def _request(data: dict[str, Any], prompt: str, base_dir: Path) -> ModelRequest:
+# Fields whose values must have one JSON type (the rest are checked where they are used).
+_STRING_FIELDS = ("task", "model", "system", "file")
+
+
+def _check_field_types(data: dict[str, Any]) -> None:
+    for name in _STRING_FIELDS:
+        value = data.get(name)
+        if value is not None and not isinstance(value, str):
+            raise BatchLineError(f"`{name}` must be a string, got {_json_type(value)}")
+    lines = data.get("lines")
+    if lines is not None and (isinstance(lines, bool) or not isinstance(lines, str | int)):
+        raise BatchLineError(f'`lines` must be a string like "10-40", got {_json_type(lines)}')
+    for name in ("temperature", "max_tokens"):
+        value = data.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise BatchLineError(f"`{name}` must be a number, got {_json_type(value)}")
+
+
+def _json_type(value: Any) -> str:
+    names = {bool: "a boolean", int: "a number", float: "a number", str: "a string"}
+    names.update({list: "an array", dict: "an object"})
+    return names.get(type(value), type(value).__name__)
+
+
+def _request(
+    data: dict[str, Any], prompt: str, base_dir: Path, allow_outside: bool = False
+) -> ModelRequest:
     context = data.get("context")
     if context is not None and not isinstance(context, dict):
         raise ValueError("`context` must be a JSON object")
@@ -134,7 +175,8 @@ def _request(data: dict[str, Any], prompt: str, base_dir: Path) -> ModelRequest:
     if file_name is not None:
         lines = data.get("lines")
         attached = load_file_context(
-            base_dir / str(file_name), None if lines is None else str(lines)
+            _attached_path(base_dir, str(file_name), allow_outside),
+            None if lines is None else str(lines),
         )
         context = {**(context or {}), **attached.as_context()}
         metadata.update(attached.as_metadata())
@@ -157,8 +199,26 @@ def _request(data: dict[str, Any], prompt: str, base_dir: Path) -> ModelRequest:
     return ModelRequest(**values)
 
 
+def _attached_path(base_dir: Path, name: str, allow_outside: bool) -> Path:
+    """`name` under the batch file's folder; refused if it resolves outside that tree."""
+    path = base_dir / name
+    if allow_outside:
+        return path
+    root = base_dir.resolve()
+    try:
+        real = path.resolve()
+    except (OSError, RuntimeError):
+        real = None
+    if real is None or not real.is_relative_to(root):
+        raise ValueError(
+            f"`file` {name} is outside the batch file's folder {root}; "
+            "pass --allow-outside to let this batch read it"
+        )
+    return path
+
+
 def parse_batch(
-    lines: Iterable[str], *, base_dir: Path
+    lines: Iterable[str], *, base_dir: Path, allow_outside: bool = False
 ) -> tuple[list[BatchItem], list[tuple[int, str]]]:
     """All requests of a batch, and (line number, problem) for every malformed line."""
     items: list[BatchItem] = []
@@ -167,7 +227,7 @@ def parse_batch(
         if not text.strip():
             continue
         try:
-            item_id, request = parse_line(text, base_dir=base_dir)
+            item_id, request = parse_line(text, base_dir=base_dir, allow_outside=allow_outside)
         except BatchLineError as error:
             problems.append((number, str(error)))
             continue
@@ -263,16 +323,20 @@ async def run_batch(
 
 
 def _read_lines(path: Path) -> tuple[list[str], Path]:
+    # A byte order mark (Windows editors write one) is not part of line 1.
     if str(path) == "-":
-        return sys.stdin.read().splitlines(), Path.cwd()
+        return sys.stdin.read().removeprefix("\ufeff").splitlines(), Path.cwd()
     try:
-        return path.read_text(encoding="utf-8").splitlines(), path.resolve().parent
-    except FileNotFoundError:
-        raise CliUsageError(f"{path} does not exist", hint="check the path") from None
-    except (OSError, UnicodeDecodeError) as error:
+        data = read_bounded(path, MAX_BATCH_BYTES)
+    except UnreadableFile as error:
+        raise CliUsageError(error.message, hint="pass a UTF-8 JSONL file") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
         raise CliUsageError(
-            f"cannot read {path}: {error}", hint="pass a UTF-8 JSONL file"
+            f"cannot read {path}: not UTF-8 (byte {error.start})", hint="pass a UTF-8 JSONL file"
         ) from None
+    return text.splitlines(), path.resolve().parent
 
 
 def _open_output(path: Path | None, source: Path) -> TextIO:
@@ -304,12 +368,19 @@ def batch_command(
             "--output", "-o", show_default=False, help="Write the results here instead of stdout."
         ),
     ] = None,
+    allow_outside: Annotated[
+        bool,
+        typer.Option(
+            "--allow-outside",
+            help="Let `file` fields read files outside the batch file's folder.",
+        ),
+    ] = False,
 ) -> None:
     """Run many requests from a JSONL file, results in input order."""
     with error_boundary(debug=runtime.STATE.debug):
         runtime.config()
         lines, base_dir = _read_lines(file)
-        items, problems = parse_batch(lines, base_dir=base_dir)
+        items, problems = parse_batch(lines, base_dir=base_dir, allow_outside=allow_outside)
         err = runtime.stderr_console()
         for number, problem in problems:
             err.print(Text(f"line {number}: skipped: {problem}", style="yellow"))

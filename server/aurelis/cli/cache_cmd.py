@@ -15,22 +15,18 @@ from rich.table import Table
 from aurelis.cli import runtime
 from aurelis.cli.errors import error_boundary
 from aurelis.cli.render import print_json
-from aurelis.core.exceptions import AurelisError
 
 __all__ = ["cache_app", "cache_stats", "cache_clear"]
 
 cache_app = typer.Typer(help="Inspect or empty the response cache.", no_args_is_help=True)
 
 
-def _require(name: str) -> Any:
-    orchestrator = runtime.orchestrator()
-    method = getattr(orchestrator, name, None)
-    if method is None:
-        raise AurelisError(
-            f"this build's orchestrator has no {name}() (the response cache is not available)",
-            hint="update aurelis",
-        )
-    return method
+async def _stats() -> dict[str, Any]:
+    return runtime.orchestrator().cache_stats()
+
+
+async def _clear() -> int:
+    return runtime.orchestrator().clear_cache()
 
 
 @cache_app.command("stats")
@@ -40,7 +36,7 @@ def cache_stats(
     """Show the cache's size, hits, misses and location."""
     with error_boundary(debug=runtime.STATE.debug):
         runtime.config()
-        stats = dict(runtime.run_async(lambda: runtime.maybe_await(_require("cache_stats")())))
+        stats = runtime.run_async(_stats)
         if json_output:
             print_json(stats)
             return
@@ -57,8 +53,7 @@ def cache_clear() -> None:
     """Remove every cached answer (memory and disk)."""
     with error_boundary(debug=runtime.STATE.debug):
         runtime.config()
-        removed = runtime.run_async(lambda: runtime.maybe_await(_require("clear_cache")()))
-        count = int(removed or 0)
+        count = runtime.run_async(_clear)
         print(f"cleared {count} cached {'entry' if count == 1 else 'entries'}")
 
 

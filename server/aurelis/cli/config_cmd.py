@@ -25,6 +25,7 @@ from aurelis.core.config import (
     project_config_path,
     user_config_path,
 )
+from aurelis.core.config_layers import layer_problems
 from aurelis.core.config_sources import SECRET_SETTINGS, setting_sources
 from aurelis.core.exceptions import ConfigurationError
 from aurelis.core.redaction import redact
@@ -105,16 +106,15 @@ def _project_root() -> Path:
 def config_check(json_output: JsonOpt = False) -> None:
     """Validate the config files and environment; exit 2 when a setting is invalid."""
     with error_boundary(debug=runtime.STATE.debug):
+        # Every layer on its own too: a bad project value hidden by the environment today
+        # is the value in force tomorrow, when the variable is unset.
+        errors = [problem.error for problem in layer_problems()]
         try:
             settings = load_config()
         except ConfigurationError as error:
-            if json_output:
-                print_json({"ok": False, "error": redact(error.message), "warnings": []})
-            else:
-                print_problem(
-                    redact(error.message),
-                    error.hint or "fix the value, or remove it to use the default",
-                )
+            errors = errors or [error]
+        if errors:
+            _report_invalid(errors, json_output)
             raise typer.Exit(EXIT_USAGE) from None
         warnings = config_warnings(settings)
         if json_output:
@@ -128,6 +128,15 @@ def config_check(json_output: JsonOpt = False) -> None:
         print(f"config OK: {mode}")
         for warning in warnings:
             print(f"warning: {warning}")
+
+
+def _report_invalid(errors: list[ConfigurationError], json_output: bool) -> None:
+    messages = [redact(error.message) for error in errors]
+    if json_output:
+        print_json({"ok": False, "error": messages[0], "errors": messages, "warnings": []})
+        return
+    for error, message in zip(errors, messages, strict=True):
+        print_problem(message, error.hint or "fix the value, or remove it to use the default")
 
 
 def config_warnings(settings: AurelisConfig) -> list[str]:

@@ -16,7 +16,7 @@ import asyncio
 import importlib.util
 import shutil
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -36,7 +36,7 @@ from aurelis.core.exceptions import (
 )
 from aurelis.core.redaction import redact
 
-__all__ = ["Check", "doctor_command", "run_checks", "doctor_exit_code"]
+__all__ = ["Check", "doctor_command", "run_checks", "doctor_exit_code", "redact_checks"]
 
 Status = Literal["ok", "warn", "fail", "skip", "info"]
 _MARKS = {
@@ -67,6 +67,7 @@ async def run_checks(settings: AurelisConfig) -> list[Check]:
     checks.append(reachable)
     checks.append(_token_present(settings))
     checks.append(await _token_accepted(settings, reachable))
+    checks.append(await _shared_state(settings))
     checks.append(_local_model(settings))
     checks.append(_language_server())
     checks.extend(_editor_hints())
@@ -78,6 +79,19 @@ def doctor_exit_code(checks: list[Check]) -> int:
 
 
 # --- remote ------------------------------------------------------------------------------
+async def _shared_state(settings: AurelisConfig) -> Check:
+    """Redis for team-wide limits, cache, breakers and budgets (docs/team.md)."""
+    if settings.redis_url is None:
+        return Check("shared state", "info", "no redis_url: limits and cache are per process")
+    from aurelis.models.shared.health import check_redis  # only when one is configured
+
+    health = await check_redis(settings.redis_url.get_secret_value(), time_limit=PROBE_TIMEOUT)
+    if not health.ok:
+        # A warning, not a failure: requests still work, each process on its own state.
+        return Check("shared state", "warn", health.detail, health.hint)
+    return Check("shared state", "warn" if health.hint else "ok", health.detail, health.hint)
+
+
 def _mode(settings: AurelisConfig) -> Check:
     if settings.remote_enabled and settings.endpoint == LEGACY_GITHUB_MODELS_ENDPOINT:
         return Check(
@@ -320,8 +334,23 @@ def doctor_command(
             Check("config", "ok", "settings are valid"),
             *runtime.run_async(lambda: run_checks(settings)),
         ]
-        _report(checks, json_output)
+        _report(redact_checks(checks, settings), json_output)
         raise typer.Exit(doctor_exit_code(checks))
+
+
+def redact_checks(checks: list[Check], settings: AurelisConfig) -> list[Check]:
+    """Every line of the report with credentials masked: an endpoint may echo the token
+    (or another secret) in its error message, and hints quote settings."""
+    token = settings.token.get_secret_value() if settings.token else None
+    secrets = (token,) if token else ()
+    return [
+        replace(
+            check,
+            detail=redact(check.detail, secrets),
+            hint=redact(check.hint, secrets) if check.hint else check.hint,
+        )
+        for check in checks
+    ]
 
 
 def _report(checks: list[Check], json_output: bool) -> None:

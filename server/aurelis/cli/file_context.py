@@ -2,7 +2,8 @@
 
 The text goes to the model as `context["existing_code"]`, redacted here as well as in the
 orchestrator's prompt builder, so no credential leaves the CLI layer. Files that are
-nothing but secrets (`.env`) are refused outright.
+secrets by nature (`.env`, `.netrc`, keys, cloud credentials: `core.secret_files`) are
+refused outright, also when reached through a symlink.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aurelis.cli.errors import CliUsageError
-from aurelis.core.redaction import looks_like_env_file, redact
+from aurelis.core.redaction import redact
+from aurelis.core.safe_read import UnreadableFile, read_regular_file
+from aurelis.core.secret_files import is_secret_file, secret_file_refusal
 
 __all__ = [
     "FileContext",
@@ -113,6 +116,11 @@ def parse_line_range(spec: str) -> tuple[int | None, int | None]:
 
     Lines are numbered from 1 and both ends are included.
     """
+    if len(spec) > 40:  # no file has a line number that long (and int() would refuse it)
+        raise CliUsageError(
+            f"invalid line range {spec[:20]!r}...: the numbers are too long",
+            hint="write it as START-END, e.g. --lines 10-40",
+        )
     match = _RANGE.match(spec)
     if match is None or spec.strip() in ("", "-", ":"):
         raise CliUsageError(
@@ -136,10 +144,10 @@ def parse_line_range(spec: str) -> tuple[int | None, int | None]:
 
 def load_file_context(path: Path, lines: str | None = None) -> FileContext:
     """Read `path` (optionally only `lines`) as redacted text for a request's context."""
-    if looks_like_env_file(str(path)):
+    if is_secret_file(str(path)) or is_secret_file(str(_resolved(path))):
         raise CliUsageError(
-            f"refusing to send {path}: it looks like an environment file full of secrets",
-            hint="pass the source file that uses the settings instead",
+            secret_file_refusal(str(path)),
+            hint="pass the source file that uses the credentials instead",
         )
     text = _read_text(path)
     all_lines = text.splitlines(keepends=True)
@@ -164,24 +172,22 @@ def load_file_context(path: Path, lines: str | None = None) -> FileContext:
     )
 
 
-def _read_text(path: Path) -> str:
+def _resolved(path: Path) -> Path:
+    """Where a link points (`notes.txt -> ~/.netrc` is still a .netrc)."""
     try:
-        if path.is_dir():
-            raise CliUsageError(f"{path} is a directory", hint="pass a file with --file")
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise CliUsageError(
-                f"{path} is {size // 1024} KB; the limit for a context file is "
-                f"{MAX_FILE_BYTES // 1024} KB",
-                hint="pass a smaller file or a --lines range",
-            )
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise CliUsageError(f"{path} does not exist", hint="check the path") from None
-    except PermissionError:
-        raise CliUsageError(f"cannot read {path}: permission denied", hint=None) from None
-    except OSError as error:
-        raise CliUsageError(f"cannot read {path}: {error.strerror}", hint=None) from None
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return path
+
+
+def _read_text(path: Path) -> str:
+    # Regular files only, size-bounded: /dev/zero, a FIFO or a device never hang or fill
+    # memory (core.safe_read).
+    try:
+        data = read_regular_file(path, MAX_FILE_BYTES)
+    except UnreadableFile as error:
+        hint = "pass a smaller file or a --lines range" if error.too_large else "check the path"
+        raise CliUsageError(error.message, hint=hint) from None
     if b"\0" in data[:8192]:
         raise CliUsageError(f"{path} is a binary file", hint="pass a text source file")
     try:

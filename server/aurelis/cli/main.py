@@ -1,106 +1,51 @@
-"""The `aurelis` typer application and its console-script entry point `run()`.
+"""The console-script entry point `run()` (`aurelis`, `python -m aurelis`).
 
-This module only wires commands together; each area lives in its own module. Usage
-errors are reported like every other error: one `error:` line and one `hint:` line on
-stderr, exit code 2.
+Editors start `aurelis serve` and wait for the `initialize` result, so that path is
+decided here before typer, rich or the config are imported: the language server starts
+directly. Every other command line goes to the typer application (`aurelis.cli.app`).
+Usage errors are reported like every other error: one `error:` line and one `hint:` line
+on stderr, exit code 2.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-import typer
-from typer.core import TyperGroup
+from aurelis.cli.serve_args import fast_server_argv
+from aurelis.launch import drop_workspace_from_path, import_language_server
 
-from aurelis import __version__
-from aurelis.cli import ask, batch, cache_cmd, config_cmd, doctor, models_cmd, runtime, serve
-from aurelis.cli import shell as shell_module
-from aurelis.cli.errors import EXIT_OK, EXIT_USAGE, print_problem
+if TYPE_CHECKING:
+    from aurelis.cli.app import app
 
 __all__ = ["app", "run"]
 
 
-class AurelisGroup(TyperGroup):
-    """The root command: formats click's usage errors as our one-line error + hint."""
-
-    def main(  # type: ignore[override]
-        self,
-        args: Sequence[str] | None = None,
-        prog_name: str | None = None,
-        complete_var: str | None = None,
-        standalone_mode: bool = True,
-        **extra: Any,
-    ) -> Any:
-        from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
-
-        try:
-            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-            code = result if isinstance(result, int) else EXIT_OK
-        except NoArgsIsHelpError as error:
-            error.show()
-            code = EXIT_USAGE
-        except ClickException as error:
-            hint = None
-            if isinstance(error, UsageError) and error.ctx is not None:
-                hint = f"run `{error.ctx.command_path} --help` for usage"
-            print_problem(error.format_message(), hint)
-            code = error.exit_code
-        except typer.Abort:
-            print_problem("aborted")
-            code = 1
-        if standalone_mode:
-            sys.exit(code)
-        return code
-
-
-app = typer.Typer(
-    name="aurelis",
-    cls=AurelisGroup,
-    help="Aurelis: an AI coding assistant at the terminal, in scripts and in your editor.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
-
-def _print_version(value: bool) -> None:
-    if value:
-        print(f"aurelis {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def main_callback(
-    debug: Annotated[
-        bool, typer.Option("--debug", help="Show tracebacks and debug logs on stderr.")
-    ] = False,
-    version: Annotated[
-        bool,
-        typer.Option(
-            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
-        ),
-    ] = False,
-) -> None:
-    """Aurelis: an AI coding assistant at the terminal, in scripts and in your editor."""
-    runtime.configure_runtime(debug=debug)
-
-
-app.command("ask")(ask.ask_command)
-for _name, (_task, _help, _default) in ask.TASK_COMMANDS.items():
-    app.command(_name, help=_help)(ask.make_task_command(_name))
-app.command("models")(models_cmd.models_command)
-app.command("batch")(batch.batch_command)
-app.command("shell")(shell_module.shell_command)
-app.command("serve")(serve.serve_command)
-app.command("doctor")(doctor.doctor_command)
-app.add_typer(config_cmd.config_app, name="config")
-app.add_typer(cache_cmd.cache_app, name="cache")
-
-
 def run(argv: Sequence[str] | None = None) -> NoReturn:
     """Console-script entry point (`aurelis`, `python -m aurelis`)."""
-    app(args=list(argv) if argv is not None else None, prog_name="aurelis")
+    # Before anything else imports: the cwd is the editor's workspace (see aurelis.launch).
+    drop_workspace_from_path()
+    args = list(sys.argv[1:] if argv is None else argv)
+    server_argv = fast_server_argv(args)
+    if server_argv is not None:
+        try:
+            server_main = import_language_server()
+        except ImportError:
+            pass  # the typer command explains what is missing
+        else:
+            sys.exit(server_main(server_argv))
+    from aurelis.cli.app import app
+    from aurelis.cli.errors import EXIT_OK
+
+    app(args=args, prog_name="aurelis")
     sys.exit(EXIT_OK)  # pragma: no cover - the group always exits
+
+
+def __getattr__(name: str) -> Any:
+    # `app` stays importable from here (tests, embedders) without typer on the fast path.
+    if name == "app":
+        from aurelis.cli.app import app
+
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

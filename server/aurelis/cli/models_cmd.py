@@ -54,11 +54,7 @@ def model_rows(settings: AurelisConfig, health: dict[str, Any] | None) -> list[d
 
 
 async def _health() -> dict[str, Any] | None:
-    orchestrator = runtime.orchestrator()
-    if not hasattr(orchestrator, "health"):
-        return None
-    result = await runtime.maybe_await(orchestrator.health())
-    return dict(result) if result else {}
+    return dict(runtime.orchestrator().health())
 
 
 def _health_cell(row: dict[str, Any], settings: AurelisConfig) -> str:

@@ -7,23 +7,24 @@ the loop ends, so HTTP clients never outlive the loop they were created on.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from rich.console import Console
 
 from aurelis.core.config import AurelisConfig, get_config
 from aurelis.core.log import configure_logging
 
+if TYPE_CHECKING:
+    from aurelis.models import ModelOrchestrator
+
 __all__ = [
     "CliState",
     "STATE",
     "configure_runtime",
     "run_async",
-    "maybe_await",
     "orchestrator",
     "config",
     "stdout_console",
@@ -77,18 +78,11 @@ def config() -> AurelisConfig:
     return get_config()
 
 
-def orchestrator() -> Any:
+def orchestrator() -> ModelOrchestrator:
     """The process-wide orchestrator, imported lazily (it pulls in the providers)."""
     from aurelis.models import get_model_orchestrator
 
     return get_model_orchestrator()
-
-
-async def maybe_await(value: Any) -> Any:
-    """Accept both sync and async implementations of an orchestrator method."""
-    if inspect.isawaitable(value):
-        return await value
-    return value
 
 
 def run_async(main: Callable[[], Awaitable[T]]) -> T:
@@ -105,7 +99,7 @@ def run_async(main: Callable[[], Awaitable[T]]) -> T:
 
 async def _close_orchestrator() -> None:
     # Creating it just to close it is cheap: providers are only built on first use.
-    await maybe_await(orchestrator().close())
+    await orchestrator().close()
 
 
 def stdout_console() -> Console:

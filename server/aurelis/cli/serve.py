@@ -1,7 +1,9 @@
 """`aurelis serve`: start the language server (stdio by default, or TCP).
 
 The server module is imported only here, so every other command starts without pygls.
-Nothing may be printed on stdout: with stdio it carries the protocol.
+Nothing may be printed on stdout: with stdio it carries the protocol. Editors usually skip
+this typer command: `aurelis.cli.main.run` starts the server directly when the options are
+ones `aurelis.cli.serve_args` understands; this command handles the rest (help, errors).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from aurelis.cli import runtime
+from aurelis.cli import runtime, serve_args
 from aurelis.cli.errors import CliUsageError, error_boundary
 from aurelis.core.exceptions import AurelisError
 
@@ -20,24 +22,19 @@ __all__ = ["serve_command", "server_argv", "parse_tcp"]
 
 def parse_tcp(value: str) -> tuple[str, int]:
     """`HOST:PORT` (or `:PORT`, meaning 127.0.0.1) -> (host, port)."""
-    host, sep, port_text = value.rpartition(":")
-    if not sep or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+    address = serve_args.tcp_address(value)
+    if address is None:
         raise CliUsageError(
             f"invalid --tcp address {value!r}",
             hint="write it as HOST:PORT, e.g. --tcp 127.0.0.1:2087",
         )
-    return (host.strip("[]") or "127.0.0.1"), int(port_text)
+    return address
 
 
 def server_argv(tcp: str | None, log_file: Path | None) -> list[str]:
     """The argument list passed to `aurelis.lsp.server.main`."""
-    argv: list[str] = []
-    if tcp is not None:
-        host, port = parse_tcp(tcp)
-        argv += ["--tcp", f"{host}:{port}"]
-    if log_file is not None:
-        argv += ["--log-file", str(log_file)]
-    return argv
+    address = None if tcp is None else parse_tcp(tcp)
+    return serve_args.server_argv(address, None if log_file is None else str(log_file))
 
 
 def serve_command(

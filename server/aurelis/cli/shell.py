@@ -1,10 +1,10 @@
 """`aurelis shell`: an interactive session (prompt_toolkit).
 
 History is kept across sessions in a file under the platformdirs user data dir
-(`AURELIS_HISTORY_FILE` overrides it). Each prompt is auto-detected (task and model are
-shown before sending), streamed with highlighted code blocks, and Ctrl-C cancels the
-running request without leaving the shell. Ctrl-C at the prompt clears the line; Ctrl-D
-or /exit leaves.
+(`AURELIS_HISTORY_FILE` overrides it), 0600 and redacted (`shell_history`). Each prompt
+is auto-detected (task and model are shown before sending), streamed with highlighted
+code blocks, and Ctrl-C cancels the running request without leaving the shell. Ctrl-C at
+the prompt clears the line; Ctrl-D or /exit leaves.
 
 When stdin is not a terminal the shell reads prompts line by line instead (same commands,
 same multi-line rules), so it can be scripted.
@@ -39,6 +39,7 @@ from aurelis.cli.shell_commands import (
     needs_more_input,
     run_command,
 )
+from aurelis.cli.shell_history import open_history
 from aurelis.cli.task_detection import TaskDetection, detect_task
 from aurelis.models.tokens import count_tokens
 from aurelis.models.types import ModelRequest
@@ -93,11 +94,8 @@ class Shell:
         table.add_column("value", overflow="fold")
         for key, value in self.state.session_stats().items():
             table.add_row(f"session {key}", str(value))
-        orchestrator = runtime.orchestrator()
-        if hasattr(orchestrator, "get_stats"):
-            stats = await runtime.maybe_await(orchestrator.get_stats())
-            for key, value in _flatten(stats or {}):
-                table.add_row(key, value)
+        for key, value in _flatten(runtime.orchestrator().get_stats()):
+            table.add_row(key, value)
         self.console.print(table)
 
     # --- requests ----------------------------------------------------------------------
@@ -243,16 +241,10 @@ def _prompt_message(state: ShellState) -> str:
 def _prompt_session() -> Any:
     from prompt_toolkit import PromptSession
     from prompt_toolkit.completion import WordCompleter
-    from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 
-    path = history_path()
-    history: History
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(exist_ok=True)
-        history = FileHistory(str(path))
-    except OSError:
-        history = InMemoryHistory()  # a read-only home must not stop the shell
+    history, warning = open_history(history_path())
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
     return PromptSession(
         history=history,
         multiline=True,

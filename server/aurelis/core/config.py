@@ -8,7 +8,10 @@ platformdirs config dir) > defaults.
 
 from __future__ import annotations
 
+import contextvars
+import json
 import os
+import re
 import threading
 import tomllib
 from collections.abc import Callable
@@ -18,10 +21,20 @@ from typing import Any, Literal
 
 import platformdirs
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
+from aurelis.core.endpoint_url import checked_endpoint
 from aurelis.core.exceptions import ConfigurationError
-from aurelis.models.types import ModelType, TaskType
+from aurelis.core.names import ModelType, TaskType
+from aurelis.core.redaction import register_secret
+from aurelis.core.redis_url import redact_url, url_problem, url_secrets
+from aurelis.core.safe_read import UnreadableFile, read_regular_file
+from aurelis.core.trust import admit_project_values, project_roots, read_project_file
 
 __all__ = [
     "AurelisConfig",
@@ -38,6 +51,17 @@ LEGACY_GITHUB_MODELS_ENDPOINT = "https://models.github.ai/inference"
 TOKEN_VARIABLES = ("AURELIS_TOKEN", "GITHUB_TOKEN")
 ENV_PREFIX = "AURELIS_"
 _RATE_LIMIT_KEYS = frozenset({"per_minute", "per_day", "concurrent"})
+#: A config file larger than this is not a config file.
+MAX_CONFIG_FILE_BYTES = 1024 * 1024
+#: The layers settings are read from (all by default; `config_layers` checks them singly).
+ALL_LAYERS = frozenset({"env", "project", "user"})
+SELECTED_LAYERS: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar(
+    "aurelis_config_layers", default=ALL_LAYERS
+)
+#: (layer, setting) pairs left out while loading: `config_layers` drops bad values this way.
+IGNORED_SETTINGS: contextvars.ContextVar[frozenset[tuple[str, str]]] = contextvars.ContextVar(
+    "aurelis_ignored_settings", default=frozenset()
+)
 
 
 class AurelisConfig(BaseSettings):
@@ -61,12 +85,34 @@ class AurelisConfig(BaseSettings):
     context_windows: dict[ModelType, int] = Field(default_factory=dict)
     connect_timeout: float = Field(10.0, gt=0)
     request_timeout: float = Field(60.0, gt=0)
+    #: Prompts are counted with cl100k; other tokenizers count more (gemma 1.5x): a count
+    #: is multiplied by this before it meets a context window, unless the server told us
+    #: its own ratio (docs/endpoints.md).
+    token_count_margin: float = Field(1.25, ge=1.0, le=4.0)
 
     # --- local model ------------------------------------------------------------------
     local_model_path: Path | None = None
     local_context_size: int = Field(4096, ge=512)
     local_threads: int | None = Field(None, ge=1)
     local_fallback: bool = True
+    #: When to load the local model: "auto" at start-up if inline completions route to it,
+    #: else when a fallback chain first needs it; "always" at start-up; "never" ahead of use.
+    local_preload: Literal["auto", "always", "never"] = "auto"
+
+    # --- inline completion (docs/inline.md) -------------------------------------------
+    #: The local model's prompt: at most this many lines / its own tokens before the cursor.
+    inline_local_prefix_lines: int = Field(64, ge=1)
+    inline_local_prefix_tokens: int = Field(320, ge=16)
+    #: The window starts on a multiple of this many lines, so it stays put while typing.
+    inline_window_align_lines: int = Field(16, ge=1)
+    #: Generation on the local model stops after this long (prompt evaluation included):
+    #: invoked and speculative completions, and automatic ones while typing.
+    inline_local_time_limit_ms: int = Field(1000, ge=50)
+    inline_local_typing_time_limit_ms: int = Field(250, ge=50)
+    #: Compute the next suggestion (after accepting the shown one) in the background:
+    #: "local" only on the embedded model (a remote call would spend rate limit on a
+    #: guess), "always" on remote models too (never taking the last free slot), "never".
+    inline_speculation: Literal["local", "always", "never"] = "local"
 
     # --- cache (names from the seed) -------------------------------------------------
     cache_enabled: bool = True
@@ -96,6 +142,37 @@ class AurelisConfig(BaseSettings):
     retry_backoff_initial: float = Field(0.5, ge=0)
     retry_backoff_max: float = Field(8.0, ge=0)
 
+    # --- team scale: state shared through Redis (docs/team.md) ------------------------------
+    #: Sensitive setting (trust): it decides where request keys, answers and counts go, and
+    #: the URL is a credential (shown masked everywhere). Unset: all state stays in-process.
+    redis_url: SecretStr | None = None
+    #: Daily token budgets (UTC) per model name and "total", e.g. {"gpt-4o": 200000}.
+    budgets: dict[str, int] = Field(default_factory=dict)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _usable_redis_url(cls, value: SecretStr | None) -> SecretStr | None:
+        url = value.get_secret_value() if value is not None else ""
+        if not url:
+            return None
+        problem = url_problem(url)
+        if problem is not None:
+            raise ValueError(problem)
+        for secret in url_secrets(url):
+            register_secret(secret)  # masked in every log line and error from now on
+        return value
+
+    @field_validator("budgets")
+    @classmethod
+    def _budget_names(cls, value: dict[str, int]) -> dict[str, int]:
+        names = sorted(model.value for model in ModelType if model is not ModelType.LOCAL)
+        unknown = set(value) - {*names, "total"}
+        if unknown:
+            raise ValueError(f"budget names among {[*names, 'total']}")
+        if any(tokens < 1 for tokens in value.values()):
+            raise ValueError("budgets of at least 1 token")
+        return value
+
     @field_validator("rate_limits")
     @classmethod
     def _rate_limit_keys(
@@ -113,12 +190,27 @@ class AurelisConfig(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_file: Path | None = None
 
+    @field_validator("token")
+    @classmethod
+    def _mask_token_everywhere(cls, value: SecretStr | None) -> SecretStr | None:
+        # Known to redaction as soon as it is read (env, file, LSP settings), so even the
+        # first prompt, built before any provider exists, cannot carry it.
+        if value is not None:
+            register_secret(value.get_secret_value())
+        return value
+
     @field_validator("endpoint")
     @classmethod
     def _endpoint_is_http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("an http:// or https:// URL")
-        return value.rstrip("/")
+        return checked_endpoint(value)
+
+    @field_validator("context_windows")
+    @classmethod
+    def _positive_windows(cls, value: dict[ModelType, int]) -> dict[ModelType, int]:
+        # A zero or negative window used to be accepted and silently reroute every request.
+        if any(size < 1 for size in value.values()):
+            raise ValueError("window sizes of at least 1 token")
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -130,6 +222,8 @@ class AurelisConfig(BaseSettings):
             super().__init__(**values)
         except ValidationError as error:
             raise _configuration_error(error) from None
+        except SettingsError as error:  # an environment value that is not valid JSON
+            raise environment_error(error) from None
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name not in type(self).model_fields and not name.startswith("_"):
@@ -152,13 +246,17 @@ class AurelisConfig(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (
-            init_settings,
-            env_settings,
-            _TokenEnvSource(settings_cls),
-            _TomlSource(settings_cls, project_config_values),
-            _TomlSource(settings_cls, user_config_values),
-        )
+        _drop_ignored_variables(env_settings)
+        layers = {
+            "env": (env_settings, _TokenEnvSource(settings_cls)),
+            "project": (_TomlSource(settings_cls, project_config_values, "project"),),
+            "user": (_TomlSource(settings_cls, user_config_values, "user"),),
+        }
+        chosen = SELECTED_LAYERS.get()  # all, unless config_layers checks them one by one
+        picked = [
+            source for name, sources in layers.items() if name in chosen for source in sources
+        ]
+        return (init_settings, *picked)
 
     # --- derived facts ------------------------------------------------------------------
     @property
@@ -190,6 +288,17 @@ class AurelisConfig(BaseSettings):
         return cls.model_construct()
 
 
+def _drop_ignored_variables(env_settings: PydanticBaseSettingsSource) -> None:
+    # pydantic-settings' EnvSettingsSource keeps the variables it read in `env_vars`
+    # (lower-case names); a value being ignored must not even be parsed.
+    names = {
+        f"{ENV_PREFIX}{key}".lower() for layer, key in IGNORED_SETTINGS.get() if layer == "env"
+    }
+    variables = getattr(env_settings, "env_vars", None)
+    if names and isinstance(variables, dict):
+        env_settings.env_vars = {k: v for k, v in variables.items() if k.lower() not in names}  # type: ignore[attr-defined]
+
+
 class _TokenEnvSource(PydanticBaseSettingsSource):
     """Reads the token from AURELIS_TOKEN or GITHUB_TOKEN and remembers which one."""
 
@@ -211,9 +320,11 @@ class _TomlSource(PydanticBaseSettingsSource):
         self,
         settings_cls: type[BaseSettings],
         reader: Callable[[], tuple[dict[str, Any], Path | None]],
+        layer: str = "",
     ) -> None:
         super().__init__(settings_cls)
         self._reader = reader
+        self._layer = layer
 
     def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
         return None, field_name, False
@@ -222,7 +333,8 @@ class _TomlSource(PydanticBaseSettingsSource):
         values, path = self._reader()
         if values and "token" in values and "token_source" not in values:
             values = {**values, "token_source": str(path)}
-        return values
+        ignored = {key for layer, key in IGNORED_SETTINGS.get() if layer == self._layer}
+        return {key: value for key, value in values.items() if key not in ignored}
 
 
 def user_config_path() -> Path:
@@ -247,13 +359,32 @@ def project_config_path(start: Path | None = None) -> Path | None:
 
 
 def project_config_values() -> tuple[dict[str, Any], Path | None]:
-    path = project_config_path(_project_root())
-    if path is None:
-        return {}, None
-    data = _read_toml(path)
-    if path.name == "pyproject.toml":
-        data = data.get("tool", {}).get("aurelis", {})
-    return _flatten_sections(data), path
+    """The project layer: each project root's settings file (the first root wins a
+    conflict), sensitive settings only from projects the user trusts (core.trust)."""
+    merged: dict[str, Any] = {}
+    first: Path | None = None
+    seen: set[Path] = set()
+    for root in project_roots(_project_root()):
+        path = project_config_path(root)
+        if path is None or path.resolve() in seen:
+            continue
+        project = read_project_file(path)
+        seen.add(project.path)
+        values = _flatten_sections(project.table)
+        values = admit_project_values(project, values, _routing_below_project())
+        merged = {**values, **merged}
+        first = first or path
+    return merged, first
+
+
+def _routing_below_project() -> dict[str, Any]:
+    # The user's own routing (file, then environment): what a project route would replace.
+    routing = dict(user_config_values()[0].get("routing") or {})
+    try:
+        routing.update(json.loads(os.environ.get(f"{ENV_PREFIX}ROUTING", "") or "{}"))
+    except (ValueError, TypeError):
+        pass  # the environment source reports a malformed value itself
+    return routing
 
 
 def user_config_values() -> tuple[dict[str, Any], Path | None]:
@@ -269,19 +400,33 @@ def _project_root() -> Path:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    # Bounded and regular files only (a FIFO or /dev/zero named as the config never hangs);
+    # binary, non-UTF-8 and absurdly nested files are configuration errors, not tracebacks.
     try:
-        with path.open("rb") as handle:
-            data: dict[str, Any] = tomllib.load(handle)
-            return data
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        raise ConfigurationError(
-            f"cannot read config file {path}: {error}",
-            hint="fix the TOML syntax or remove the file",
-        ) from None
+        data: dict[str, Any] = tomllib.loads(
+            read_regular_file(path, MAX_CONFIG_FILE_BYTES).decode("utf-8")
+        )
+        return data
+    except UnreadableFile as error:
+        problem = error.message
+    except UnicodeDecodeError as error:
+        problem = f"{path} is not UTF-8 text (byte {error.start})"
+    except RecursionError:
+        problem = f"{path} nests values too deeply"
+    except tomllib.TOMLDecodeError as error:
+        problem = f"{path}: {error}"
+    raise ConfigurationError(
+        f"cannot read config file: {problem}", hint="fix the TOML syntax or remove the file"
+    )
 
 
 # Tables whose keys are settings themselves, so `[cache] ttl = 60` means cache_ttl.
-_SECTION_PREFIXES = {"cache": "cache_", "local": "local_", "breaker": "breaker_"}
+_SECTION_PREFIXES = {
+    "cache": "cache_",
+    "local": "local_",
+    "breaker": "breaker_",
+    "inline": "inline_",
+}
 
 
 def _flatten_sections(data: dict[str, Any]) -> dict[str, Any]:
@@ -304,9 +449,23 @@ def _configuration_error(error: ValidationError) -> ConfigurationError:
     value = problem.get("input")
     if "token" in key:
         value = "***"
+    elif key == "redis_url":
+        value = redact_url(str(value))
     expected = _describe_expected(problem)
     message = f"invalid setting {key}={_short(value)}: expected {expected}"
     return ConfigurationError(message, key=key)
+
+
+def environment_error(error: SettingsError) -> ConfigurationError:
+    """pydantic-settings' "error parsing value for field X" as our message, naming the
+    variable (its value is not shown: it may be a secret)."""
+    match = re.search(r'field "(\w+)"', str(error))
+    variable = f"{ENV_PREFIX}{match.group(1).upper()}" if match else "an AURELIS_* variable"
+    return ConfigurationError(
+        f'invalid setting {variable}: expected JSON (e.g. {{"gpt-4o": "my-deployment"}})',
+        key=match.group(1) if match else None,
+        hint=f"fix or unset {variable}",
+    )
 
 
 def _describe_expected(problem: Any) -> str:

@@ -6,6 +6,9 @@ callers pass the *name* of the variable a token came from, never its value.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Protocol
+
 __all__ = [
     "AurelisError",
     "ConfigurationError",
@@ -17,6 +20,9 @@ __all__ = [
     "ModelResponseError",
     "TransientModelError",
     "PromptTooLongError",
+    "AllModelsFailedError",
+    "AllModelsRateLimitedError",
+    "FailedAttempt",
     "is_transient",
 ]
 
@@ -118,3 +124,58 @@ class PromptTooLongError(ModelError):
 def is_transient(error: BaseException) -> bool:
     """True when retrying or falling back to another model may succeed."""
     return isinstance(error, AurelisError) and error.transient
+
+
+class FailedAttempt(Protocol):
+    """One link of a fallback chain that did not answer (`aurelis.models.fallback.Attempt`)."""
+
+    @property
+    def model(self) -> object: ...  # a ModelType; str() gives its value
+
+    @property
+    def error(self) -> BaseException: ...
+
+    @property
+    def reason(self) -> str: ...  # the error, redacted
+
+
+def _list_attempts(attempts: Sequence[FailedAttempt]) -> str:
+    return "; ".join(f"{attempt.model}: {attempt.reason}" for attempt in attempts)
+
+
+def _first_model(attempts: Sequence[FailedAttempt]) -> str | None:
+    return str(attempts[0].model) if attempts else None
+
+
+class AllModelsFailedError(ModelError):
+    """Every model of the fallback chain failed; `attempts` says which and why."""
+
+    def __init__(
+        self, attempts: Sequence[FailedAttempt], *, prefix: str = "no model could answer"
+    ) -> None:
+        super().__init__(
+            f"{prefix}: {_list_attempts(attempts)}",
+            model=_first_model(attempts),
+            hint="check the endpoint and the models' health (`aurelis models`), or retry later",
+        )
+        self.attempts = list(attempts)
+        self.transient = any(is_transient(attempt.error) for attempt in attempts)
+
+
+class AllModelsRateLimitedError(RateLimitError):
+    """Every model of the chain was held back by a rate limit (ours or the server's)."""
+
+    def __init__(self, attempts: Sequence[FailedAttempt]) -> None:
+        waits = [
+            attempt.error.retry_after
+            for attempt in attempts
+            if isinstance(attempt.error, RateLimitError) and attempt.error.retry_after is not None
+        ]
+        wait = min(waits) if waits else None
+        super().__init__(
+            f"every model is rate limited: {_list_attempts(attempts)}",
+            retry_after=wait,
+            model=_first_model(attempts),
+            hint=f"retry in {wait:.0f}s" if wait is not None else "retry later",
+        )
+        self.attempts = list(attempts)

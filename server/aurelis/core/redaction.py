@@ -1,85 +1,123 @@
 """Secret redaction: nothing that looks like a credential leaves the process unmasked.
 
-Used on everything bound for a model (prompts, context), for logs and for error messages.
-Patterns are deliberately broad: a false positive costs a few characters of context, a
-false negative leaks a credential.
+Used on everything bound for a model (prompts, context, diagnostics), for logs, shell
+history and error messages. Three layers, cheapest first:
+
+1. exact values we know are secret (the configured token, registered before the first
+   request is built);
+2. our own rules: provider token formats, private key blocks, URL and connection-string
+   passwords, `.netrc`/`.pgpass` lines, values named like secrets (`secret_patterns`,
+   `secret_assignments`);
+3. Yelp's detect-secrets regex detectors on the few lines that could hold a token
+   (`secret_detector`).
+
+Every credential becomes the same placeholder, `[REDACTED]`, which the model can copy
+back: the rules are line-local (key blocks apart), so `redact(line)` of an original line
+is what the model saw and edits can be mapped back to the user's real line
+(`aurelis.lsp.postprocess.restore_secrets`). Lines are cached, so re-redacting a buffer
+while the user types costs a dictionary lookup per unchanged line.
 """
 
 from __future__ import annotations
 
-import re
+import functools
+import threading
 from collections.abc import Iterable
 
-__all__ = ["redact", "REDACTED", "register_secret", "looks_like_env_file"]
-
-REDACTED = "[REDACTED]"
-
-_TOKEN_PATTERNS = [
-    r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)",
-    r"\bgh[pousr]_[A-Za-z0-9]{20,}\b",  # GitHub tokens
-    r"\bgithub_pat_[A-Za-z0-9_]{20,}\b",
-    r"\bsk-(?:proj-|ant-)?[A-Za-z0-9_\-]{20,}\b",  # OpenAI / Anthropic style keys
-    r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b",  # AWS access key ids
-    r"\bAIza[0-9A-Za-z_\-]{35}\b",  # Google API keys
-    r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b",  # Slack
-    r"\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\b",  # JWTs
-    r"\b[Bb][Ee][Aa][Rr][Ee][Rr]\s+[A-Za-z0-9._~+/=-]{16,}",
-    r"(?:AccountKey|SharedAccessKey|api-key|API-KEY)=[^;\s\"']{8,}",
-]
-# `password = "..."`, `API_KEY: ...`, `"client_secret": "..."`: keep the name, hide the value.
-_ASSIGNMENT = re.compile(
-    r"""(?ix)
-    (?P<name>\b[\w.-]*(?:passw(?:or)?d|passwd|secret|token|api[_-]?key|apikey|access[_-]?key
-        |private[_-]?key|credential|auth)[\w.-]*["']?\s*[:=]\s*)
-    (?P<quote>["']?)
-    (?P<value>[^\s"',;)}\]]{4,})
-    (?P=quote)
-    """
+from aurelis.core.secret_assignments import mask_named_secrets
+from aurelis.core.secret_detector import mask_detected
+from aurelis.core.secret_files import is_secret_file
+from aurelis.core.secret_patterns import (
+    REDACTED,
+    mask_connection_strings,
+    mask_key_blocks,
+    mask_netrc,
+    mask_positional_aws_secret,
+    mask_token_formats,
+    mask_url_credentials,
 )
-# scheme://user:password@host
-_URL_CREDENTIALS = re.compile(r"(?P<scheme>\b[a-z][a-z0-9+.-]*://)[^/\s:@]+:[^/\s@]+@", re.I)
 
-_NOT_SECRETS = frozenset({"none", "null", "true", "false", "undefined", "nil"})
-_CODE_REFERENCE = re.compile(r"^(?:[A-Za-z_][\w.]*[\[(]|(?:os|self|this|config|settings|env)\.)")
+__all__ = [
+    "REDACTED",
+    "redact",
+    "redact_line",
+    "register_secret",
+    "known_secret_count",
+    "is_secret_file",
+    "looks_like_env_file",
+]
 
-_NOT_SECRETS = frozenset({"none", "null", "true", "false", "undefined", "nil"})
-_CODE_REFERENCE = re.compile(r"^(?:[A-Za-z_][\w.]*[\[(]|(?:os|self|this|config|settings|env)\.)")
+#: Shorter lines cannot hold any credential format we know.
+_MIN_LINE = 8
+#: Longer lines (minified code, data) are redacted but not cached.
+_MAX_CACHED_LINE = 4096
+_MIN_REGISTERED = 6
 
-_TOKEN_RE = re.compile("|".join(f"(?:{pattern})" for pattern in _TOKEN_PATTERNS))
-_known_secrets: set[str] = set()
+_known_secrets: tuple[str, ...] = ()
+_registry_lock = threading.Lock()
 
 
 def register_secret(value: str | None) -> None:
     """Remember an exact secret (e.g. the configured token) so it is always masked."""
-    if value and len(value) >= 6:
-        _known_secrets.add(value)
+    global _known_secrets
+    if not value or len(value) < _MIN_REGISTERED:
+        return
+    with _registry_lock:
+        if value not in _known_secrets:
+            # Longest first, so a secret that contains another is masked whole.
+            _known_secrets = tuple(sorted({*_known_secrets, value}, key=len, reverse=True))
+
+
+def known_secret_count() -> int:
+    """How many exact secrets are registered (for diagnostics and tests)."""
+    return len(_known_secrets)
 
 
 def redact(text: str, extra_secrets: Iterable[str] = ()) -> str:
     """Return `text` with credentials replaced by [REDACTED]."""
     if not text:
         return text
-    for secret in (*_known_secrets, *extra_secrets):
-        if secret and secret in text:
+    text = _mask_exact(text, (*_known_secrets, *extra_secrets))
+    text = mask_key_blocks(text)
+    if "\n" not in text:
+        return redact_line(text)
+    return "\n".join([redact_line(line) for line in text.split("\n")])
+
+
+def _mask_exact(text: str, secrets: Iterable[str]) -> str:
+    for secret in secrets:
+        if secret and len(secret) >= _MIN_REGISTERED and secret in text:
             text = text.replace(secret, REDACTED)
-    text = _TOKEN_RE.sub(REDACTED, text)
-    text = _URL_CREDENTIALS.sub(lambda m: f"{m.group('scheme')}{REDACTED}@", text)
-    return _ASSIGNMENT.sub(_mask_assignment, text)
+    return text
 
 
-def _mask_assignment(match: re.Match[str]) -> str:
-    value = match.group("value")
-    # Plain numbers are counts and sizes ("tokens": 1064, max_tokens=256), not secrets;
-    # unquoted calls and lookups (os.environ[...], get_key()) are code, not values.
-    if value.isdigit() or value.startswith(REDACTED[:-1]) or value.lower() in _NOT_SECRETS:
-        return match.group(0)
-    if not match.group("quote") and _CODE_REFERENCE.match(value):
-        return match.group(0)
-    quote = match.group("quote")
-    return f"{match.group('name')}{quote}{REDACTED}{quote}"
+def redact_line(line: str) -> str:
+    """One line through the format, name and detect-secrets rules (not the exact ones)."""
+    if len(line) < _MIN_LINE:
+        return line
+    if len(line) > _MAX_CACHED_LINE:
+        return _redact_line(line)
+    return _cached_line(line)
+
+
+@functools.lru_cache(maxsize=32768)
+def _cached_line(line: str) -> str:
+    return _redact_line(line)
+
+
+def _redact_line(line: str) -> str:
+    line = mask_positional_aws_secret(line)  # first: it looks for an AWS key id nearby
+    line = mask_token_formats(line)
+    line = mask_url_credentials(line)
+    line = mask_connection_strings(line)
+    line = mask_netrc(line)
+    line = mask_named_secrets(line)
+    return mask_detected(line)
 
 
 def looks_like_env_file(path: str) -> bool:
-    """`.env`, `.env.local`, `prod.env`: files whose whole content is secrets."""
-    name = path.replace("\\", "/").rsplit("/", 1)[-1].lower()
-    return name == ".env" or name.startswith(".env.") or name.endswith(".env")
+    """Kept for callers of the old name: any file that is secrets by nature, `.env` included.
+
+    Use `aurelis.core.secret_files.is_secret_file` in new code.
+    """
+    return is_secret_file(path)

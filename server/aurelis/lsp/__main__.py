@@ -1,10 +1,14 @@
-"""`python -m aurelis.lsp [--tcp HOST:PORT] [--log-file PATH]` runs the language server."""
+"""`python -m aurelis.lsp [--tcp HOST:PORT] [--log-file PATH]` runs the language server.
 
-from __future__ import annotations
+No `from __future__` import: it would be looked up on sys.path before the workspace is
+dropped from it.
+"""
 
-import sys
+from aurelis.launch import drop_workspace_from_path, import_language_server
 
-from aurelis.lsp.server import main
+drop_workspace_from_path()
+
+import sys  # noqa: E402  (after the path is safe)
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(import_language_server()(None))

@@ -1,8 +1,11 @@
 """What each editor action asks the model, and how the answer becomes a change.
 
-A `Plan` is built before the model call (the target code, the prompt, the context) and
-turns the model's answer into a `Replacement` of part of the document, a `NewFileEdit`
+An `ActionPlan` is built before the model call (the target code, the prompt, the context)
+and turns the model's answer into a `Replacement` of part of the document, a `NewFileEdit`
 (tests) or Markdown. Commands and code-action resolve share these plans.
+
+The builders see only the action, the prompt token budget and the workspace roots (never
+the server), so each is a plain function, tested without a running server.
 """
 
 from __future__ import annotations
@@ -11,13 +14,12 @@ import ast
 import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
 from aurelis.core.redaction import REDACTED
 from aurelis.lsp.budget import count_tokens, fit_head
-from aurelis.lsp.context import action_context, relative_path
+from aurelis.lsp.context import ContextSources, action_context, relative_path
 from aurelis.lsp.documents import DocumentSnapshot
 from aurelis.lsp.errors import InvalidArguments, RequestFailed
 from aurelis.lsp.generated_tests import GeneratedTestFile, locate_test_file
@@ -30,15 +32,16 @@ from aurelis.lsp.symbols import (
     indentation,
     language_family,
 )
+from aurelis.lsp.workspace_files import WorkspaceRoots
 from aurelis.models.types import ModelRequest, TaskType
-
-if TYPE_CHECKING:
-    from aurelis.lsp.server import AurelisLanguageServer
 
 __all__ = [
     "ACTIONS",
+    "ActionDraft",
+    "ActionPlan",
     "ActionRequest",
-    "Plan",
+    "ActionSpec",
+    "Change",
     "Replacement",
     "NewFileEdit",
     "Markdown",
@@ -91,21 +94,16 @@ Change = Replacement | NewFileEdit | Markdown
 
 
 @dataclass(frozen=True)
-class Plan:
+class ActionPlan:
+    """What to ask the model for an action, and how its answer becomes a change."""
+
     request: ModelRequest
     finish: Callable[[str], Change]
     title: str
 
 
 @dataclass(frozen=True)
-class _Spec:
-    task: TaskType
-    title: str
-    build: Callable[[AurelisLanguageServer, ActionRequest], _Draft]
-
-
-@dataclass(frozen=True)
-class _Draft:
+class ActionDraft:
     """A plan before context is attached: the prompt, the target range and the finisher."""
 
     prompt: str
@@ -113,11 +111,24 @@ class _Draft:
     finish: Callable[[str], Change]
 
 
-async def plan_action(ls: AurelisLanguageServer, action: ActionRequest) -> Plan:
-    """Build the plan for `action`; InvalidArguments when it cannot apply here."""
+#: Builds an action's draft from the action, the prompt token budget and the workspace roots.
+Builder = Callable[[ActionRequest, int, WorkspaceRoots], ActionDraft]
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    task: TaskType
+    title: str
+    build: Builder
+
+
+async def plan_action(action: ActionRequest, *, budget: int, sources: ContextSources) -> ActionPlan:
+    """Build the plan for `action` within `budget` prompt tokens, with context from `sources`.
+
+    InvalidArguments when the action cannot apply here.
+    """
     spec = ACTIONS[action.name]
-    draft = spec.build(ls, action)
-    budget = ls.settings.server.action_prompt_tokens
+    draft = spec.build(action, budget, sources.roots)
     prompt_tokens = count_tokens(draft.prompt)
     left = budget - prompt_tokens - 64
     if left < 0:
@@ -125,16 +136,14 @@ async def plan_action(ls: AurelisLanguageServer, action: ActionRequest) -> Plan:
             f"the code for {spec.title.lower()} is too large for one request "
             f"({prompt_tokens} tokens; the limit is {budget}): select less"
         )
-    context = await action_context(
-        action.document, draft.target, ls.sources, left, action.diagnostics
-    )
+    context = await action_context(action.document, draft.target, sources, left, action.diagnostics)
     request = ModelRequest(
         prompt=draft.prompt,
         task_type=spec.task,
         context=context or None,
         metadata={"source": "lsp", "feature": action.name},
     )
-    return Plan(request=request, finish=draft.finish, title=spec.title)
+    return ActionPlan(request=request, finish=draft.finish, title=spec.title)
 
 
 # --- targets ------------------------------------------------------------------------------
@@ -178,8 +187,8 @@ def _fence(language: str, code: str) -> str:
     return f"{fence}{language}\n{code}\n{fence}"
 
 
-def _check_size(code: str, ls: AurelisLanguageServer, what: str) -> None:
-    limit = int(ls.settings.server.action_prompt_tokens * _TARGET_SHARE)
+def _check_size(code: str, budget: int, what: str) -> None:
+    limit = int(budget * _TARGET_SHARE)
     # Far beyond the limit, say so without tokenizing megabytes on the event loop.
     if len(code) > limit * _MAX_CHARS_PER_TOKEN:
         size = f"about {len(code) // 4} tokens"
@@ -209,12 +218,12 @@ _REWRITE_ASKS = {
 }
 
 
-def _rewrite(name: str) -> Callable[[AurelisLanguageServer, ActionRequest], _Draft]:
-    def build(ls: AurelisLanguageServer, action: ActionRequest) -> _Draft:
+def _rewrite(name: str) -> Builder:
+    def build(action: ActionRequest, budget: int, roots: WorkspaceRoots) -> ActionDraft:
         document = action.document
         start, end, _ = _definition_or_selection(action, "rewrite")
         original = document.text[start:end]
-        _check_size(original, ls, "rewrite")
+        _check_size(original, budget, "rewrite")
         line_start = document.text.rfind("\n", 0, start) + 1
         base = indentation(original) if line_start == start else ""
         extra = _instruction(action)
@@ -230,7 +239,7 @@ def _rewrite(name: str) -> Callable[[AurelisLanguageServer, ActionRequest], _Dra
             text = reindent(code, base) if line_start == start else code.strip()
             return Replacement(start, end, _keep_newline(original, text))
 
-        return _Draft(prompt, (start, end), finish)
+        return ActionDraft(prompt, (start, end), finish)
 
     return build
 
@@ -260,7 +269,7 @@ def _restored(code: str, original: str) -> str:
 # --- generate -----------------------------------------------------------------------------
 
 
-def _generate(ls: AurelisLanguageServer, action: ActionRequest) -> _Draft:
+def _generate(action: ActionRequest, budget: int, roots: WorkspaceRoots) -> ActionDraft:
     document = action.document
     if action.cursor is None:
         raise InvalidArguments("aurelis.generate needs a `position` (the cursor)")
@@ -283,7 +292,7 @@ def _generate(ls: AurelisLanguageServer, action: ActionRequest) -> _Draft:
         at, end, indent, leading = line_start, line_end, indentation(line), ""
     prompt = (
         f"{instruction}\n\nWrite the {document.language_id} code for this, to be inserted at the "
-        f"marked position in `{relative_path(document, ls.sources.roots)}`. Answer with the code "
+        f"marked position in `{relative_path(document, roots)}`. Answer with the code "
         "only, in one fenced block."
     )
 
@@ -293,7 +302,7 @@ def _generate(ls: AurelisLanguageServer, action: ActionRequest) -> _Draft:
         trailing = "" if end == line_end and not line.strip() else "\n"
         return Replacement(at, end, f"{leading}{body}{trailing}")
 
-    return _Draft(prompt, (at, at), finish)
+    return ActionDraft(prompt, (at, at), finish)
 
 
 def _comment_instruction(text: str, line_start: int, line: str, document: DocumentSnapshot) -> str:
@@ -307,11 +316,11 @@ def _comment_instruction(text: str, line_start: int, line: str, document: Docume
 # --- document -----------------------------------------------------------------------------
 
 
-def _document(ls: AurelisLanguageServer, action: ActionRequest) -> _Draft:
+def _document(action: ActionRequest, budget: int, roots: WorkspaceRoots) -> ActionDraft:
     document = action.document
     start, end, definition = _definition_or_selection(action, "document")
     code = document.text[start:end]
-    _check_size(code, ls, "document")
+    _check_size(code, budget, "document")
     python = language_family(document.language_id) == "python"
     what = f"{definition.kind} `{definition.name}`" if definition else "code"
     form = "docstring" if python and definition else "comment"
@@ -329,7 +338,7 @@ def _document(ls: AurelisLanguageServer, action: ActionRequest) -> _Draft:
             return _docstring(document, definition, doc)
         return _comment_block(document, definition.start if definition else start, doc)
 
-    return _Draft(prompt, (start, end), finish)
+    return ActionDraft(prompt, (start, end), finish)
 
 
 def _doc_text(answer: str, name: str | None) -> str:
@@ -388,17 +397,17 @@ def _comment_block(document: DocumentSnapshot, at: int, doc: str) -> Replacement
 # --- tests --------------------------------------------------------------------------------
 
 
-def _tests(ls: AurelisLanguageServer, action: ActionRequest) -> _Draft:
+def _tests(action: ActionRequest, budget: int, roots: WorkspaceRoots) -> ActionDraft:
     document = action.document
     start, end, definition = _definition_or_selection(action, "test")
     code = document.text[start:end]
-    _check_size(code, ls, "test")
-    target = locate_test_file(document, ls.sources.roots)
+    _check_size(code, budget, "test")
+    target = locate_test_file(document, roots)
     framework = " with pytest" if language_family(document.language_id) == "python" else ""
     what = f"the {definition.kind} `{definition.name}`" if definition else "the code"
     prompt = (
         f"Write unit tests{framework} for {what} below, from "
-        f"`{relative_path(document, ls.sources.roots)}` (import it as {target.import_hint}). "
+        f"`{relative_path(document, roots)}` (import it as {target.import_hint}). "
         "Cover normal cases, edge cases and errors. Answer with the test code only, "
         "in one fenced block.\n\n"
         f"{_fence(document.language_id, _dedent(code))}"
@@ -409,13 +418,13 @@ def _tests(ls: AurelisLanguageServer, action: ActionRequest) -> _Draft:
             target, _restored(extract_code(answer), document.text).strip("\n") + "\n"
         )
 
-    return _Draft(prompt, (start, end), finish)
+    return ActionDraft(prompt, (start, end), finish)
 
 
 # --- read-only actions --------------------------------------------------------------------
 
 
-def _explain(ls: AurelisLanguageServer, action: ActionRequest) -> _Draft:
+def _explain(action: ActionRequest, budget: int, roots: WorkspaceRoots) -> ActionDraft:
     document = action.document
     if action.selection is not None and action.selection[0] != action.selection[1]:
         start, end = action.selection
@@ -429,13 +438,13 @@ def _explain(ls: AurelisLanguageServer, action: ActionRequest) -> _Draft:
     code = document.text[start:end]
     if not code.strip():
         raise InvalidArguments("select the code to explain")
-    _check_size(code, ls, "explain")
+    _check_size(code, budget, "explain")
     prompt = (
         f"Explain this {document.language_id} code from "
-        f"`{relative_path(document, ls.sources.roots)}`: what it does, how, and why.\n\n"
+        f"`{relative_path(document, roots)}`: what it does, how, and why.\n\n"
         f"{_fence(document.language_id, _dedent(code))}"
     )
-    return _Draft(prompt, (start, end), lambda answer: Markdown(answer.strip()))
+    return ActionDraft(prompt, (start, end), lambda answer: Markdown(answer.strip()))
 
 
 def _line_of(text: str, offset: int) -> tuple[int, int]:
@@ -444,36 +453,36 @@ def _line_of(text: str, offset: int) -> tuple[int, int]:
     return start, len(text) if end == -1 else end
 
 
-def _analyze(ls: AurelisLanguageServer, action: ActionRequest) -> _Draft:
+def _analyze(action: ActionRequest, budget: int, roots: WorkspaceRoots) -> ActionDraft:
     document = action.document
     if not document.text.strip():
         raise InvalidArguments("the file is empty: there is nothing to analyze")
-    limit = int(ls.settings.server.action_prompt_tokens * _TARGET_SHARE)
+    limit = int(budget * _TARGET_SHARE)
     code = fit_head(document.text, limit)
     note = ""
     if len(code) < len(document.text):
         shown, total = code.count("\n"), document.text.count("\n") + 1
         note = f" The file is long: only its first {shown} of {total} lines are shown."
     prompt = (
-        f"Analyse `{relative_path(document, ls.sources.roots)}` ({document.language_id}) for bugs, "
+        f"Analyse `{relative_path(document, roots)}` ({document.language_id}) for bugs, "
         "security issues, performance and maintainability. Answer in Markdown with concrete "
         f"findings, each naming the code it concerns.{note}\n\n"
         f"{_fence(document.language_id, code)}"
     )
-    return _Draft(prompt, (0, len(code)), lambda answer: Markdown(answer.strip()))
+    return ActionDraft(prompt, (0, len(code)), lambda answer: Markdown(answer.strip()))
 
 
-ACTIONS: dict[str, _Spec] = {
-    "generate": _Spec(TaskType.CODE_GENERATION, "Generate code", _generate),
-    "document": _Spec(TaskType.DOCUMENTATION, "Add documentation", _document),
-    "refactor": _Spec(TaskType.REFACTORING, "Refactor", _rewrite("refactor")),
-    "optimize": _Spec(TaskType.CODE_OPTIMIZATION, "Optimize", _rewrite("optimize")),
-    "addErrorHandling": _Spec(
+ACTIONS: dict[str, ActionSpec] = {
+    "generate": ActionSpec(TaskType.CODE_GENERATION, "Generate code", _generate),
+    "document": ActionSpec(TaskType.DOCUMENTATION, "Add documentation", _document),
+    "refactor": ActionSpec(TaskType.REFACTORING, "Refactor", _rewrite("refactor")),
+    "optimize": ActionSpec(TaskType.CODE_OPTIMIZATION, "Optimize", _rewrite("optimize")),
+    "addErrorHandling": ActionSpec(
         TaskType.REFACTORING, "Add error handling", _rewrite("addErrorHandling")
     ),
-    "generateTests": _Spec(TaskType.TESTING, "Generate tests", _tests),
-    "explain": _Spec(TaskType.EXPLANATION, "Explain", _explain),
-    "analyze": _Spec(TaskType.ANALYSIS, "Analyze", _analyze),
+    "generateTests": ActionSpec(TaskType.TESTING, "Generate tests", _tests),
+    "explain": ActionSpec(TaskType.EXPLANATION, "Explain", _explain),
+    "analyze": ActionSpec(TaskType.ANALYSIS, "Analyze", _analyze),
 }
 
 

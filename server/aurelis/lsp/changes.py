@@ -1,20 +1,23 @@
 """Turning an action's result (a `Replacement` or a `NewFileEdit`) into a workspace edit,
-either applied now (commands) or returned to the client (code-action resolve)."""
+either applied now (commands) or returned to the client (code-action resolve).
+
+Only the pygls server (to talk to the client) and the workspace roots (where test files
+may go) are needed, not the Aurelis server's state."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lsprotocol import types
+from pygls.capabilities import get_capability
+from pygls.lsp.server import LanguageServer
 
 from aurelis.lsp.actions import NewFileEdit, Replacement
 from aurelis.lsp.documents import DocumentSnapshot, position_at, snapshot
 from aurelis.lsp.edits import EditOutcome, apply_document_edits, apply_workspace_edit, minimal_edits
 from aurelis.lsp.errors import RequestFailed
-from aurelis.lsp.workspace_files import read_text_file
-
-if TYPE_CHECKING:
-    from aurelis.lsp.server import AurelisLanguageServer
+from aurelis.lsp.generated_tests import ensure_inside_workspace
+from aurelis.lsp.workspace_files import WorkspaceRoots, read_text_file
 
 __all__ = ["apply_change", "workspace_edit_for", "command_result"]
 
@@ -28,7 +31,8 @@ def command_result(outcome: EditOutcome) -> dict[str, Any]:
 
 
 async def apply_change(
-    ls: AurelisLanguageServer,
+    ls: LanguageServer,
+    roots: WorkspaceRoots,
     document: DocumentSnapshot,
     change: Replacement | NewFileEdit,
     title: str,
@@ -38,20 +42,23 @@ async def apply_change(
     if isinstance(change, Replacement):
         edits = minimal_edits(document, change.start, change.end, change.text)
         return await apply_document_edits(ls, document.uri, document.version, edits, action)
-    edit = _new_file_edit(ls, change)
+    edit = _new_file_edit(ls, roots, change)
     outcome = await apply_workspace_edit(ls, edit, action)
     if outcome.applied:
-        where = ls.sources.roots.relative(change.target.path)
+        where = roots.relative(change.target.path)
         return EditOutcome(True, f"Aurelis: tests written to {where}")
     return outcome
 
 
 def workspace_edit_for(
-    ls: AurelisLanguageServer, document: DocumentSnapshot, change: Replacement | NewFileEdit
+    ls: LanguageServer,
+    roots: WorkspaceRoots,
+    document: DocumentSnapshot,
+    change: Replacement | NewFileEdit,
 ) -> types.WorkspaceEdit:
     """The edit a resolved code action carries (versioned, so a stale one is refused)."""
     if isinstance(change, NewFileEdit):
-        return _new_file_edit(ls, change)
+        return _new_file_edit(ls, roots, change)
     edits = minimal_edits(document, change.start, change.end, change.text)
     identifier = types.OptionalVersionedTextDocumentIdentifier(
         uri=document.uri, version=document.version
@@ -63,27 +70,27 @@ def workspace_edit_for(
     return types.WorkspaceEdit(changes={document.uri: edits})
 
 
-def _document_changes(ls: AurelisLanguageServer) -> bool:
-    workspace = ls.client_capabilities.workspace
-    return bool(
-        workspace and workspace.workspace_edit and workspace.workspace_edit.document_changes
-    )
+def _document_changes(ls: LanguageServer) -> bool:
+    capabilities = ls.client_capabilities
+    return get_capability(capabilities, "workspace.workspace_edit.document_changes", False)
 
 
-def _can_create_files(ls: AurelisLanguageServer) -> bool:
-    workspace = ls.client_capabilities.workspace
-    edit = workspace.workspace_edit if workspace else None
-    operations = (edit.resource_operations or []) if edit else []
+def _can_create_files(ls: LanguageServer) -> bool:
+    capabilities = ls.client_capabilities
+    operations = get_capability(capabilities, "workspace.workspace_edit.resource_operations", [])
     return _document_changes(ls) and types.ResourceOperationKind.Create in operations
 
 
-def _new_file_edit(ls: AurelisLanguageServer, change: NewFileEdit) -> types.WorkspaceEdit:
+def _new_file_edit(
+    ls: LanguageServer, roots: WorkspaceRoots, change: NewFileEdit
+) -> types.WorkspaceEdit:
     target = change.target
+    ensure_inside_workspace(target.path, roots)  # checked again: links may have changed
     opened = snapshot(ls.workspace, target.uri)
     if opened is not None:
         return _append(ls, target.uri, opened.text, opened.version, change.text, opened.encoding)
     if target.path.exists():
-        existing = read_text_file(target.path, ls.sources.roots)
+        existing = read_text_file(target.path, roots)
         if existing is None:
             raise RequestFailed(
                 f"Aurelis: cannot append to {target.path.name}: open it in the editor first"
@@ -115,7 +122,7 @@ def _new_file_edit(ls: AurelisLanguageServer, change: NewFileEdit) -> types.Work
 
 
 def _append(
-    ls: AurelisLanguageServer,
+    ls: LanguageServer,
     uri: str,
     existing: str,
     version: int | None,

@@ -10,22 +10,20 @@ Aurelis" on the diagnostics in range.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lsprotocol import types
+from pygls.capabilities import get_capability
 from pygls.exceptions import JsonRpcContentModified
 
 from aurelis.core.redaction import looks_like_env_file
-from aurelis.lsp.actions import ACTIONS, Markdown, diagnostics_lines, plan_action
+from aurelis.lsp.actions import ACTIONS, Markdown, diagnostics_lines
+from aurelis.lsp.arguments import parse_arguments
+from aurelis.lsp.change_request import StaleDocument, request_change, stale
 from aurelis.lsp.changes import workspace_edit_for
-from aurelis.lsp.commands import action_request, open_document, parse_arguments
 from aurelis.lsp.configuration import plain
 from aurelis.lsp.documents import snapshot
-from aurelis.lsp.edits import stale_message
-from aurelis.lsp.progress import ActionProgress
-
-if TYPE_CHECKING:
-    from aurelis.lsp.server import AurelisLanguageServer
+from aurelis.lsp.server_state import AurelisLanguageServer
 
 __all__ = ["KINDS", "list_actions", "resolve_action", "register"]
 
@@ -52,12 +50,12 @@ _FIX_TITLE = "Fix with Aurelis"
 
 
 def _resolves_edits(ls: AurelisLanguageServer) -> bool:
-    document = ls.client_capabilities.text_document
-    code_action = document.code_action if document else None
-    resolve = code_action.resolve_support if code_action else None
-    return bool(
-        resolve and "edit" in resolve.properties and code_action and code_action.data_support
+    capabilities = ls.client_capabilities
+    resolvable = get_capability(
+        capabilities, "text_document.code_action.resolve_support.properties", []
     )
+    carries_data = get_capability(capabilities, "text_document.code_action.data_support", False)
+    return "edit" in resolvable and carries_data
 
 
 def _arguments(
@@ -147,27 +145,18 @@ async def resolve_action(ls: AurelisLanguageServer, action: types.CodeAction) ->
         return action
     name = str(data["action"])
     args = parse_arguments(f"aurelis.{name}", (data.get("arguments"),))
-    document = open_document(ls, args.uri)
-    if args.version is not None and args.version != document.version:
-        raise _stale(ls, name)
-    diagnostics = diagnostics_lines(action.diagnostics or [])
-    plan = await plan_action(ls, action_request(name, document, args, diagnostics))
-    async with ActionProgress(ls, plan.title) as progress:
-        response = await progress.run(ls.models.call(plan.request))
-    change = plan.finish(response.content)
-    if isinstance(change, Markdown):
-        return action
-    current = snapshot(ls.workspace, document.uri)
-    if current is None or current.version != document.version:
-        raise _stale(ls, name)
-    action.edit = workspace_edit_for(ls, document, change)
+    try:
+        async with request_change(ls, name, args, action.diagnostics or []) as requested:
+            document, change = requested.document, requested.change
+        if isinstance(change, Markdown):
+            return action
+        current = snapshot(ls.workspace, document.uri)
+        if current is None or current.version != document.version:
+            raise stale(ls, name)
+    except StaleDocument as error:
+        raise JsonRpcContentModified(message=error.message) from None
+    action.edit = workspace_edit_for(ls, ls.sources.roots, document, change)
     return action
-
-
-def _stale(ls: AurelisLanguageServer, name: str) -> JsonRpcContentModified:
-    message = stale_message(ACTIONS[name].title.lower())
-    ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning, message=message))
-    return JsonRpcContentModified(message=message)
 
 
 def register(ls: AurelisLanguageServer) -> None:

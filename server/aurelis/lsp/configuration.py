@@ -82,6 +82,10 @@ class SettingsManager:
         # taken at the first section applied (the config is not loaded before that).
         self._baseline: dict[str, Any] | None = None
 
+    def rebase(self) -> None:
+        """The config was loaded again (trust or roots changed): take the baseline afresh."""
+        self._baseline = None
+
     def _baseline_value(self, field: str) -> Any:
         if self._baseline is None:
             config = get_config()

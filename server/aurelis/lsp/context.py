@@ -15,7 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aurelis.core.redaction import looks_like_env_file, redact
+from aurelis.core.redaction import redact
+from aurelis.core.secret_files import is_secret_file
 from aurelis.lsp.budget import count_tokens, fit_head, fit_tail
 from aurelis.lsp.documents import DocumentSnapshot
 from aurelis.lsp.symbols import enclosing_header, import_lines, imported_paths
@@ -136,7 +137,7 @@ def _head_lines(text: str, count: int) -> str:
 
 def _is_context_safe(document: DocumentSnapshot, roots: WorkspaceRoots) -> bool:
     """Other open documents join the context only from inside the workspace, never secrets."""
-    if document.path is None or looks_like_env_file(document.path):
+    if document.path is None or is_secret_file(document.path):
         return False
     if len(document.text) > _MAX_OPEN_DOCUMENT_CHARS:
         return False

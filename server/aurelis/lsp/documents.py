@@ -3,18 +3,25 @@
 Positions from clients may point past the end of a line or of the document (stale cursors,
 buggy plugins); every conversion here clamps instead of failing, so a bad position costs an
 empty or shortened result, never an exception.
+
+A snapshot of an open document shares the document's line blocks (`text_buffer.Lines`):
+taking one copies no text, its positions are converted on the lines they name, and the
+whole text is joined once per document version (by the first snapshot of that version).
 """
 
 from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from lsprotocol import types
 from pygls.uris import to_fs_path
+
+from aurelis.lsp.document_store import BufferedTextDocument, encoding_name
+from aurelis.lsp.text_buffer import Lines
 
 if TYPE_CHECKING:
     from pygls.workspace import Workspace
@@ -39,11 +46,23 @@ class DocumentSnapshot:
     text: str
     #: "utf-16" (the LSP default), "utf-8" or "utf-32": the unit of Position.character.
     encoding: str = "utf-16"
+    #: The same text as lines, when it came from an open document (fast positions).
+    lines: Lines | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # `dataclasses.replace(snapshot, text=...)` keeps the old lines: they must go.
+        if self.lines is not None and self.lines.text is not self.text:
+            object.__setattr__(self, "lines", None)
 
     def offset(self, position: types.Position) -> int:
+        if self.lines is not None:
+            return self.lines.offset(position.line, position.character, self.encoding)
         return offset_at(self.text, position, self.encoding)
 
     def position(self, offset: int) -> types.Position:
+        if self.lines is not None:
+            line, character = self.lines.position(offset, self.encoding)
+            return types.Position(line=line, character=character)
         return position_at(self.text, offset, self.encoding)
 
     def range_offsets(self, rng: types.Range) -> tuple[int, int]:
@@ -62,14 +81,15 @@ def snapshot(workspace: Workspace, uri: str) -> DocumentSnapshot | None:
     document = workspace.text_documents.get(_unquote(uri))
     if document is None:
         return None
-    encoding = str(workspace.position_encoding or types.PositionEncodingKind.Utf16)
+    lines = document.lines if isinstance(document, BufferedTextDocument) else None
     return DocumentSnapshot(
         uri=document.uri,
         path=to_fs_path(document.uri) if document.uri.startswith("file:") else None,
         language_id=document.language_id or "plaintext",
         version=document.version,
-        text=document.source,
-        encoding=encoding,
+        text=lines.text if lines is not None else document.source,
+        encoding=encoding_name(workspace.position_encoding),
+        lines=lines,
     )
 
 

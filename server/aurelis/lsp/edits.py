@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
+from pygls.capabilities import get_capability
 
 from aurelis.core.log import log_event
 from aurelis.lsp.documents import DocumentSnapshot, snapshot
@@ -79,12 +80,6 @@ def _common_prefix(a: str, b: str) -> int:
     return size
 
 
-def _supports_document_changes(ls: LanguageServer) -> bool:
-    workspace = ls.client_capabilities.workspace
-    edit = workspace.workspace_edit if workspace else None
-    return bool(edit and edit.document_changes)
-
-
 def stale_message(action: str) -> str:
     return (
         f"Aurelis: the document changed while {action} was running, so its result was not "
@@ -116,7 +111,8 @@ async def apply_document_edits(
         return EditOutcome(False, message)
     if not edits:
         return EditOutcome(False, f"Aurelis: {action} found nothing to change.")
-    if _supports_document_changes(ls):
+    capabilities = ls.client_capabilities
+    if get_capability(capabilities, "workspace.workspace_edit.document_changes", False):
         identifier = types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version)
         edit = types.WorkspaceEdit(
             document_changes=[types.TextDocumentEdit(text_document=identifier, edits=edits)]
@@ -130,8 +126,7 @@ async def apply_workspace_edit(
     ls: LanguageServer, edit: types.WorkspaceEdit, action: str
 ) -> EditOutcome:
     """Send one `workspace/applyEdit` and report whether the client applied it."""
-    workspace = ls.client_capabilities.workspace
-    if workspace is None or not workspace.apply_edit:
+    if not get_capability(ls.client_capabilities, "workspace.apply_edit", False):
         return EditOutcome(False, "Aurelis: this editor does not accept edits from the server.")
     params = types.ApplyWorkspaceEditParams(edit=edit, label=f"Aurelis: {action}")
     try:

@@ -1,19 +1,21 @@
-"""`textDocument/inlineCompletion`: debounced, superseded, cancellable, cached.
+"""`textDocument/inlineCompletion`: debounced, superseded, cancellable, cached, speculated.
 
 For each document only the newest request matters: a newer one supersedes the older,
 which returns an empty list at once (never left unanswered). Automatic requests wait the
 debounce first (invoked ones do not), so a burst of keystrokes costs one model call. A
 suggestion the user is typing along is answered from the cache. `$/cancelRequest` cancels
-the handler's task, and with it the model call.
+the handler's task, and with it the model call. Answers pass quality gates (loops, blank
+answers and echoes of the following code are dropped), and once one is shown the
+suggestion for after accepting it is computed in the background (`inline_speculation`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from lsprotocol import types
@@ -24,13 +26,16 @@ from aurelis.lsp.cancellation import Interrupted, run_until, wait_unless
 from aurelis.lsp.documents import DocumentSnapshot, snapshot
 from aurelis.lsp.errors import RequestFailed
 from aurelis.lsp.inline_cache import CompletionCache
-from aurelis.lsp.inline_prompt import build_inline_request
+from aurelis.lsp.inline_prompt import LocalInline, build_inline_request
+from aurelis.lsp.inline_quality import drop_repetition, is_degenerate
+from aurelis.lsp.inline_speculation import Speculations, has_spare_slot
+from aurelis.lsp.inline_window import ChunkCounter, TokenCounter, WindowLimits
+from aurelis.lsp.live_config import get_config, orchestrator
+from aurelis.lsp.local_model import local_model
 from aurelis.lsp.model_calls import routes_to_local
 from aurelis.lsp.postprocess import clean_inline
+from aurelis.lsp.server_state import AurelisLanguageServer
 from aurelis.models.types import ModelRequest, TaskType
-
-if TYPE_CHECKING:
-    from aurelis.lsp.server import AurelisLanguageServer
 
 __all__ = ["InlineCompletions", "register"]
 
@@ -47,6 +52,7 @@ class _Timing:
     waiting: float = 0.0
     model: float = 0.0
     outcome: str = "empty"
+    finish: str | None = None  # the model's finish reason (stop, length, time_limit, ...)
 
     def server_ms(self) -> float:
         return (time.perf_counter() - self.started - self.waiting - self.model) * 1000
@@ -59,6 +65,8 @@ class InlineCompletions:
         self._ls = ls
         self._newest: dict[str, asyncio.Event] = {}
         self.cache = CompletionCache()
+        self.speculations = Speculations()
+        self._counter: tuple[object, TokenCounter] | None = None
 
     async def complete(self, params: types.InlineCompletionParams) -> types.InlineCompletionList:
         uri = params.text_document.uri
@@ -76,11 +84,13 @@ class InlineCompletions:
                 server_ms=round(timing.server_ms(), 3),
                 model_ms=round(timing.model * 1000, 1),
                 waited_ms=round(timing.waiting * 1000, 1),
+                finish=timing.finish,
             )
 
     def forget(self, uri: str) -> None:
         """The document was closed: drop its cache entries and stop its pending request."""
         self.cache.forget(uri)
+        self.speculations.forget(uri)
         pending = self._newest.pop(uri, None)
         if pending is not None:
             pending.set()
@@ -105,36 +115,85 @@ class InlineCompletions:
             return _EMPTY
         offset = document.offset(params.position)
         prefix, suffix = document.text[:offset], document.text[offset:]
-        remembered = self.cache.lookup(document.uri, prefix, suffix)
+        automatic = params.context.trigger_kind == types.InlineCompletionTriggerKind.Automatic
+        remembered = await self._remembered(document.uri, prefix, suffix, superseded, timing)
+        if remembered is None and automatic:
+            if self.speculations.found_nothing(document.uri, prefix, suffix):
+                timing.outcome = "speculated_nothing"  # the model was just asked exactly this
+                return _EMPTY
         if remembered:
             timing.outcome = "cache"
+            self._speculate(document, prefix, remembered, suffix)
             return _items(remembered, document, offset)
-        if params.context.trigger_kind == types.InlineCompletionTriggerKind.Automatic:
-            began = time.perf_counter()
-            stop = await wait_unless(settings.debounce_ms / 1000, superseded)
-            timing.waiting = time.perf_counter() - began
-            if stop:
-                timing.outcome = "superseded"
-                return _EMPTY
-            if _version(self._ls, document.uri) != document.version:
-                timing.outcome = "stale"  # typed on without asking again: nothing to show
-                return _EMPTY
-        text = await self._ask_model(document, offset, superseded, timing)
+        self.speculations.cancel(document.uri)  # the user went elsewhere: not accepted
+        if automatic and await self._debounced_away(document, superseded, timing):
+            return _EMPTY
+        text = await self._ask_model(document, offset, superseded, timing, automatic=automatic)
         if not text:
             return _EMPTY
         self.cache.store(document.uri, prefix, suffix, text)
         timing.outcome = "model"
+        self._speculate(document, prefix, text, suffix)
         return _items(text, document, offset)
 
+    async def _remembered(
+        self, uri: str, prefix: str, suffix: str, superseded: asyncio.Event, timing: _Timing
+    ) -> str | None:
+        """A cached suggestion for this position, or the running speculation's, or None."""
+        remembered = self.cache.lookup(uri, prefix, suffix)
+        if remembered is None:
+            remembered = await self._await_speculation(uri, prefix, suffix, superseded, timing)
+        return remembered
+
+    async def _debounced_away(
+        self, document: DocumentSnapshot, superseded: asyncio.Event, timing: _Timing
+    ) -> bool:
+        """Wait the debounce; True when the request is no longer wanted after it."""
+        began = time.perf_counter()
+        stop = await wait_unless(self._ls.settings.server.debounce_ms / 1000, superseded)
+        timing.waiting = time.perf_counter() - began
+        if stop:
+            timing.outcome = "superseded"
+            return True
+        if _version(self._ls, document.uri) != document.version:
+            timing.outcome = "stale"  # typed on without asking again: nothing to show
+            return True
+        return False
+
+    async def _await_speculation(
+        self, uri: str, prefix: str, suffix: str, superseded: asyncio.Event, timing: _Timing
+    ) -> str | None:
+        """The speculated suggestion for this very position, once it is in (else None)."""
+        pending = self.speculations.pending_for(uri, prefix, suffix)
+        if pending is None:
+            return None
+        began = time.perf_counter()
+        try:
+            await run_until(asyncio.shield(pending), superseded)
+        except Interrupted:
+            return None
+        except Exception:  # noqa: BLE001 - a failed guess: ask the model as usual
+            return None
+        finally:
+            timing.model = time.perf_counter() - began  # the model's time, not the server's
+        return self.cache.lookup(uri, prefix, suffix)
+
     async def _ask_model(
-        self, document: DocumentSnapshot, offset: int, superseded: asyncio.Event, timing: _Timing
+        self,
+        document: DocumentSnapshot,
+        offset: int,
+        superseded: asyncio.Event,
+        timing: _Timing,
+        *,
+        automatic: bool,
     ) -> str:
+        local = self._local_inline(typing=automatic)
         request = build_inline_request(
             document,
             offset,
             self._ls.sources,
             self._ls.settings.server.inline_prompt_tokens,
-            local=routes_to_local(_PROBE),
+            local=local,
         )
         if request is None:
             return ""
@@ -152,9 +211,121 @@ class InlineCompletions:
         if _version(self._ls, document.uri) != document.version:
             timing.outcome = "stale"
             return ""
-        text = clean_inline(response.content, document.text[:offset], document.text[offset:])
-        # A suggestion holding a redaction marker would write the marker into the code.
-        return "" if REDACTED in text else text
+        metadata = response.metadata or {}
+        timing.finish = str(metadata.get("finish_reason"))
+        prefix, suffix = document.text[:offset], document.text[offset:]
+        text = _clean(response.content, prefix, suffix, continuation=local is not None)
+        if not text:
+            timing.outcome = "dropped"  # empty, degenerate or unsafe
+        return text
+
+    def _local_inline(self, *, typing: bool = False) -> LocalInline | None:
+        """Window and limits for the embedded model, when inline completions go there.
+
+        While typing, the model gets the short time limit (llama.vim's quick first
+        request): the suggestion shows soon, and speculation extends it in the background.
+        """
+        if not routes_to_local(_PROBE):
+            return None
+        config = get_config()
+        limits = WindowLimits(
+            prefix_lines=config.inline_local_prefix_lines,
+            suffix_lines=0,  # a base model only continues the text before the cursor
+            prefix_tokens=config.inline_local_prefix_tokens,
+            suffix_tokens=0,
+            align_lines=config.inline_window_align_lines,
+        )
+        limit = (
+            config.inline_local_typing_time_limit_ms
+            if typing
+            else config.inline_local_time_limit_ms
+        )
+        return LocalInline(limits, limit, self._token_counter())
+
+    def _token_counter(self) -> TokenCounter:
+        """The local model's own tokenizer once it is loaded, else an estimate."""
+        model = local_model()
+        if model is None or model.state != "ready":
+            return _estimated_tokens
+        if self._counter is None or self._counter[0] is not model:
+            count = model.count_tokens
+            self._counter = (model, ChunkCounter(lambda text: count(text) or 0))
+        return self._counter[1]
+
+    # --- speculation ------------------------------------------------------------------------
+    def _speculate(self, document: DocumentSnapshot, prefix: str, text: str, suffix: str) -> None:
+        """Start computing the suggestion for after `text` is accepted (if not known yet)."""
+        wanted = get_config().inline_speculation
+        if wanted == "never" or (wanted == "local" and not routes_to_local(_PROBE)):
+            return
+        accepted = prefix + text
+        uri = document.uri
+        if self.speculations.pending_for(uri, accepted, suffix) is not None:
+            return
+        if self.cache.lookup(uri, accepted, suffix) is not None:
+            return
+        after = dataclasses.replace(document, text=accepted + suffix, version=None)
+        self.speculations.start(
+            uri, accepted, suffix, lambda: self._speculation(after, len(accepted))
+        )
+
+    async def _speculation(self, document: DocumentSnapshot, offset: int) -> bool:
+        """Ask the model for the suggestion at `offset`; whether it had one (which is cached)."""
+        began = time.perf_counter()
+        outcome = "empty"
+        try:
+            local = self._local_inline()
+            request = build_inline_request(
+                document,
+                offset,
+                self._ls.sources,
+                self._ls.settings.server.inline_prompt_tokens,
+                local=local,
+                speculative=True,
+            )
+            if request is None:
+                return False
+            if local is None and not has_spare_slot(request):
+                outcome = "no_spare_slot"  # a rate-limit slot is for what the user asks
+                return True  # not asked: the user's own request must ask
+            response = await orchestrator().process_request(request)
+            prefix, suffix = document.text[:offset], document.text[offset:]
+            text = _clean(response.content, prefix, suffix, continuation=local is not None)
+            if text:
+                self.cache.store(document.uri, prefix, suffix, text)
+                outcome = "stored"
+            return bool(text)
+        except asyncio.CancelledError:
+            outcome = "cancelled"
+            raise
+        except Exception as error:  # noqa: BLE001 - a failed guess costs nothing
+            outcome = f"failed: {type(error).__name__}"
+            return True  # nothing learnt: the user's own request asks again
+        finally:
+            log_event(
+                logger,
+                "inline_completion",
+                logging.DEBUG,
+                speculative=True,
+                outcome=outcome,
+                model_ms=round((time.perf_counter() - began) * 1000, 1),
+            )
+
+
+def _clean(answer: str, prefix: str, suffix: str, *, continuation: bool) -> str:
+    """The model's answer as a suggestion, or "" when it is not worth showing."""
+    text = clean_inline(answer, prefix, suffix, continuation=continuation)
+    text = drop_repetition(text)
+    if not text or is_degenerate(text, suffix):
+        return ""
+    # A suggestion holding a redaction marker would write the marker into the code.
+    return "" if REDACTED in text else text
+
+
+def _estimated_tokens(text: str) -> int:
+    # Before the local model is loaded: gemma 3 takes about 1.8 characters of code per token
+    # (18,821 tokens for a 34 KB Python file); err on the side of more tokens.
+    return len(text) * 10 // 17 + 1
 
 
 def _version(ls: AurelisLanguageServer, uri: str) -> int | None:
@@ -178,11 +349,15 @@ def _items(text: str, document: DocumentSnapshot, offset: int) -> types.InlineCo
     )
 
 
-def register(ls: AurelisLanguageServer) -> None:
-    """Register the inline completion feature on `ls`."""
+def register(ls: AurelisLanguageServer) -> InlineCompletions:
+    """Register the inline completion feature on `ls`; its state (closed documents must be
+    forgotten there too)."""
+    inline = InlineCompletions(ls)
 
     @ls.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
     async def inline_completion(
         params: types.InlineCompletionParams,
     ) -> types.InlineCompletionList:
-        return await ls.inline.complete(params)
+        return await inline.complete(params)
+
+    return inline

@@ -2,21 +2,32 @@
 
 Chat models get the code around the cursor with a cursor marker, inside a token budget:
 the prefix takes up to 60 %, the suffix up to 20 %, context the rest. The embedded local
-model is a base model that only continues text, so it gets the plain prefix.
+model is a base model that only continues text, so it gets the plain prefix, cut to a
+window it can afford (lines and its own tokens, see `inline_window`) with a start that
+stays put while the user types, and limits on its generation: a time limit, and the end of
+the line when the cursor is mid-line.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from aurelis.core.redaction import redact
-from aurelis.lsp.budget import fit_head, fit_tail
+from aurelis.lsp.budget import count_tokens
 from aurelis.lsp.context import ContextSources, inline_context, relative_path
 from aurelis.lsp.documents import DocumentSnapshot
-from aurelis.lsp.postprocess import CURSOR_MARKER
+from aurelis.lsp.inline_window import ChunkCounter, TokenCounter, WindowLimits, window_around
+from aurelis.lsp.postprocess import BLOCK_OPENERS, CURSOR_MARKER
 from aurelis.models.types import ModelRequest, TaskType
 
-__all__ = ["PREFIX_SHARE", "SUFFIX_SHARE", "build_inline_request", "wants_single_line"]
+__all__ = [
+    "PREFIX_SHARE",
+    "SUFFIX_SHARE",
+    "LocalInline",
+    "build_inline_request",
+    "wants_single_line",
+]
 
 PREFIX_SHARE = 0.6
 SUFFIX_SHARE = 0.2
@@ -27,6 +38,21 @@ _MULTI_LINE_TOKENS = 256
 _LOCAL_SINGLE_LINE_TOKENS = 24
 _LOCAL_MULTI_LINE_TOKENS = 96
 _METADATA = {"source": "lsp", "feature": "inline_completion"}
+#: Line caps of a chat model's window (llama.vim's defaults); the token shares bind first
+#: on most code. Counted in aligned chunks that are remembered: typing on one line costs
+#: one chunk's tokenization, not the whole window's.
+_CHAT_PREFIX_LINES = 256
+_CHAT_SUFFIX_LINES = 64
+_CHAT_TOKENS = ChunkCounter(count_tokens)
+
+
+@dataclass(frozen=True)
+class LocalInline:
+    """How inline requests for the embedded model are cut and bounded."""
+
+    window: WindowLimits
+    time_limit_ms: int
+    count_tokens: TokenCounter
 
 
 def wants_single_line(prefix: str, suffix: str) -> bool:
@@ -40,18 +66,27 @@ def build_inline_request(
     sources: ContextSources,
     budget: int,
     *,
-    local: bool,
+    local: LocalInline | None,
+    speculative: bool = False,
 ) -> ModelRequest | None:
-    """The request to send, or None when there is nothing to complete from."""
+    """The request to send, or None when there is nothing to complete from.
+
+    `local` set: the request goes to the embedded base model. `speculative` marks a request
+    made ahead of need (for after the shown suggestion is accepted).
+    """
     prefix, suffix = document.text[:offset], document.text[offset:]
     single = wants_single_line(prefix, suffix)
-    if local:
-        # About 45 tokens/s on two CPU threads: every token is felt while typing.
-        max_tokens = _LOCAL_SINGLE_LINE_TOKENS if single else _LOCAL_MULTI_LINE_TOKENS
-        return _continuation_request(prefix, budget, max_tokens)
+    if local is not None:
+        return _continuation_request(document.text, offset, single, local, speculative)
     max_tokens = _SINGLE_LINE_TOKENS if single else _MULTI_LINE_TOKENS
-    kept_prefix = fit_tail(prefix, int(budget * PREFIX_SHARE))
-    kept_suffix = fit_head(suffix, int(budget * SUFFIX_SHARE))
+    limits = WindowLimits(
+        prefix_lines=_CHAT_PREFIX_LINES,
+        suffix_lines=_CHAT_SUFFIX_LINES,
+        prefix_tokens=int(budget * PREFIX_SHARE),
+        suffix_tokens=int(budget * SUFFIX_SHARE),
+    )
+    window = window_around(document.text, offset, limits, _CHAT_TOKENS)
+    kept_prefix, kept_suffix = window.prefix, window.suffix
     # Upper bounds, no second tokenization: the fits are within their shares, and a token
     # is at least one character.
     spent = _at_most(kept_prefix, int(budget * PREFIX_SHARE))
@@ -64,7 +99,7 @@ def build_inline_request(
         temperature=0.1,
         max_tokens=max_tokens,
         context=context or None,
-        metadata=dict(_METADATA),
+        metadata=_metadata(speculative),
     )
 
 
@@ -72,16 +107,38 @@ def _at_most(text: str, share: int) -> int:
     return min(len(text), share)
 
 
-def _continuation_request(prefix: str, budget: int, max_tokens: int) -> ModelRequest | None:
-    text = redact(fit_tail(prefix, budget))
-    if not text.strip():
+def _shows_one_line(prefix: str) -> bool:
+    line = prefix[prefix.rfind("\n") + 1 :].rstrip()
+    return bool(line.strip()) and not line.endswith(BLOCK_OPENERS)
+
+
+def _metadata(speculative: bool) -> dict[str, object]:
+    metadata: dict[str, object] = dict(_METADATA)
+    if speculative:
+        metadata["speculative"] = True
+    return metadata
+
+
+def _continuation_request(
+    text: str, offset: int, single: bool, local: LocalInline, speculative: bool
+) -> ModelRequest | None:
+    window = window_around(text, offset, local.window, local.count_tokens)
+    prompt = redact(window.prefix)
+    if not prompt.strip():
         return None
+    metadata = _metadata(speculative)
+    # Bounds on the generation itself (see models.providers.local): tokens are slow on two
+    # CPU threads, and mid-line only the rest of the line is shown.
+    metadata["time_limit_ms"] = local.time_limit_ms
+    metadata["stop_at_line_end"] = single
+    # After text that opens no block, one line is shown (the rest of it, or the next one).
+    metadata["stop_after_line"] = not single and _shows_one_line(text[:offset])
     return ModelRequest(
-        prompt=text,
+        prompt=prompt,
         task_type=TaskType.CODE_COMPLETION,
         temperature=0.1,
-        max_tokens=max_tokens,
-        metadata=dict(_METADATA),
+        max_tokens=_LOCAL_SINGLE_LINE_TOKENS if single else _LOCAL_MULTI_LINE_TOKENS,
+        metadata=metadata,
     )
 
 

@@ -9,12 +9,13 @@ tokenizer) in a worker thread so the first completion is not the slow one.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aurelis.core.exceptions import ConfigurationError
 
 if TYPE_CHECKING:
     from aurelis.core.config import AurelisConfig
+    from aurelis.models import ModelOrchestrator
     from aurelis.models.types import ModelRequest, ModelType, TaskType
 
 __all__ = [
@@ -35,14 +36,18 @@ def get_config() -> AurelisConfig:
 
 
 def load_or_defaults() -> ConfigurationError | None:
-    """Load the config; if a file is broken, fall back to the defaults and return the error."""
-    from aurelis.core import config
+    """Load the config; if a layer (a file, the environment) is broken, load the others
+    and return what is wrong with it."""
+    from aurelis.core import config, config_layers
 
     try:
         config.get_config()
-    except ConfigurationError as error:
-        config.reset_config(config.AurelisConfig.defaults())
-        return error
+    except ConfigurationError:
+        loaded, errors = config_layers.load_config_tolerant()
+        config.reset_config(loaded)
+        if len(errors) == 1:
+            return errors[0]
+        return ConfigurationError("; ".join(error.message for error in errors))
     return None
 
 
@@ -58,13 +63,14 @@ def route(task: TaskType) -> ModelType:
     return routing.route(task, get_config())
 
 
-def orchestrator() -> Any:
+def orchestrator() -> ModelOrchestrator:
+    """The process-wide orchestrator (imported on the first call)."""
     from aurelis.models import get_model_orchestrator
 
     return get_model_orchestrator()
 
 
-def orchestrator_if_loaded() -> Any | None:
+def orchestrator_if_loaded() -> ModelOrchestrator | None:
     """The orchestrator if something already loaded it (status must not pay for the import)."""
     if "aurelis.models.orchestrator" not in sys.modules:
         return None
@@ -72,8 +78,10 @@ def orchestrator_if_loaded() -> Any | None:
 
 
 def warm_up() -> None:
-    """Import the orchestrator and load the tokenizer (run in a worker thread)."""
+    """Import the orchestrator, load the tokenizer and detect-secrets (a worker thread)."""
+    from aurelis.core.secret_detector import detector_available
     from aurelis.models.tokens import count_tokens
 
     orchestrator()
     count_tokens("warm up")
+    detector_available()  # its ~200 ms import, here rather than in the first request

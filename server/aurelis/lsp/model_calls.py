@@ -20,10 +20,9 @@ logger = logging.getLogger("aurelis.lsp.model_calls")
 
 
 def orchestrator_health() -> dict[str, Any] | None:
-    """`orchestrator.health()` once the orchestrator is loaded and has one, else None."""
+    """`orchestrator.health()` once the orchestrator is loaded, else None."""
     loaded = orchestrator_if_loaded()
-    health = getattr(loaded, "health", None)
-    return health() if callable(health) else None
+    return loaded.health() if loaded is not None else None
 
 
 async def close_orchestrator() -> None:
@@ -52,11 +51,11 @@ class ModelCaller:
         model = primary_model(request).value
         self._status.call_started()
         try:
-            response: ModelResponse = await orchestrator().process_request(request)
+            response = await orchestrator().process_request(request)
         except asyncio.CancelledError:
             self._status.call_abandoned()
             raise
-        except Exception as error:  # noqa: BLE001 - every failure becomes one message
+        except Exception as error:  # every failure becomes one message
             message = user_message(error)
             log_event(
                 logger,

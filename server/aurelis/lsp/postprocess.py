@@ -13,6 +13,7 @@ import textwrap
 from aurelis.core.redaction import REDACTED, redact
 
 __all__ = [
+    "BLOCK_OPENERS",
     "CURSOR_MARKER",
     "extract_code",
     "reindent",
@@ -34,6 +35,8 @@ _PROSE = re.compile(
     re.I,
 )
 _BLOCK_OPENERS = (":", "{", "(", "[", "=>", "->", "then", "do")
+#: Line endings after which an inline suggestion may be a whole block body.
+BLOCK_OPENERS = _BLOCK_OPENERS
 
 
 def extract_code(answer: str) -> str:
@@ -108,11 +111,13 @@ def restore_secrets(output: str, original: str) -> str | None:
     return "\n".join(restored)
 
 
-def clean_inline(answer: str, prefix: str, suffix: str) -> str:
+def clean_inline(answer: str, prefix: str, suffix: str, *, continuation: bool = False) -> str:
     """The text to insert at the cursor, from a model's completion of prefix/suffix.
 
     Single line when the cursor is mid-line; several lines only on an empty line or at a
-    block start; never text that repeats the prefix or the suffix.
+    block start; never text that repeats the prefix or the suffix. `continuation` says the
+    answer continues the prefix verbatim (a base model or fill-in-the-middle): its later
+    lines are indented from column 0, not relative to its first line as a chat answer's.
     """
     text = answer.replace(CURSOR_MARKER, "")
     if _OPEN_FENCE.search(text):
@@ -121,12 +126,16 @@ def clean_inline(answer: str, prefix: str, suffix: str) -> str:
     line_prefix = prefix[prefix.rfind("\n") + 1 :]
     line_suffix = suffix.split("\n", 1)[0]
     text = _drop_prefix_echo(text, line_prefix)
-    if line_suffix.strip() or not _multiline_allowed(line_prefix):
+    if _starts_next_line(text, line_prefix, line_suffix):
+        text = _next_lines(text, line_prefix, continuation)
+        text = _cut_at_dedent(text, line_prefix)
+    elif line_suffix.strip() or not _multiline_allowed(line_prefix):
         text = text.split("\n", 1)[0] if text.strip("\n") else ""
         text = _drop_suffix_echo(text, line_suffix)
     else:
         text = _cut_at_suffix(text, suffix)
-        text = _match_indentation(text, line_prefix)
+        text = _match_indentation(text, line_prefix, continuation)
+        text = _cut_at_dedent(text, line_prefix)
     return text.rstrip() if "\n" in text else text.rstrip("\n")
 
 
@@ -135,6 +144,32 @@ def _drop_leading_prose(text: str) -> str:
     while len(lines) > 1 and _is_prose(lines[0]):
         lines.pop(0)
     return "\n".join(lines)
+
+
+def _starts_next_line(text: str, line_prefix: str, line_suffix: str) -> bool:
+    """At the end of a finished line (no block opener), an answer that begins with a line
+    break suggests the lines that follow: after accepting a suggestion, the next one."""
+    return (
+        not line_suffix.strip()
+        and bool(line_prefix.strip())
+        and not _multiline_allowed(line_prefix)
+        and text.lstrip(" \t").startswith("\n")
+    )
+
+
+def _next_lines(text: str, line_prefix: str, continuation: bool) -> str:
+    lines = text.lstrip(" \t").split("\n")[1:]
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    if not lines:
+        return ""
+    indent = _indent_of(line_prefix)
+    base = min(len(_indent_of(line)) for line in lines if line.strip())
+    if not continuation and base < len(indent):
+        # A chat answer written from column 0: it continues the current line's block.
+        shift = indent[: len(indent) - base]
+        lines = [shift + line if line.strip() else "" for line in lines]
+    return "\n" + "\n".join(lines[:_MAX_INLINE_LINES])
 
 
 def _multiline_allowed(line_prefix: str) -> bool:
@@ -180,20 +215,24 @@ def _cut_at_suffix(text: str, suffix: str) -> str:
     return "\n".join(lines[:_MAX_INLINE_LINES])
 
 
-def _match_indentation(text: str, line_prefix: str) -> str:
+def _match_indentation(text: str, line_prefix: str, continuation: bool) -> str:
     """Fit the answer's indentation to the cursor's line."""
     lines = text.split("\n")
     if not line_prefix.strip():
-        return "\n".join(_rebase(lines, line_prefix))
+        return "\n".join(_rebase(lines, line_prefix, continuation))
     return "\n".join(_indent_block_body(lines, line_prefix))
 
 
-def _rebase(lines: list[str], cursor_indent: str) -> list[str]:
+def _rebase(lines: list[str], cursor_indent: str, continuation: bool) -> list[str]:
     """Cursor on a blank line: the first line goes after the existing indentation and
-    the rest keep their indentation relative to the first."""
+    the rest continue the block that line is in."""
+    if continuation and lines[0].strip():
+        # The first line starts at the cursor, after the indentation already typed: the
+        # later lines' columns are already the buffer's.
+        return [lines[0].lstrip(" \t"), *(line if line.strip() else "" for line in lines[1:])]
     while len(lines) > 1 and not lines[0].strip():
         lines = lines[1:]
-    delta = len(cursor_indent) - len(_indent_of(lines[0]))
+    delta = _block_delta(lines, cursor_indent)
     rebased = [lines[0].lstrip(" \t")]
     for line in lines[1:]:
         if not line.strip():
@@ -202,6 +241,42 @@ def _rebase(lines: list[str], cursor_indent: str) -> list[str]:
         width = max(0, len(_indent_of(line)) + delta)
         rebased.append(_indent_like(cursor_indent or _indent_of(line), width) + line.lstrip(" \t"))
     return rebased
+
+
+def _block_delta(lines: list[str], cursor_indent: str) -> int:
+    """How far to shift the answer's later lines.
+
+    A chat answer usually indents relative to its first line ("a = 1\nb = 2" for a body at
+    column 4), but some write the absolute columns ("a = 1\n    b = 2"). The second line
+    must continue the first line's block: deeper only after a block opener. Take the reading
+    that makes it so, relative first.
+    """
+    relative = len(cursor_indent) - len(_indent_of(lines[0]))
+    following = next((line for line in lines[1:] if line.strip()), None)
+    if following is None or relative == 0:
+        return relative
+    opener = lines[0].rstrip().endswith(_BLOCK_OPENERS)
+    allowed = len(cursor_indent) + (len(_indent_unit(cursor_indent)) if opener else 0)
+    if len(_indent_of(following)) + relative <= allowed:
+        return relative
+    return 0 if len(_indent_of(following)) <= allowed else relative
+
+
+def _cut_at_dedent(text: str, line_prefix: str) -> str:
+    """Stop where a line leaves the block the cursor is in (a base model writes on into
+    the next function): that code is not the completion's, and half of it misleads."""
+    block = len(_indent_of(line_prefix))
+    if block == 0:
+        return text
+    lines = text.split("\n")
+    for index, line in enumerate(lines[1:], start=1):
+        if line.strip() and len(_indent_of(line)) < block:
+            return "\n".join(lines[:index]).rstrip()
+    return text
+
+
+def _indent_unit(sample: str) -> str:
+    return "\t" if "\t" in sample else "    "
 
 
 def _indent_block_body(lines: list[str], line_prefix: str) -> list[str]:

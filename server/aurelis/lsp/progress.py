@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, TypeVar
 
 from lsprotocol import types
+from pygls.capabilities import get_capability
 
 from aurelis.lsp.cancellation import Interrupted, run_until
 from aurelis.lsp.errors import RequestCancelled
@@ -41,8 +42,8 @@ class ActionProgress:
         self.cancelled = asyncio.Event()
 
     async def __aenter__(self) -> ActionProgress:
-        window = self._ls.client_capabilities.window
-        if window is None or not window.work_done_progress:
+        capabilities = self._ls.client_capabilities
+        if not get_capability(capabilities, "window.work_done_progress", False):
             return self
         token = f"aurelis-{uuid.uuid4().hex}"
         progress = self._ls.work_done_progress

@@ -1,10 +1,15 @@
 """The Aurelis language server (pygls 2.x): wiring, lifecycle and the entry point.
 
-    python -m aurelis.lsp [--tcp HOST:PORT] [--log-file PATH]
+    python -m aurelis.lsp [--tcp HOST:PORT] [--log-file PATH] [--max-message-bytes N]
 
-stdio by default. Logs go to stderr or the log file, never stdout (the protocol's).
-Each feature lives in its own module; this one creates the server, keeps the state they
-share and handles the document and configuration lifecycle.
+stdio by default, read by `lsp.transport` (frames bounded by --max-message-bytes or
+AURELIS_LSP_MAX_MESSAGE_BYTES, 64 MB by default; see `lsp.wire`). Exit code: 0 after
+shutdown + exit, 1 for exit without shutdown, 2 for options that cannot work (a log file
+that cannot be written, an address that cannot be listened on). Logs go to stderr or the
+log file, never stdout (the protocol's).
+Each feature lives in its own module and the state they share in `server_state`; this
+one creates the server, registers the features and handles the document and
+configuration lifecycle.
 """
 
 from __future__ import annotations
@@ -13,96 +18,30 @@ import argparse
 import asyncio
 import logging
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from lsprotocol import types
-from pygls.lsp.server import LanguageServer
+from pygls.capabilities import get_capability
 from pygls.uris import to_fs_path
 
-from aurelis import __version__
 from aurelis.core.log import configure_logging
-from aurelis.lsp import code_actions, commands, inline_completion
-from aurelis.lsp.actions import diagnostics_lines
-from aurelis.lsp.configuration import SECTION, SettingsManager
-from aurelis.lsp.context import ContextSources, ProjectCache
-from aurelis.lsp.documents import DocumentSnapshot, RecentDocuments, snapshot
+from aurelis.lsp import code_actions, commands, inline_completion, trust_commands
+from aurelis.lsp.configuration import SECTION
+from aurelis.lsp.document_store import adopt_buffered_workspace
 from aurelis.lsp.live_config import get_config, load_or_defaults, warm_up
-from aurelis.lsp.model_calls import ModelCaller, close_orchestrator, orchestrator_health
-from aurelis.lsp.protocol import AurelisProtocol
-from aurelis.lsp.status import STATUS_METHOD, StatusReporter
-from aurelis.lsp.workspace_files import WorkspaceRoots
+from aurelis.lsp.local_model import preload_in_background
+from aurelis.lsp.model_calls import close_orchestrator
+from aurelis.lsp.server_state import AurelisLanguageServer
+from aurelis.lsp.transport import ListenError, serve_stdio, serve_tcp
+from aurelis.lsp.trust_commands import is_settings_file
+from aurelis.lsp.wire import max_message_bytes
 
 __all__ = ["AurelisLanguageServer", "create_server", "main"]
 
 logger = logging.getLogger("aurelis.lsp")
 _CONFIGURATION_TIMEOUT = 10.0
-
-
-class AurelisLanguageServer(LanguageServer):
-    """The server and the state its features share."""
-
-    protocol: AurelisProtocol
-
-    def __init__(self) -> None:
-        super().__init__("aurelis", __version__, protocol_cls=AurelisProtocol)
-        self.settings = SettingsManager()
-        self.status = StatusReporter(self._send_status, orchestrator_health)
-        self.models = ModelCaller(self.status)
-        self.recent = RecentDocuments()
-        self.roots = WorkspaceRoots(())
-        self.sources = ContextSources(self.roots, self.open_documents, ProjectCache())
-        self.inline = inline_completion.InlineCompletions(self)
-        self._diagnostics: dict[str, list[types.Diagnostic]] = {}
-        self.log_file: Path | None = None
-        #: initializationOptions, applied once `initialized` has loaded the config.
-        self.pending_options: Any = None
-
-    def _send_status(self, params: dict[str, Any]) -> None:
-        self.protocol.notify(STATUS_METHOD, params)
-
-    def open_documents(self) -> list[DocumentSnapshot]:
-        """Open documents, most recently edited first."""
-        found = []
-        for uri in self.recent.ordered():
-            document = snapshot(self.workspace, uri)
-            if document is not None:
-                found.append(document)
-        return found
-
-    def set_roots(self, folders: Sequence[str]) -> None:
-        self.roots = WorkspaceRoots(folders)
-        self.sources = ContextSources(self.roots, self.open_documents, ProjectCache())
-
-    def apply_settings(self, section: Any, *, publish: bool = True) -> None:
-        """Apply an `aurelis` settings section and tell the user about invalid values."""
-        for problem in self.settings.apply(section):
-            logger.warning("%s", problem)
-            self.window_show_message(
-                types.ShowMessageParams(type=types.MessageType.Warning, message=problem)
-            )
-        if publish:
-            self.status.publish()
-
-    def remember_diagnostics(self, uri: str, diagnostics: Sequence[types.Diagnostic]) -> None:
-        """Diagnostics the client showed us (in code action requests), for later prompts."""
-        self._diagnostics[uri] = list(diagnostics)
-
-    def remembered_diagnostics(self, uri: str, rng: types.Range | None) -> tuple[str, ...]:
-        found = self._diagnostics.get(uri, [])
-        if rng is not None:
-            found = [
-                d
-                for d in found
-                if d.range.end.line >= rng.start.line and d.range.start.line <= rng.end.line
-            ]
-        return diagnostics_lines(found)
-
-    def forget(self, uri: str) -> None:
-        self.recent.forget(uri)
-        self.inline.forget(uri)
-        self._diagnostics.pop(uri, None)
 
 
 def _workspace_folders(params: types.InitializeParams) -> list[str]:
@@ -116,8 +55,7 @@ def _workspace_folders(params: types.InitializeParams) -> list[str]:
 
 
 def _supports_configuration_pull(ls: AurelisLanguageServer) -> bool:
-    workspace = ls.client_capabilities.workspace
-    return bool(workspace and workspace.configuration)
+    return get_capability(ls.client_capabilities, "workspace.configuration", False)
 
 
 async def _pull_configuration(ls: AurelisLanguageServer) -> None:
@@ -141,12 +79,13 @@ def _load_config(ls: AurelisLanguageServer) -> None:
     """Load the config (the first time anything needs it) and log as it says."""
     problem = load_or_defaults()
     if problem is not None:
-        message = f"Aurelis: {problem}; using the default settings until it is fixed."
+        message = f"Aurelis: {problem}; the other settings apply until it is fixed."
         ls.window_show_message(
             types.ShowMessageParams(type=types.MessageType.Error, message=message)
         )
     config = get_config()
     _configure_logging(config.log_level, ls.log_file or config.log_file)
+    ls.config_loaded = True
 
 
 def _report_warm_up(done: asyncio.Future[None]) -> None:
@@ -159,6 +98,8 @@ def _register_lifecycle(ls: AurelisLanguageServer) -> None:
     @ls.feature(types.INITIALIZE)
     def initialize(params: types.InitializeParams) -> None:
         # Kept light on purpose: the editor waits for this answer (see live_config).
+        adopt_buffered_workspace(ls.protocol)
+        ls.trust.read_options(params.initialization_options)
         ls.set_roots(_workspace_folders(params))
         ls.pending_options = params.initialization_options
 
@@ -167,9 +108,10 @@ def _register_lifecycle(ls: AurelisLanguageServer) -> None:
         _load_config(ls)
         if ls.pending_options is not None:
             ls.apply_settings(ls.pending_options, publish=False)
-        ls.status.publish()
+        ls.announce_trust()
         warming = asyncio.get_running_loop().run_in_executor(None, warm_up)
         warming.add_done_callback(_report_warm_up)
+        preload_in_background(warming, ls.status.publish)
         await _pull_configuration(ls)
 
     @ls.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
@@ -189,9 +131,13 @@ def _register_lifecycle(ls: AurelisLanguageServer) -> None:
     def did_change_folders(params: types.DidChangeWorkspaceFoldersParams) -> None:
         folders = [to_fs_path(folder.uri) for folder in ls.workspace.folders.values()]
         ls.set_roots([folder for folder in folders if folder])
+        if ls.config_loaded:
+            ls.reload_settings()  # each root's project settings, trusted or not
 
 
-def _register_documents(ls: AurelisLanguageServer) -> None:
+def _register_documents(
+    ls: AurelisLanguageServer, inline: inline_completion.InlineCompletions
+) -> None:
     @ls.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(params: types.DidOpenTextDocumentParams) -> None:
         ls.recent.touch(params.text_document.uri)
@@ -203,20 +149,24 @@ def _register_documents(ls: AurelisLanguageServer) -> None:
     @ls.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def did_save(params: types.DidSaveTextDocumentParams) -> None:
         ls.sources.project.invalidate()
+        if ls.config_loaded and is_settings_file(params.text_document.uri):
+            ls.reload_settings()  # an edited file is untrusted until trusted again
 
     @ls.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(params: types.DidCloseTextDocumentParams) -> None:
         ls.forget(params.text_document.uri)
+        inline.forget(params.text_document.uri)
 
 
 def create_server() -> AurelisLanguageServer:
     """A server with every feature registered."""
     ls = AurelisLanguageServer()
     _register_lifecycle(ls)
-    _register_documents(ls)
-    inline_completion.register(ls)
+    inline = inline_completion.register(ls)
+    _register_documents(ls, inline)
     code_actions.register(ls)
     commands.register(ls)
+    trust_commands.register(ls)
     return ls
 
 
@@ -226,6 +176,12 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
     parser.add_argument("--log-file", type=Path, help="write logs here instead of stderr")
+    parser.add_argument(
+        "--max-message-bytes",
+        type=int,
+        metavar="N",
+        help="largest LSP message accepted (default: $AURELIS_LSP_MAX_MESSAGE_BYTES or 64 MB)",
+    )
     # vscode-languageclient appends --stdio for stdio transports; stdio is the default.
     parser.add_argument("--stdio", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -234,7 +190,7 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def _tcp_address(value: str) -> tuple[str, int]:
     """`HOST:PORT`, or `:PORT` for 127.0.0.1."""
     host, separator, port = value.rpartition(":")
-    if not separator or not port.isdigit() or int(port) > 65535:
+    if not separator or not port.isdigit() or len(port) > 5 or int(port) > 65535:
         raise SystemExit(f"aurelis serve: --tcp expects HOST:PORT, got {value!r}")
     return host.strip("[]") or "127.0.0.1", int(port)
 
@@ -252,19 +208,60 @@ def _configure_logging(level: str, log_file: Path | None) -> None:
     pygls_logger.propagate = False
 
 
+def _check_log_file(path: Path | None) -> None:
+    """An explicit --log-file must be writable (the setting alone falls back to stderr)."""
+    if path is None:
+        return
+    if path.is_dir() or (path.exists() and not os.access(path, os.W_OK)):
+        raise ValueError(f"cannot write the log file {path}")
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent  # the directories in between are created when logging starts
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"cannot write the log file {path}: {parent} is not a writable directory")
+
+
+def _usage_error(message: str) -> int:
+    print(f"aurelis serve: error: {message}", file=sys.stderr, flush=True)
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `python -m aurelis.lsp` and `aurelis serve`; returns the exit code."""
     args = _parse_args(argv)
     address = _tcp_address(args.tcp) if args.tcp else None
+    try:
+        max_bytes = max_message_bytes(args.max_message_bytes)
+        _check_log_file(args.log_file)
+    except ValueError as error:
+        return _usage_error(str(error))
     # The environment alone until `initialized` loads the config (files may say more).
     level = os.environ.get("AURELIS_LOG_LEVEL", "INFO").upper()
     _configure_logging(level if level in logging.getLevelNamesMapping() else "INFO", args.log_file)
     ls = create_server()
     ls.log_file = args.log_file
-    if address is not None:
-        logger.info("Aurelis language server listening on %s:%s", *address)
-        ls.start_tcp(*address)
-    else:
-        logger.info("Aurelis language server on stdio")
-        ls.start_io()
+    try:
+        if address is not None:
+            logger.info("Aurelis language server listening on %s:%s", *address)
+            serve_tcp(ls.protocol, *address, max_bytes)
+        else:
+            logger.info("Aurelis language server on stdio")
+            serve_stdio(ls.protocol, max_bytes)
+    except ListenError as error:
+        return _usage_error(str(error))
+    if ls.protocol.exit_code is not None:
+        _exit_now(ls.protocol.exit_code)
     return 0
+
+
+def _exit_now(code: int) -> None:
+    """After `exit`, leave at once and quietly: not waiting for worker threads (a local
+    model still loading or generating) nor running their finalizers at interpreter exit,
+    which print tracebacks once the modules they need are gone."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)

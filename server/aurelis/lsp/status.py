@@ -1,7 +1,9 @@
 """The `aurelis/status` notification: what the editors' status items show.
 
     {provider, endpoint, offline, busy, last_error,
-     models: {name: {healthy, breaker: "closed"|"open"|"half_open", rate_limit_remaining}}}
+     models: {name: {healthy, breaker: "closed"|"open"|"half_open", rate_limit_remaining}},
+     trust: {root path: "trusted"|"untrusted"|"restricted"|"no-project-settings"},
+     local_model: {state: "not_loaded"|"loading"|"ready"|"failed", error} | null}
 
 Sent after initialize, when busy changes, after each model call and on errors. Model health
 comes from the orchestrator's `health()` when it has one; until then, from what this
@@ -17,6 +19,7 @@ from typing import Any
 
 from aurelis.core.redaction import redact
 from aurelis.lsp.live_config import get_config, route
+from aurelis.lsp.local_model import local_model_status
 from aurelis.models.types import ModelType, TaskType
 
 __all__ = ["STATUS_METHOD", "LSP_TASKS", "StatusReporter"]
@@ -51,9 +54,11 @@ class StatusReporter:
         self,
         send: Callable[[dict[str, Any]], None],
         health: Callable[[], dict[str, Any] | None] = lambda: None,
+        trust: Callable[[], dict[str, str]] = dict,
     ) -> None:
         self._send = send
         self._health = health
+        self._trust = trust
         self._busy = 0
         self._last_error: str | None = None
         self._seen: dict[str, _Seen] = {}
@@ -72,12 +77,14 @@ class StatusReporter:
             "busy": self.busy,
             "last_error": self._last_error,
             "models": self._models(offline),
+            "trust": self._trust(),
+            "local_model": local_model_status(),
         }
 
     def publish(self) -> None:
         try:
             self._send(self.snapshot())
-        except Exception:  # noqa: BLE001 - a status update must never break a request
+        except Exception:  # a status update must never break a request
             logger.exception("could not send aurelis/status")
 
     def call_started(self) -> None:
@@ -127,7 +134,7 @@ class StatusReporter:
     def _orchestrator_health(self) -> dict[str, Any] | None:
         try:
             return self._health()
-        except Exception:  # noqa: BLE001 - health is advisory
+        except Exception:  # health is advisory
             logger.exception("orchestrator health() failed")
             return None
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pathspec
 
-from aurelis.core.redaction import looks_like_env_file
+from aurelis.core.secret_files import is_secret_file
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -122,16 +122,18 @@ def read_text_file(
 ) -> str | None:
     """The text of `path`, or None when it must not or cannot be used as context.
 
-    None for: paths outside the workspace (links resolved), `.env` files, non-regular
-    files, files over `max_bytes`, binary files and undecodable text.
+    None for: paths outside the workspace (links resolved), files that are secrets by
+    nature (`.env`, `.netrc`, keys: `core.secret_files`, checked on the name and on the
+    link's target), non-regular files, files over `max_bytes`, binary files and
+    undecodable text.
     """
-    if looks_like_env_file(str(path)):
+    if is_secret_file(str(path)):
         return None
     try:
         real = Path(path).resolve(strict=True)
     except (OSError, RuntimeError):
         return None
-    if looks_like_env_file(str(real)) or not roots.contains(real):
+    if is_secret_file(str(real)) or not roots.contains(real):
         return None
     try:
         if not real.is_file() or real.stat().st_size > max_bytes:
@@ -177,7 +179,7 @@ def list_tree(root: Path, *, deadline: float, max_entries: int = 300) -> TreeLis
                 continue
             if is_dir:
                 queue.append((Path(child.path), specs))
-            elif not looks_like_env_file(child.name):
+            elif not is_secret_file(relative):
                 entries.append(relative)
     return TreeListing(root, tuple(entries), complete=True)
 

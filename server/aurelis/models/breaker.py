@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from aurelis.core.config import AurelisConfig
-from aurelis.core.exceptions import ModelUnavailableError
+from aurelis.core.exceptions import ModelUnavailableError, RateLimitError, is_transient
 from aurelis.models.types import ModelType
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "BreakerState",
     "CircuitBreaker",
     "BreakerRegistry",
+    "BreakerProbe",
     "CircuitOpenError",
 ]
 
@@ -104,6 +105,28 @@ class CircuitBreaker:
             return True
         return False
 
+    def would_allow(self) -> bool:
+        """Would `allow()` let a call out now? Asks without taking the half-open probe."""
+        state = self.state
+        if state is BreakerState.HALF_OPEN:
+            return not self._probe_out
+        return state is BreakerState.CLOSED
+
+    def probe(self, model: str) -> BreakerProbe:
+        """`async with breaker.probe(name):` around one call to the model (see BreakerProbe)."""
+        return BreakerProbe(self, model)
+
+    def judge(self, error: BaseException | None) -> None:
+        """The verdict on one allowed call: None when it answered, else what it raised."""
+        if error is None:
+            self.record_success()
+        elif isinstance(error, RateLimitError):
+            self.release()  # the server throttled us: held back, but not unhealthy
+        elif is_transient(error):
+            self.record_failure()
+        else:
+            self.release()  # cancelled, or a verdict on the request, not on the model
+
     def record_success(self) -> None:
         if self._state is BreakerState.HALF_OPEN:
             self._close()
@@ -149,6 +172,30 @@ class CircuitBreaker:
         self._consecutive = 0
         self._outcomes.clear()
         self._probe_out = False
+
+
+class BreakerProbe:
+    """One call's permission to reach a model, as an async context manager.
+
+    Entering asks the breaker (CircuitOpenError when it is open, or when the half-open
+    probe is already out); leaving gives the breaker its verdict from how the block ended,
+    so a permission is always returned, whatever happens inside. Async because breaker
+    state may live in a shared store (Redis) rather than in this process.
+    """
+
+    __slots__ = ("_breaker", "_model")
+
+    def __init__(self, breaker: CircuitBreaker, model: str) -> None:
+        self._breaker, self._model = breaker, model
+
+    async def __aenter__(self) -> None:
+        if not self._breaker.allow():
+            raise CircuitOpenError(self._model, self._breaker.retry_in())
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: object
+    ) -> None:
+        self._breaker.judge(error)
 
 
 class BreakerRegistry:

@@ -13,7 +13,14 @@ from types import MappingProxyType
 from typing import Any
 
 from aurelis.core.config import AurelisConfig
-from aurelis.core.exceptions import AurelisError, ModelError, RateLimitError, is_transient
+
+# The chain's errors live with the others in core; imported here for their old path too.
+from aurelis.core.exceptions import (
+    AllModelsFailedError,
+    AllModelsRateLimitedError,
+    AurelisError,
+    RateLimitError,
+)
 from aurelis.core.redaction import redact
 from aurelis.models.types import ModelType
 
@@ -100,39 +107,6 @@ class Trail:
                 doing += f" after {Attempt(self.current, self.retrying).reason}"
             parts.append(doing)
         return "; ".join(parts) or "no model was tried"
-
-
-class AllModelsFailedError(ModelError):
-    """Every model of the fallback chain failed; `attempts` says which and why."""
-
-    def __init__(self, attempts: list[Attempt], *, prefix: str = "no model could answer") -> None:
-        super().__init__(
-            f"{prefix}: " + "; ".join(f"{a.model.value}: {a.reason}" for a in attempts),
-            model=attempts[0].model.value if attempts else None,
-            hint="check the endpoint and the models' health (`aurelis models`), or retry later",
-        )
-        self.attempts = attempts
-        self.transient = any(is_transient(a.error) for a in attempts)
-
-
-class AllModelsRateLimitedError(RateLimitError):
-    """Every model of the chain was held back by a rate limit (ours or the server's)."""
-
-    def __init__(self, attempts: list[Attempt]) -> None:
-        waits = [
-            a.error.retry_after
-            for a in attempts
-            if isinstance(a.error, RateLimitError) and a.error.retry_after is not None
-        ]
-        wait = min(waits) if waits else None
-        super().__init__(
-            "every model is rate limited: "
-            + "; ".join(f"{a.model.value}: {a.reason}" for a in attempts),
-            retry_after=wait,
-            model=attempts[0].model.value if attempts else None,
-            hint=f"retry in {wait:.0f}s" if wait is not None else "retry later",
-        )
-        self.attempts = attempts
 
 
 def chain_failure(attempts: list[Attempt]) -> AurelisError:

@@ -1,35 +1,32 @@
 """The values a request turns into on its way through the orchestrator, and the response.
 
-A `Plan` is a request made concrete for one model; an `Answer` is what that model said
-(with the failed links before it); a `Hit` is an answer from the cache. Both build the
-caller's `ModelResponse`, so one upstream call can answer several identical requests, each
-with its own metadata.
+A `PreparedCall` is a request made concrete for one model (resolved, prompt fitted, provider
+call ready); an `Answer` is what that model said (with the failed links before it); a `Hit`
+is an answer from the cache. Both build the caller's `ModelResponse`, so one upstream call
+can answer several identical requests, each with its own metadata.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from aurelis.models.breaker import CircuitBreaker
 from aurelis.models.cache import CacheEntry
 from aurelis.models.fallback import Attempt
 from aurelis.models.prompts import BuiltPrompt
-from aurelis.models.providers.base import Completion, ProviderCall, StreamChunk
-from aurelis.models.ratelimit import Slot
+from aurelis.models.providers.base import Completion, ProviderCall
 from aurelis.models.routing import ResolvedModel
 from aurelis.models.tokens import count_tokens
 from aurelis.models.types import ModelRequest, ModelResponse
 
-__all__ = ["Plan", "Deadline", "Answer", "Hit", "Outcome", "OpenStream", "INCOMPLETE"]
+__all__ = ["PreparedCall", "Answer", "Hit", "Outcome", "INCOMPLETE", "base_metadata"]
 
 #: Finish reasons of answers that are cut short or withheld: never cached.
 INCOMPLETE = frozenset({"length", "cancelled", "content_filter"})
 
 
-class Plan:
-    """A request made concrete for one model: resolved, prompt built, call ready."""
+class PreparedCall:
+    """A request made concrete for one model: resolved, prompt built, provider call ready."""
 
     __slots__ = ("resolved", "prompt", "call", "model")
 
@@ -38,29 +35,37 @@ class Plan:
         self.model = resolved.model
 
 
-class Deadline:
-    """The end of a request's time budget on the orchestrator's clock."""
-
-    __slots__ = ("end", "_clock")
-
-    def __init__(self, seconds: float, clock: Callable[[], float]) -> None:
-        self._clock = clock
-        self.end = clock() + seconds
-
-    def left(self) -> float:
-        return self.end - self._clock()
-
-
 class Answer:
-    """What one model answered, with the links of the chain that failed before it."""
+    """What one model answered, with the links of the chain that failed before it.
 
-    def __init__(self, plan: Plan, completion: Completion, attempts: list[Attempt]) -> None:
-        self.plan, self.completion, self.attempts = plan, completion, attempts
+    `rate_limit_remaining`/`rate_limit_reset` are what the server said about its limits,
+    or else our own limiter's count, at the moment the answer arrived.
+    """
+
+    __slots__ = (
+        "prepared",
+        "completion",
+        "attempts",
+        "tokens",
+        "rate_limit_remaining",
+        "rate_limit_reset",
+    )
+
+    def __init__(
+        self,
+        prepared: PreparedCall,
+        completion: Completion,
+        attempts: list[Attempt],
+        *,
+        rate_limit_remaining: int | None,
+        rate_limit_reset: float | None,
+    ) -> None:
+        self.prepared, self.completion, self.attempts = prepared, completion, attempts
         self.tokens = completion.total_tokens or (
-            plan.prompt.prompt_tokens + count_tokens(completion.content)
+            prepared.prompt.prompt_tokens + count_tokens(completion.content)
         )
-        self.rate_limit_remaining: int | None = None
-        self.rate_limit_reset: float | None = None
+        self.rate_limit_remaining = rate_limit_remaining
+        self.rate_limit_reset = rate_limit_reset
 
     @property
     def cacheable(self) -> bool:
@@ -70,22 +75,22 @@ class Answer:
 
     def facts(self) -> dict[str, Any]:
         """The call's facts: the same for everyone who gets this answer (also cached)."""
-        completion, plan = self.completion, self.plan
+        completion, prepared = self.completion, self.prepared
         facts: dict[str, Any] = {
-            "deployment": plan.resolved.deployment,
-            "endpoint": plan.resolved.endpoint,
-            "prompt_tokens": completion.prompt_tokens or plan.prompt.prompt_tokens,
+            "deployment": prepared.resolved.deployment,
+            "endpoint": prepared.resolved.endpoint,
+            "prompt_tokens": completion.prompt_tokens or prepared.prompt.prompt_tokens,
             "completion_tokens": completion.completion_tokens,
             "finish_reason": completion.finish_reason,
         }
-        if plan.prompt.truncated:
-            facts["context_truncated"] = plan.prompt.truncated
+        if prepared.prompt.truncated:
+            facts["context_truncated"] = prepared.prompt.truncated
         return facts
 
     def entry(self) -> CacheEntry:
         return CacheEntry(
             content=self.completion.content,
-            model_used=self.plan.model,
+            model_used=self.prepared.model,
             tokens_used=self.tokens,
             metadata=self.facts(),
             stored_at=time.time(),
@@ -103,7 +108,7 @@ class Answer:
             metadata["shared"] = True  # answered by an identical request's call
         return ModelResponse(
             content=self.completion.content,
-            model_used=self.plan.model,
+            model_used=self.prepared.model,
             tokens_used=self.tokens,
             processing_time=time.perf_counter() - started,
             cached=False,
@@ -135,26 +140,6 @@ class Hit:
 
 
 Outcome = Answer | Hit
-
-
-class OpenStream:
-    """A stream that delivered its first chunk; it holds its rate-limit slot until closed."""
-
-    __slots__ = ("plan", "chunks", "first", "slot", "breaker", "attempts", "opened_at")
-
-    def __init__(
-        self,
-        plan: Plan,
-        chunks: AsyncIterator[StreamChunk],
-        first: StreamChunk | None,
-        slot: Slot,
-        breaker: CircuitBreaker,
-        attempts: list[Attempt],
-        opened_at: float,
-    ) -> None:
-        self.plan, self.chunks, self.first = plan, chunks, first
-        self.slot, self.breaker, self.attempts = slot, breaker, attempts
-        self.opened_at = opened_at
 
 
 def base_metadata(request: ModelRequest) -> dict[str, Any]:

@@ -3,6 +3,11 @@
 Answers survive editor restarts. The file is a cache, so any trouble with it costs at most a
 cache miss: a corrupt or unreadable file is moved aside (``*.corrupt-<time>``) and recreated
 with a warning, and if even that fails the disk layer switches itself off.
+
+The file is never opened through a symlink (nor its `-wal`/`-shm`/`-journal` siblings),
+and an existing file is written only if it holds our cache and nothing else: a cache_dir
+that points at another program's database switches the disk layer off and leaves that
+file exactly as it was (not even moved aside).
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import stat
 import threading
 import time
 from collections.abc import Callable
@@ -21,6 +27,18 @@ __all__ = ["PersistentCache"]
 logger = logging.getLogger("aurelis.models.cache")
 
 T = TypeVar("T")
+
+_SIBLINGS = ("-wal", "-shm", "-journal")
+_OUR_OBJECTS = {
+    ("table", "entries"),
+    ("index", "entries_used_at"),
+    ("index", "sqlite_autoindex_entries_1"),  # the primary key's
+}
+
+
+class ForeignCacheFile(Exception):
+    """The cache path is a link, someone else's file, or a database that is not ours."""
+
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS entries ("
@@ -46,6 +64,11 @@ class PersistentCache:
                 "SELECT value, stored_at FROM entries WHERE key = ?", (key,)
             ).fetchone()
             if row is None:
+                return None
+            if not isinstance(row[0], str) or not _is_number(row[1]):
+                # A row another program (or a bug) wrote: drop it, never fail on it.
+                logger.warning("persistent cache %s: dropped a malformed entry", self.path)
+                conn.execute("DELETE FROM entries WHERE key = ?", (key,))
                 return None
             if row[1] < min_stored_at:
                 self._delete(conn, key)
@@ -107,12 +130,18 @@ class PersistentCache:
                 self._conn.close()
                 self._conn = self._recover(error)
                 return default
+            except (TypeError, ValueError) as error:
+                # A value of the wrong type in some row: a miss, never a failed request.
+                logger.warning(
+                    "persistent cache %s: malformed data (%s); skipped", self.path, error
+                )
+                return default
 
     def _delete(self, conn: sqlite3.Connection, key: str) -> None:
         row = conn.execute("SELECT size FROM entries WHERE key = ?", (key,)).fetchone()
         if row is not None:
             conn.execute("DELETE FROM entries WHERE key = ?", (key,))
-            self._total -= int(row[0])
+            self._total -= int(row[0]) if _is_number(row[0]) else 0
 
     def _evict(self, conn: sqlite3.Connection, max_bytes: int) -> None:
         while self._total > max_bytes:
@@ -131,6 +160,9 @@ class PersistentCache:
     def _open(self) -> sqlite3.Connection | None:
         try:
             return self._connect()
+        except ForeignCacheFile as error:
+            logger.warning("persistent cache disabled: %s", error)
+            return None
         except (sqlite3.DatabaseError, OSError) as error:
             return self._recover(error)
 
@@ -168,9 +200,8 @@ class PersistentCache:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         # Create the file 0600 ourselves: sqlite would use the umask (often 0644), and the
         # WAL and shm files copy the permissions of the database file.
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        os.close(fd)
-        os.chmod(self.path, 0o600)
+        if _open_private(self.path):
+            _check_ours(self.path)
         conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         try:
             conn.execute("PRAGMA journal_mode=WAL")
@@ -190,6 +221,52 @@ class PersistentCache:
         return conn
 
 
+def _open_private(path: Path) -> bool:
+    """Create or open `path` 0600 without following links; True if it already held data."""
+    for suffix in _SIBLINGS:
+        if Path(f"{path}{suffix}").is_symlink():
+            raise ForeignCacheFile(f"{path}{suffix} is a symbolic link; not writing through it")
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except OSError as error:
+        if path.is_symlink():
+            raise ForeignCacheFile(f"{path} is a symbolic link; not writing through it") from None
+        raise error
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ForeignCacheFile(f"{path} is not a regular file")
+        if hasattr(os, "geteuid") and info.st_uid != os.geteuid():
+            raise ForeignCacheFile(f"{path} belongs to another user")
+        os.fchmod(fd, 0o600)
+        return info.st_size > 0
+    finally:
+        os.close(fd)
+
+
+def _check_ours(path: Path) -> None:
+    """Read-only look at an existing file: only our table and index, or hands off."""
+    try:
+        conn = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
+    except sqlite3.DatabaseError:
+        return  # unreadable: the caller's integrity check moves our damaged file aside
+    try:
+        rows = conn.execute("SELECT type, name FROM sqlite_master").fetchall()
+    except sqlite3.DatabaseError:
+        return  # not a database at all (a damaged cache): recovered by the caller
+    finally:
+        conn.close()
+    objects = {(str(kind), str(name)) for kind, name in rows}
+    if not objects <= _OUR_OBJECTS:
+        names = ", ".join(sorted(name for _, name in objects - _OUR_OBJECTS))
+        raise ForeignCacheFile(f"{path} is another program's database (holds {names})")
+
+
 def _scalar(conn: sqlite3.Connection, query: str) -> int:
     row = conn.execute(query).fetchone()
     return int(row[0]) if row is not None else 0
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)

@@ -116,10 +116,15 @@ def build_messages(request: ModelRequest, budget: int) -> BuiltPrompt:
     system = request.system_prompt or SYSTEM_PROMPTS[request.task_type]
     prompt = redact(request.prompt)
     sections = context_sections(request.context)
+    if _surely_fits(system, prompt, sections, budget):
+        # The common request: a token is at least one byte, so when the bytes fit, the
+        # tokens do and nothing is cut; no tokenizer run at all.
+        return BuiltPrompt(_chat(system, _user_message(prompt, sections)))
     if not sections and fits(system + prompt, budget - _FRAMING_TOKENS):
-        # The common short request: no tokenizer run at all.
         return BuiltPrompt(_chat(system, prompt))
-    fixed_tokens = _estimate(system, prompt) + _FRAMING_TOKENS
+    # System prompts and labels repeat from request to request: their counts are cached,
+    # so each request tokenizes its prompt and each context section once.
+    fixed_tokens = _count_cached(system) + count_tokens(prompt) + _FRAMING_TOKENS
     if fixed_tokens > budget:
         raise PromptTooLongError(
             f"the prompt needs {fixed_tokens} tokens but the model accepts {budget}",
@@ -229,7 +234,7 @@ def _fit_sections(
     if not sections:
         return sections, []
     costs = {section.key: count_tokens(section.body) for section in sections}
-    overhead = {section.key: count_tokens(section.label) + 8 for section in sections}
+    overhead = {section.key: _count_cached(section.label) + 8 for section in sections}
     if sum(costs.values()) + sum(overhead.values()) <= budget:
         return sections, []
     allowed: dict[str, int] = {}
@@ -285,8 +290,23 @@ def _estimate(*texts: str) -> int:
     return sum(count_tokens(text) for text in texts)
 
 
-def _section_cost(section: Section) -> int:
-    return count_tokens(section.body) + count_tokens(section.label) + 8
+@functools.lru_cache(maxsize=256)
+def _count_cached(text: str) -> int:
+    """Token count of a text that recurs (system prompts, section labels)."""
+    return count_tokens(text)
+
+
+def _surely_fits(system: str, prompt: str, sections: list[Section], budget: int) -> bool:
+    """True when the whole prompt fits by its UTF-8 size alone (an upper bound on tokens),
+    with the same margins as the counted path: framing, section overhead, the heading."""
+    reserve = _FRAMING_TOKENS + (_REQUEST_HEADING_TOKENS + 8 * len(sections) if sections else 0)
+    texts = [system, prompt, *(part for s in sections for part in (s.body, s.label))]
+    chars = sum(len(text) for text in texts)
+    if chars * 4 + reserve <= budget:  # UTF-8 needs at most 4 bytes a character
+        return True
+    if chars + reserve > budget:  # at least one byte a character: measure it properly
+        return False
+    return sum(len(text.encode("utf-8")) for text in texts) + reserve <= budget
 
 
 def _as_text(value: Any) -> str:

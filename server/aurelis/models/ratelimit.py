@@ -32,6 +32,7 @@ __all__ = [
     "RateLimiterRegistry",
     "ClientRateLimitError",
     "Slot",
+    "SlotHold",
 ]
 
 Clock = Callable[[], float]
@@ -128,6 +129,31 @@ class Slot:
             self._semaphore.release()
 
 
+class SlotHold:
+    """`async with limiter.slot(...)`: a slot acquired on entry, released on exit, once.
+
+    Async on both ends because the windows may live in a shared store (Redis).
+    """
+
+    __slots__ = ("_limiter", "_model", "_mode", "_max_wait", "_slot")
+
+    def __init__(self, limiter: ModelRateLimiter, model: str, mode: Mode, max_wait: float) -> None:
+        self._limiter, self._model, self._mode, self._max_wait = limiter, model, mode, max_wait
+        self._slot: Slot | None = None
+
+    async def __aenter__(self) -> Slot:
+        self._slot = await self._limiter.acquire(
+            self._model, mode=self._mode, max_wait=self._max_wait
+        )
+        return self._slot
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: object
+    ) -> None:
+        if self._slot is not None:
+            self._slot.release()
+
+
 class ModelRateLimiter:
     """The limits of one model. Lives on one event loop at a time."""
 
@@ -151,6 +177,10 @@ class ModelRateLimiter:
         self._semaphore_loop: asyncio.AbstractEventLoop | None = None
 
     # --- admission ------------------------------------------------------------------------
+    def slot(self, model: str, *, mode: Mode, max_wait: float) -> SlotHold:
+        """One admitted request as an async context manager (see `acquire`)."""
+        return SlotHold(self, model, mode, max_wait)
+
     async def acquire(self, model: str, *, mode: Mode, max_wait: float) -> Slot:
         """Admit one request, waiting at most `max_wait` seconds (wait mode).
 

@@ -71,7 +71,7 @@ async def call_with_retries(
     # hands over to tenacity, which sees that first failure replayed as its attempt 1.
     try:
         return await attempt()
-    except Exception as error:  # noqa: BLE001 - re-raised unless worth a retry
+    except Exception as error:  # re-raised unless worth a retry
         if not retryable(error) or policy.max_retries == 0:
             raise
         first_failure: list[BaseException] = [error]

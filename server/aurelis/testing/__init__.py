@@ -9,14 +9,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from aurelis.testing.fake_provider import FakeProvider
     from aurelis.testing.model_server import ModelServer, RecordedRequest, Reply
 
-__all__ = ["ModelServer", "RecordedRequest", "Reply"]
+__all__ = ["FakeProvider", "ModelServer", "RecordedRequest", "Reply"]
 
 
 def __getattr__(name: str) -> Any:
     # Imported lazily so `python -m aurelis.testing.model_server` does not find the module
     # already imported by its package (runpy warns about that double import).
+    if name == "FakeProvider":  # in-process, for unit tests of the orchestrator's pipeline
+        from aurelis.testing.fake_provider import FakeProvider
+
+        return FakeProvider
     if name in __all__:
         from aurelis.testing import model_server
 

@@ -8,9 +8,13 @@ local M = {}
 --- The plugin's defaults. `setup()` deep-merges the user's table over a copy of this.
 ---@class aurelis.Options
 M.defaults = {
-  -- The language server command. Virtualenv users and tests set e.g.
-  -- { '/path/to/python', '-m', 'aurelis.lsp' }.
+  -- The language server command: the `aurelis` console script. A Python interpreter named
+  -- here (e.g. { '/venv/bin/python', '-m', 'aurelis', 'serve' }) is given `-P`.
   cmd = { 'aurelis', 'serve' },
+  -- A Python interpreter that has Aurelis installed (e.g. '~/venvs/aurelis/bin/python').
+  -- When set, the server runs as { python, '-P', '-m', 'aurelis', 'serve' } and `cmd` is
+  -- ignored. `-P` keeps the working directory off sys.path.
+  python = nil,
   -- Extra environment for the server process (nil: inherit Neovim's).
   cmd_env = nil,
   filetypes = {
@@ -81,6 +85,10 @@ local SCHEMA = {
     'a non-empty list of strings, e.g. { "aurelis", "serve" }',
   },
   cmd_env = { function(v) return v == nil or type(v) == 'table' end, 'a table or nil' },
+  python = {
+    function(v) return v == nil or (type(v) == 'string' and v ~= '') end,
+    'a path to a Python interpreter, or nil',
+  },
   filetypes = { is_string_list, 'a list of filetypes' },
   root_markers = { is_string_list, 'a list of file names' },
   settings = { function(v) return type(v) == 'table' end, 'a table' },
@@ -196,13 +204,50 @@ local function json_objects(value)
   return copy
 end
 
+--- True for `python`, `python3`, `python3.12`, `/venv/bin/python`, `python.exe`, ...
+---@param program string
+---@return boolean
+function M.is_python(program)
+  local base = vim.fs.basename(program):lower():gsub('%.exe$', '')
+  return base:match('^python[%d.]*$') ~= nil
+end
+
+--- The server command line. Nothing from the workspace may be imported: the console script
+--- puts its own bin directory first on sys.path, and an interpreter gets `-P` so the working
+--- directory is not on it (a workspace `secrets.py` or `aurelis/` would be found first).
+---@param o? aurelis.Options
+---@return string[]
+function M.server_cmd(o)
+  o = o or M.options
+  if o.python then
+    return { vim.fs.normalize(o.python), '-P', '-m', 'aurelis', 'serve' }
+  end
+  local cmd = vim.deepcopy(o.cmd)
+  if M.is_python(cmd[1]) and not vim.list_contains(cmd, '-P') then
+    table.insert(cmd, 2, '-P')
+  end
+  return cmd
+end
+
+--- The plugin's own directory (…/editors/neovim, or pack/*/start/aurelis).
+local plugin_root = vim.fs.dirname(vim.fs.dirname(vim.fs.dirname(
+  vim.fs.normalize(vim.fn.fnamemodify(debug.getinfo(1, 'S').source:sub(2), ':p')))))
+
+--- The directory the server runs in: one the workspace does not control (the server finds
+--- the project from the workspace folders it is given, not from its cwd).
+---@return string
+function M.server_cwd()
+  return plugin_root
+end
+
 --- The `vim.lsp.Config` fields that follow from the current options.
 ---@return vim.lsp.Config
 function M.lsp_config()
   local o = M.options
   local settings = json_objects(o.settings)
   return {
-    cmd = vim.deepcopy(o.cmd),
+    cmd = M.server_cmd(o),
+    cmd_cwd = M.server_cwd(),
     cmd_env = o.cmd_env and vim.deepcopy(o.cmd_env) or nil,
     filetypes = vim.deepcopy(o.filetypes),
     root_markers = vim.deepcopy(o.root_markers),

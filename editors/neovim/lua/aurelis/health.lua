@@ -34,17 +34,24 @@ local function check_options()
     })
   end
   local o = config.options
-  local program = o.cmd[1]
-  local cmdline = table.concat(o.cmd, ' ')
+  local cmd = config.server_cmd(o)
+  local program = cmd[1]
+  local cmdline = table.concat(cmd, ' ')
   if vim.fn.executable(program) == 1 then
     health.ok(('server command: `%s` (%s)'):format(cmdline, vim.fn.exepath(program)))
   else
     local message = ('server command `%s` cannot run: `%s` is not an executable')
     health.error(message:format(cmdline, program), {
-      'Install the server: pip install aurelis',
-      'Or point `cmd` at it: setup({ cmd = { "/venv/bin/python", "-m", "aurelis.lsp" } })',
+      'Install the server from a checkout of the Aurelis repository: '
+        .. 'pipx install /path/to/aurelis (puts `aurelis` on PATH)',
+      'Or into a virtualenv: pip install "/path/to/aurelis[local]", or a built wheel: '
+        .. 'pip install dist/aurelis-*.whl',
+      'Then point the plugin at that interpreter: setup({ python = "/venv/bin/python" }) '
+        .. '(runs `python -P -m aurelis serve`)',
     })
   end
+  health.info(('server runs in %s (never the project: nothing there is imported)')
+    :format(config.server_cwd()))
   health.info(('filetypes: %s'):format(table.concat(o.filetypes, ', ')))
   health.info(('root markers: %s'):format(table.concat(o.root_markers, ', ')))
   if next(o.settings) then
@@ -81,7 +88,7 @@ local function check_client(client)
     health.ok('server offers every editor command')
   else
     health.warn('server lacks commands: ' .. table.concat(missing, ', '),
-      { 'Update the server (pip install -U aurelis).' })
+      { 'Update the server: reinstall it from an up-to-date checkout of the Aurelis repository.' })
   end
   if caps.inlineCompletionProvider then
     health.ok('server provides inline completion')

@@ -50,6 +50,35 @@ function M.base_config()
   return cfg
 end
 
+--- How to install the server: there is no `aurelis` on PyPI; it comes from a checkout of the
+--- Aurelis repository or a wheel built there.
+M.INSTALL_HINT = 'pipx install /path/to/aurelis (a checkout of the Aurelis repository), or '
+  .. 'pip install "/path/to/aurelis[local]" in a virtualenv, or pip install dist/aurelis-*.whl'
+
+--- Start the server for the buffers that were opened before it was enabled.
+---
+--- vim.lsp.enable() only re-runs FileType for open buffers once VimEnter has happened. With
+--- the plugin installed as a package and no setup() call, setup is scheduled from
+--- plugin/aurelis.lua; whenever something lets the event loop run during startup (another
+--- plugin's FileType hook calling vim.wait, a UI handshake) it runs after the startup files
+--- were loaded but before VimEnter, and the file named on the command line was never
+--- attached.
+local function attach_open_buffers_after_startup()
+  if vim.v.vim_did_enter == 1 then
+    return
+  end
+  vim.api.nvim_create_autocmd('VimEnter', {
+    group = vim.api.nvim_create_augroup('aurelis.startup', { clear = true }),
+    once = true,
+    callback = function()
+      if M.enabled then
+        -- The group vim.lsp.enable() creates; its callback attaches each buffer once.
+        pcall(vim.cmd.doautoall, 'nvim.lsp.enable FileType')
+      end
+    end,
+  })
+end
+
 --- Register the server with vim.lsp (and enable it when the options say so).
 --- Returns false (and says why) when the server command cannot be run.
 ---@return boolean
@@ -63,16 +92,17 @@ function M.register()
     end
     return true
   end
-  local program = config.options.cmd[1]
+  local program = config.server_cmd()[1]
   if vim.fn.executable(program) ~= 1 then
     -- Enabling anyway would raise an error each time a file of `filetypes` opens.
-    util.notify(('cannot run the language server: `%s` is not an executable. Install it '
-      .. '(pip install aurelis) or set `cmd`, e.g. { "python3", "-m", "aurelis.lsp" }.')
-      :format(program), vim.log.levels.WARN)
+    util.notify(('cannot run the language server: `%s` is not an executable. Install it (%s), '
+      .. 'or set `python` to an interpreter that has it, e.g. setup({ python = '
+      .. '"~/venvs/aurelis/bin/python" }).'):format(program, M.INSTALL_HINT), vim.log.levels.WARN)
     return false
   end
   vim.lsp.enable(util.client_name)
   M.enabled = true
+  attach_open_buffers_after_startup()
   return true
 end
 

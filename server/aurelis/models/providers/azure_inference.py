@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 from azure.ai.inference.aio import ChatCompletionsClient
@@ -23,6 +23,7 @@ from azure.core.exceptions import (
     ServiceRequestError,
     ServiceResponseError,
 )
+from azure.core.rest import AsyncHttpResponse
 
 from aurelis.core.exceptions import (
     AuthenticationError,
@@ -35,6 +36,8 @@ from aurelis.core.exceptions import (
 )
 from aurelis.core.redaction import redact
 from aurelis.models.providers.base import Completion, ProviderCall, RateLimitInfo, StreamChunk
+from aurelis.models.providers.chat_stream import StreamReader, stream_request
+from aurelis.models.providers.context_fit import ContextLengthError, context_length_error, refit
 
 __all__ = ["AzureInferenceProvider", "GITHUB_MODELS_RETIRED"]
 
@@ -76,62 +79,69 @@ class AzureInferenceProvider:
         )
 
     async def complete(self, call: ProviderCall) -> Completion:
+        try:
+            return await self._complete_once(call)
+        except ContextLengthError as too_long:
+            return await self._complete_once(self._refit(call, too_long))
+
+    async def _complete_once(self, call: ProviderCall) -> Completion:
         headers: dict[str, str] = {}
         result = await self._send(call, headers, stream=False)
         return _completion_from(result, headers, call)
 
+    def _refit(self, call: ProviderCall, too_long: ContextLengthError) -> ProviderCall:
+        # Only chat prompts are ours to rebuild; anything else fails as the server said.
+        if call.kind != "chat":
+            raise too_long
+        return refit(call, too_long, self.endpoint)
+
     async def stream(self, call: ProviderCall) -> AsyncIterator[StreamChunk]:
-        headers: dict[str, str] = {}
-        updates = await self._send(call, headers, stream=True)
-        async for chunk in self._stream_updates(updates, headers, call):
-            yield chunk
+        """Our own SSE path on the SDK's pipeline (see `chat_stream`)."""
+        try:
+            response = await self._open_stream(call)
+        except ContextLengthError as too_long:
+            call = self._refit(call, too_long)
+            response = await self._open_stream(call)
+        headers = {name.lower(): value for name, value in response.headers.items()}
+        reader = StreamReader(response, call, self.endpoint, _rate_limit_info(headers))
+        try:
+            async for chunk in reader.read():
+                yield chunk
+        finally:
+            # Closing the response drops the connection, also when the caller cancels:
+            # a streaming server notices that and stops generating.
+            await response.close()
+
+    async def _open_stream(self, call: ProviderCall) -> AsyncHttpResponse:
+        """Send the streamed request; an error status comes back as one of our exceptions."""
+        try:
+            async with asyncio.timeout(call.timeout):
+                response = await self._client.send_request(stream_request(call), stream=True)
+                if response.status_code >= 300:
+                    await response.read()
+        except Exception as error:  # noqa: BLE001 - every failure is translated
+            raise self._translate(error, call) from None
+        if response.status_code >= 300:
+            await response.close()
+            raise self._http_error(HttpResponseError(response=response), call)
+        return response
 
     async def _send(self, call: ProviderCall, headers: dict[str, str], *, stream: bool) -> Any:
         """One HTTP request; every failure comes back as one of our exceptions."""
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for runs the call in a task of
+        # its own, and that task switch costs more than the rest of our per-call work.
         try:
-            return await asyncio.wait_for(
-                self._client.complete(
+            async with asyncio.timeout(call.timeout):
+                return await self._client.complete(
                     messages=call.messages,  # type: ignore[arg-type]  # dicts are accepted
                     model=call.deployment,
                     temperature=call.temperature,
                     max_tokens=call.max_tokens,
                     stream=stream,
                     raw_response_hook=_header_recorder(headers),
-                ),
-                timeout=call.timeout,
-            )
+                )
         except Exception as error:  # noqa: BLE001 - every failure is translated
             raise self._translate(error, call) from None
-
-    async def _stream_updates(
-        self, updates: Any, headers: dict[str, str], call: ProviderCall
-    ) -> AsyncIterator[StreamChunk]:
-        parts: list[str] = []
-        usage: Any = None
-        finish: str | None = None
-        try:
-            iterator = updates.__aiter__()
-            while True:
-                try:
-                    update = await asyncio.wait_for(iterator.__anext__(), timeout=call.timeout)
-                except StopAsyncIteration:
-                    break
-                usage = getattr(update, "usage", None) or usage
-                for choice in update.choices or []:
-                    finish = choice.finish_reason or finish
-                    text = choice.delta.content if choice.delta else None
-                    if text:
-                        parts.append(text)
-                        yield StreamChunk(text)
-        except (asyncio.CancelledError, GeneratorExit):
-            raise
-        except Exception as error:  # noqa: BLE001
-            raise self._translate(error, call) from None
-        finally:
-            # Closing the response closes the upstream stream, also when the caller cancels.
-            await updates.aclose()
-        content = "".join(parts)
-        yield StreamChunk("", final=_final_completion(content, usage, finish, headers, call))
 
     async def close(self) -> None:
         await self._client.close()
@@ -223,6 +233,10 @@ class AzureInferenceProvider:
                 model=call.model,
                 status_code=status,
             )
+        if status in (400, 413):
+            too_long = context_length_error(_reason(error, limit=1000), call.model)
+            if too_long is not None:
+                return too_long
         return ModelError(
             f"{self.endpoint} rejected the request for {call.model} ({status}): {_reason(error)}",
             model=call.model,
@@ -245,9 +259,11 @@ def _headers_of(error: HttpResponseError) -> dict[str, str]:
 
 
 def _completion_from(result: Any, headers: dict[str, str], call: ProviderCall) -> Completion:
+    # The SDK's models are mappings over the JSON body; reading the mapping directly skips
+    # the typed attributes, which deserialize on every access (~35 µs a response).
     try:
-        choice = result.choices[0]
-        content = choice.message.content
+        choice = result["choices"][0]
+        content = choice["message"]["content"]
         if not isinstance(content, str):
             raise TypeError("message content is not text")
     except (IndexError, AttributeError, TypeError, KeyError):
@@ -256,7 +272,12 @@ def _completion_from(result: Any, headers: dict[str, str], call: ProviderCall) -
             model=call.model,
         ) from None
     return _final_completion(
-        content, result.usage, choice.finish_reason, headers, call, result.model
+        content,
+        result.get("usage"),
+        choice.get("finish_reason"),
+        headers,
+        call,
+        result.get("model"),
     )
 
 
@@ -288,8 +309,10 @@ def _finish_reason(value: Any) -> str | None:
 
 
 def _int_attr(value: Any, name: str) -> int:
+    """`value.name` or `value[name]` (the SDK's models are both) as an int; 0 if absent."""
     try:
-        return int(getattr(value, name, 0) or 0)
+        raw = value.get(name) if isinstance(value, Mapping) else getattr(value, name, 0)
+        return int(raw or 0)
     except (TypeError, ValueError):
         return 0
 
@@ -321,7 +344,7 @@ def _float_header(headers: dict[str, str], name: str, scale: float = 1.0) -> flo
         return None
 
 
-def _reason(error: BaseException) -> str:
+def _reason(error: BaseException, limit: int = 200) -> str:
     """The server's own error message when there is one, redacted and short."""
     message = getattr(error, "message", None) or str(error) or type(error).__name__
     response = getattr(error, "response", None)
@@ -332,4 +355,4 @@ def _reason(error: BaseException) -> str:
         except Exception:  # noqa: BLE001 - the body is optional detail
             pass
     text = redact(" ".join(str(message).split()))
-    return text if len(text) <= 200 else text[:197] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."

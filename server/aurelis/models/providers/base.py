@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol
 
 from aurelis.models.types import ModelRequest
 
-__all__ = ["ProviderCall", "Completion", "StreamChunk", "RateLimitInfo", "Provider"]
+__all__ = ["ProviderCall", "FimPrompt", "Completion", "StreamChunk", "RateLimitInfo", "Provider"]
 
 
 @dataclass(frozen=True)
@@ -23,8 +23,23 @@ class RateLimitInfo:
 
 
 @dataclass(frozen=True)
+class FimPrompt:
+    """Fill-in-the-middle: the text before and after the cursor (`/v1/completions` style).
+
+    No provider sends one yet: this is the shape the inline-completion work fills in.
+    """
+
+    prefix: str
+    suffix: str
+
+
+@dataclass(frozen=True)
 class ProviderCall:
-    """One call to one model: everything already resolved and fitted."""
+    """One call to one model: everything already resolved and fitted.
+
+    A chat call carries `messages`; a fill-in-the-middle call also carries `fim` (its
+    `kind` is then "fim"), which a provider that cannot do FIM must refuse, not ignore.
+    """
 
     model: str  # ModelType value, for error messages
     deployment: str
@@ -34,6 +49,11 @@ class ProviderCall:
     timeout: float
     request: ModelRequest  # local base models build their own completion-style prompt
     prompt_budget: int
+    fim: FimPrompt | None = None
+
+    @property
+    def kind(self) -> Literal["chat", "fim"]:
+        return "chat" if self.fim is None else "fim"
 
 
 @dataclass
@@ -60,6 +80,9 @@ class StreamChunk:
 
 
 class Provider(Protocol):
+    """A model backend. The orchestrator owns retries, limits and fallback; a provider makes
+    one call and translates its failures into `aurelis.core.exceptions` errors."""
+
     name: str
 
     async def complete(self, call: ProviderCall) -> Completion: ...

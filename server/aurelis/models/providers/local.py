@@ -4,6 +4,15 @@ The default GGUF (gemma3 270M) is a base model with no chat template, so it gets
 completion-style prompts (prompts.build_completion_prompt); a GGUF that carries a chat
 template gets the chat messages. Generation runs in a worker thread token by token, so a
 cancelled request stops generating at the next token instead of finishing in the background.
+
+A request may bound its generation through its metadata (the language server's inline
+completions do): `time_limit_ms` stops it once that much time has passed since the call
+began, prompt evaluation included; `stop_at_line_end` stops it at the first line break,
+`stop_after_line` at the first line break that follows some text (the end of the first
+non-empty line). What was generated until then is the answer (finish reason "time_limit"
+or "line_end").
+The model can be loaded ahead of the first call (`preload`) and says whether it is loaded
+(`state`), so an editor shows "ready" instead of making the first keystroke wait.
 """
 
 from __future__ import annotations
@@ -14,16 +23,19 @@ import logging
 import os
 import tempfile
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from aurelis.core.exceptions import ModelUnavailableError
 from aurelis.models.prompts import build_completion_prompt
 from aurelis.models.providers.base import Completion, ProviderCall, StreamChunk
 
-__all__ = ["LocalProvider", "default_model_path"]
+__all__ = ["GenerationLimits", "LoadState", "LocalProvider", "default_model_path"]
+
+LoadState = Literal["not_loaded", "loading", "ready", "failed"]
 
 logger = logging.getLogger("aurelis.models.local")
 
@@ -68,10 +80,45 @@ class LocalProvider:
         self._generate_lock = threading.Lock()
         #: Tokens produced by the most recent generation, including a cancelled one.
         self.last_generation_tokens = 0
+        self._state: LoadState = "not_loaded"
+        self._warm = False
+        #: Why loading failed (a user-facing message), while `state` is "failed".
+        self.load_error: str | None = None
 
     @property
     def model_path(self) -> Path | None:
         return self._model_path
+
+    @property
+    def state(self) -> LoadState:
+        return self._state
+
+    async def preload(self) -> LoadState:
+        """Load the model in a worker thread now; the state it ends in (never raises)."""
+        try:
+            await asyncio.to_thread(self._load_and_warm)
+        except ModelUnavailableError:
+            pass  # recorded in state/load_error; the first call raises it properly
+        return self._state
+
+    def _load_and_warm(self) -> None:
+        llama = self._load()
+        with self._generate_lock:
+            if self._warm:
+                return
+            # llama.cpp sets up its compute buffers on the first evaluation (seconds on a
+            # busy machine): pay that here rather than on the first keystroke.
+            llama.reset()
+            llama.eval(llama.tokenize(b"\n", add_bos=True, special=False))
+            self._warm = True
+
+    def count_tokens(self, text: str) -> int | None:
+        """Tokens `text` takes with this model's own tokenizer; None until it is loaded."""
+        llama = self._llama
+        if llama is None or not text:
+            return 0 if llama is not None else None
+        # The vocabulary is read-only: tokenizing is safe beside a running generation.
+        return len(llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
     async def complete(self, call: ProviderCall) -> Completion:
         final: Completion | None = None
@@ -131,13 +178,20 @@ class LocalProvider:
     def _run(self, job: _Job) -> dict[str, Any]:
         completion_tokens = 0
         finish: str | None = None
+        limits = GenerationLimits.of(job.call)
+        written = ""
         for text, reason in _pieces(job):
             if job.cancel.is_set():
                 finish = "cancelled"
                 break
-            if text:
+            kept, stop = limits.check(written, text, job.started)
+            if kept:
                 completion_tokens += 1
-                job.put("text", text)
+                written += kept
+                job.put("text", kept)
+            if stop is not None:
+                finish = stop
+                break
             finish = reason or finish
         self.last_generation_tokens = completion_tokens
         prompt_tokens = 0 if job.chat else len(job.llama.tokenize(_as_bytes(job.prompt)))
@@ -151,7 +205,13 @@ class LocalProvider:
     def _load(self) -> Any:
         with self._load_lock:
             if self._llama is None:
-                self._llama = self._open()
+                self._state, self.load_error = "loading", None
+                try:
+                    self._llama = self._open()
+                except ModelUnavailableError as error:
+                    self._state, self.load_error = "failed", str(error)
+                    raise
+                self._state = "ready"
             return self._llama
 
     def _open(self) -> Any:
@@ -177,6 +237,10 @@ class LocalProvider:
                     model_path=str(path),
                     n_ctx=self._context_size,
                     n_threads=self._threads,
+                    # Models with sliding-window attention (gemma 3) otherwise cannot drop
+                    # the end of the KV cache, and every prompt is evaluated from scratch
+                    # instead of re-using the prefix it shares with the previous one.
+                    swa_full=True,
                     verbose=False,
                 )
         except Exception as error:  # noqa: BLE001 - llama.cpp raises ValueError/RuntimeError
@@ -189,6 +253,46 @@ class LocalProvider:
     async def close(self) -> None:
         # The Llama object frees its memory when collected; nothing async to release.
         self._llama = None
+        self._state, self._warm = "not_loaded", False
+
+
+@dataclass(frozen=True)
+class GenerationLimits:
+    """When to stop generating before the model does (from the request's metadata)."""
+
+    time_limit: float | None = None  # seconds from the start of the call
+    stop_at_line_end: bool = False
+    stop_after_line: bool = False
+
+    @classmethod
+    def of(cls, call: ProviderCall) -> GenerationLimits:
+        metadata = call.request.metadata or {}
+        limit = metadata.get("time_limit_ms")
+        seconds = (
+            float(limit) / 1000
+            if isinstance(limit, int | float) and not isinstance(limit, bool) and limit > 0
+            else None
+        )
+        return cls(
+            seconds,
+            bool(metadata.get("stop_at_line_end")),
+            bool(metadata.get("stop_after_line")),
+        )
+
+    def check(self, written: str, piece: str, started: float) -> tuple[str, str | None]:
+        """(the part of `piece` to keep, the finish reason if generation stops here);
+        `written` is what the generation produced before `piece`."""
+        newline = piece.find("\n") if self.stop_at_line_end or self.stop_after_line else -1
+        if self.stop_after_line:
+            # Find the first break that ends a line with text in it.
+            while newline >= 0 and not (written + piece[:newline]).strip():
+                newline = piece.find("\n", newline + 1)
+        if newline >= 0:
+            # Only that line is shown: whatever follows the break is wasted time.
+            return piece[:newline], "line_end"
+        if self.time_limit is not None and time.monotonic() - started >= self.time_limit:
+            return piece, "time_limit"
+        return piece, None
 
 
 @dataclass
@@ -203,6 +307,7 @@ class _Job:
     chat: bool
     loop: asyncio.AbstractEventLoop
     cancel: threading.Event = field(default_factory=threading.Event)
+    started: float = field(default_factory=time.monotonic)
     queue: asyncio.Queue[tuple[str, Any]] = field(default_factory=asyncio.Queue)
 
     def put(self, kind: str, value: Any) -> None:

@@ -1,13 +1,18 @@
-"""Provider instances, created on first use and reused while the config they came from holds.
+"""Provider instances, built by factories on first use and reused while their settings hold.
 
-The remote client is keyed by (endpoint, token, timeouts): changing any of them in the
-live config gives the next request a new client; the old one is closed.
+Two kinds of provider serve the models: "remote" (every catalog model but LOCAL) and
+"local". Each kind has a factory taking the live config; the defaults build the
+azure-ai-inference client and the embedded llama.cpp model, and tests pass their own (e.g.
+`aurelis.testing.FakeProvider`). A provider is rebuilt when the settings it was built from
+change — endpoint, token and timeouts for "remote"; model file, context size and threads for
+"local" — so a live config change reaches the next request; the old one is closed at the end.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
 
 from aurelis.core.config import AurelisConfig
 from aurelis.core.redaction import register_secret
@@ -16,54 +21,101 @@ from aurelis.models.providers.base import Provider
 from aurelis.models.providers.local import LocalProvider
 from aurelis.models.types import ModelType
 
-__all__ = ["ProviderRegistry"]
+__all__ = [
+    "DEFAULT_FACTORIES",
+    "PROVIDER_KINDS",
+    "ProviderFactory",
+    "ProviderKind",
+    "ProviderRegistry",
+    "azure_provider",
+    "local_provider",
+    "provider_kind",
+]
+
+ProviderKind = Literal["remote", "local"]
+PROVIDER_KINDS: tuple[ProviderKind, ...] = ("remote", "local")
+
+#: Builds the provider of one kind from the config in force.
+ProviderFactory = Callable[[AurelisConfig], Provider]
+
+
+def provider_kind(model: ModelType) -> ProviderKind:
+    return "local" if model is ModelType.LOCAL else "remote"
+
+
+def _token(config: AurelisConfig) -> str | None:
+    return config.token.get_secret_value() if config.token else None
+
+
+def _remote_settings(config: AurelisConfig) -> tuple[Any, ...]:
+    return (config.endpoint, _token(config), config.connect_timeout, config.request_timeout)
+
+
+def _local_settings(config: AurelisConfig) -> tuple[Any, ...]:
+    return (config.local_model_path, config.local_context_size, config.local_threads)
+
+
+_SETTINGS: dict[ProviderKind, Callable[[AurelisConfig], tuple[Any, ...]]] = {
+    "remote": _remote_settings,
+    "local": _local_settings,
+}
+
+
+def azure_provider(config: AurelisConfig) -> Provider:
+    """The default remote provider: azure-ai-inference's client for the configured endpoint."""
+    return AzureInferenceProvider(
+        config.endpoint,
+        _token(config),
+        token_source=config.token_source,
+        connect_timeout=config.connect_timeout,
+        read_timeout=config.request_timeout,
+    )
+
+
+def local_provider(config: AurelisConfig) -> Provider:
+    """The default local provider: the embedded llama.cpp model (loaded on first call)."""
+    return LocalProvider(
+        config.local_model_path,
+        context_size=config.local_context_size,
+        threads=config.local_threads,
+    )
+
+
+DEFAULT_FACTORIES: Mapping[str, ProviderFactory] = {
+    "remote": azure_provider,
+    "local": local_provider,
+}
 
 
 class ProviderRegistry:
-    def __init__(self) -> None:
-        self._remote: AzureInferenceProvider | None = None
-        self._remote_key: tuple[Any, ...] | None = None
-        self._local: LocalProvider | None = None
-        self._local_key: tuple[Any, ...] | None = None
+    """The provider of each kind, rebuilt by its factory when its settings change."""
+
+    def __init__(self, factories: Mapping[str, ProviderFactory] | None = None) -> None:
+        unknown = sorted(set(factories or {}) - set(PROVIDER_KINDS))
+        if unknown:
+            raise ValueError(
+                f"unknown provider kind(s) {unknown}; expected some of {list(PROVIDER_KINDS)}"
+            )
+        self._factories: dict[str, ProviderFactory] = {**DEFAULT_FACTORIES, **(factories or {})}
+        self._built: dict[ProviderKind, tuple[tuple[Any, ...], Provider]] = {}
         self._retired: list[Provider] = []
 
     def provider_for(self, model: ModelType, config: AurelisConfig) -> Provider:
-        if model is ModelType.LOCAL:
-            return self.local(config)
-        return self.remote(config)
-
-    def remote(self, config: AurelisConfig) -> AzureInferenceProvider:
-        token = config.token.get_secret_value() if config.token else None
-        key = (config.endpoint, token, config.connect_timeout, config.request_timeout)
-        if self._remote is None or key != self._remote_key:
-            register_secret(token)
-            if self._remote is not None:
-                self._retired.append(self._remote)
-            self._remote = AzureInferenceProvider(
-                config.endpoint,
-                token,
-                token_source=config.token_source,
-                connect_timeout=config.connect_timeout,
-                read_timeout=config.request_timeout,
-            )
-            self._remote_key = key
-        return self._remote
-
-    def local(self, config: AurelisConfig) -> LocalProvider:
-        key = (config.local_model_path, config.local_context_size, config.local_threads)
-        if self._local is None or key != self._local_key:
-            self._local = LocalProvider(
-                config.local_model_path,
-                context_size=config.local_context_size,
-                threads=config.local_threads,
-            )
-            self._local_key = key
-        return self._local
+        kind = provider_kind(model)
+        settings = _SETTINGS[kind](config)
+        built = self._built.get(kind)
+        if built is not None and built[0] == settings:
+            return built[1]
+        if kind == "remote":
+            register_secret(_token(config))  # before anything could log or raise it
+        provider = self._factories[kind](config)
+        if built is not None:
+            self._retired.append(built[1])
+        self._built[kind] = (settings, provider)
+        return provider
 
     async def close(self) -> None:
-        providers = [*self._retired, self._remote, self._local]
-        self._retired, self._remote, self._local = [], None, None
-        self._remote_key = self._local_key = None
-        await asyncio.gather(
-            *(p.close() for p in providers if p is not None), return_exceptions=True
-        )
+        providers = [*self._retired, *(provider for _, provider in self._built.values())]
+        self._retired, self._built = [], {}
+        unique = list({id(provider): provider for provider in providers}.values())
+        await asyncio.gather(*(provider.close() for provider in unique), return_exceptions=True)

@@ -1,0 +1,124 @@
+"""The embedded model as the language server sees it: loaded before the first keystroke
+when inline completions need it, its state for `aurelis/status`, its tokenizer for prompt
+windows.
+
+Loading the GGUF and the first evaluation (llama.cpp allocates its buffers then) take
+seconds on two busy cores; paid on the first keystroke, they make the first suggestion the
+slowest. When inline completions route to the local model, the server loads it in the
+background at `initialized`; when the model is only the last link of a fallback chain, it
+loads when the chain first needs it, unless `local_preload = "always"`. Nothing here
+imports the orchestrator: it is only looked at once something else loaded it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from aurelis.lsp.live_config import get_config, orchestrator, orchestrator_if_loaded, route
+
+if TYPE_CHECKING:
+    from aurelis.core.config import AurelisConfig
+
+__all__ = [
+    "LoadableModel",
+    "local_model",
+    "local_model_status",
+    "preload_in_background",
+    "preload_local_model",
+    "routes_inline_to_local",
+    "wants_preload",
+]
+
+logger = logging.getLogger("aurelis.lsp.local_model")
+
+
+class LoadableModel(Protocol):
+    """What the server uses of the local provider (`models.providers.local.LocalProvider`)."""
+
+    state: str
+    load_error: str | None
+
+    async def preload(self) -> str: ...
+
+    def count_tokens(self, text: str) -> int | None: ...
+
+
+def routes_inline_to_local() -> bool:
+    """Whether inline completions go to the embedded model first."""
+    from aurelis.models.types import ModelType, TaskType
+
+    config = get_config()
+    return not config.remote_enabled or route(TaskType.CODE_COMPLETION) is ModelType.LOCAL
+
+
+def wants_preload(config: AurelisConfig) -> bool:
+    if config.local_preload == "always":
+        return True
+    if config.local_preload == "never":
+        return False
+    return routes_inline_to_local()
+
+
+def local_model(*, build: bool = False) -> LoadableModel | None:
+    """The local provider in force, or None (orchestrator not loaded yet, or a provider
+    that is not the embedded model, e.g. a test's fake)."""
+    loaded = orchestrator() if build else orchestrator_if_loaded()
+    if loaded is None:
+        return None
+    from aurelis.models.types import ModelType
+
+    provider: Any = loaded.providers.provider_for(ModelType.LOCAL, get_config())
+    if not all(hasattr(provider, name) for name in ("preload", "state", "count_tokens")):
+        return None
+    model: LoadableModel = provider
+    return model
+
+
+async def preload_local_model(on_change: Callable[[], None] | None = None) -> str | None:
+    """Load the local model now if the settings want it; its state after (None: not wanted).
+
+    `on_change()` is called when loading starts and when it ends (the status goes out).
+    """
+    if not wants_preload(get_config()):
+        return None
+    model = local_model(build=True)
+    if model is None or model.state == "ready":
+        return model.state if model is not None else None
+    if on_change is not None:
+        on_change()
+    state = await model.preload()
+    if state != "ready":
+        logger.warning("the local model did not load: %s", model.load_error)
+    if on_change is not None:
+        on_change()
+    return state
+
+
+def local_model_status() -> dict[str, Any] | None:
+    """`{state, error}` for `aurelis/status`; None while nothing is known (orchestrator not
+    loaded yet). state: "not_loaded" | "loading" | "ready" | "failed"."""
+    model = local_model()
+    if model is None:
+        return None
+    return {"state": model.state, "error": model.load_error}
+
+
+_background: set[asyncio.Future[Any]] = set()
+
+
+def preload_in_background(warming: Awaitable[Any], on_change: Callable[[], None]) -> None:
+    """After `warming` (the orchestrator import) is done, preload the model if wanted."""
+
+    async def run() -> None:
+        try:
+            await warming
+        except Exception:  # noqa: BLE001 - the warm-up reports its own failure
+            return
+        await preload_local_model(on_change)
+
+    task = asyncio.ensure_future(run())
+    _background.add(task)  # the loop keeps only a weak reference to tasks
+    task.add_done_callback(_background.discard)

@@ -1,0 +1,213 @@
+"""Project trust in the real language server: roots from `initialize`, each trusted on its
+own, restricted mode, the trust commands, the warning and the status field."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException
+from pytest_lsp import ClientServerConfig
+from tests.conftest import TEST_TOKEN, server_env
+from tests.lsp.harness import (
+    SERVER_COMMAND,
+    SERVER_DIR,
+    TIMEOUT,
+    AurelisTestClient,
+    capabilities,
+    make_client,
+)
+
+from aurelis.core.trust import TrustStore, read_project_file
+from aurelis.testing import ModelServer, Reply
+
+SOURCE = "def add(a, b):\n    return a + b\n"
+
+
+@pytest.fixture
+def attacker() -> Iterator[ModelServer]:
+    server = ModelServer().start_in_thread()
+    server.set_default("*", Reply(content="attacker"))
+    yield server
+    server.stop_thread()
+
+
+def folder(base: Path, name: str, settings: str | None = None) -> Path:
+    root = base / name
+    root.mkdir()
+    (root / "mod.py").write_text(SOURCE)
+    if settings is not None:
+        (root / ".aurelis.toml").write_text(settings)
+    return root
+
+
+def write_user_file(text: str) -> None:
+    Path(os.environ["AURELIS_CONFIG_FILE"]).write_text(text)
+
+
+def trust(root: Path) -> None:
+    TrustStore().trust(read_project_file(root / ".aurelis.toml"))
+
+
+Start = Callable[..., Any]
+
+
+@pytest.fixture
+async def start(model: ModelServer, tmp_path: Path) -> AsyncIterator[Start]:
+    """A server whose user endpoint is in the user file (not the environment, which would
+    outrank any project file), and whose AURELIS_PROJECT_ROOT names a trusted project the
+    server must ignore: its roots come from `initialize` alone."""
+    model.set_default("*", Reply(content="user"))
+    write_user_file(f'endpoint = "{model.url}"\n')
+    decoy = folder(tmp_path, "decoy", 'endpoint = "http://127.0.0.1:9/v1"\n')
+    trust(decoy)
+    env = server_env(
+        model,
+        AURELIS_CACHE_ENABLED="false",
+        AURELIS_PROJECT_ROOT=str(decoy),
+        PYTHONPATH=str(SERVER_DIR),
+    )
+    env.pop("AURELIS_ENDPOINT")
+    clients: list[AurelisTestClient] = []
+
+    async def launch(roots: list[Path], init_options: Any = None) -> AurelisTestClient:
+        config = ClientServerConfig(
+            server_command=SERVER_COMMAND, server_env=env, client_factory=make_client
+        )
+        client = await config.start()
+        clients.append(client)
+        params = types.InitializeParams(
+            capabilities=capabilities(),
+            root_uri=roots[0].as_uri() if roots else None,
+            workspace_folders=[types.WorkspaceFolder(uri=r.as_uri(), name=r.name) for r in roots],
+            initialization_options=init_options,
+        )
+        await asyncio.wait_for(client.initialize_session(params), TIMEOUT)
+        return client
+
+    yield launch
+    for client in clients:
+        try:
+            await asyncio.wait_for(client.shutdown_session(), TIMEOUT)
+        except Exception:  # noqa: BLE001
+            pass
+        await client.stop()
+
+
+async def explain(client: AurelisTestClient, root: Path) -> Any:
+    uri = client.open(root / "mod.py")
+    args = {"uri": uri, "position": {"line": 1, "character": 5}}
+    return await client.command("aurelis.explain", args)
+
+
+def trust_of(client: AurelisTestClient) -> Callable[[], dict[str, str] | None]:
+    return lambda: client.statuses[-1].get("trust") if client.statuses else None
+
+
+async def test_multi_root_trusts_each_root_on_its_own(
+    start: Start, model: ModelServer, attacker: ModelServer, tmp_path: Path
+) -> None:
+    # The untrusted root comes first: were it honoured, its endpoint would win.
+    hostile = folder(tmp_path, "hostile", f'endpoint = "{attacker.url}"\n')
+    own = folder(tmp_path, "own", f'endpoint = "{model.url}"\nprovider = "azure"\n')
+    trust(own)
+    plain = folder(tmp_path, "plain")
+    client = await start([hostile, own, plain])
+
+    states = await client.wait_for(lambda: (t := trust_of(client)()) and str(hostile) in t and t)
+    assert states == {
+        str(hostile): "untrusted",
+        str(own): "trusted",
+        str(plain): "no-project-settings",
+    }
+    assert (await explain(client, hostile))["markdown"] == "user"
+    assert attacker.requests == []
+    assert not any(TEST_TOKEN in json.dumps(r.headers) for r in attacker.requests)
+
+    warnings = [m for m in client.messages if m.type == types.MessageType.Warning]
+    assert len(warnings) == 1
+    assert "endpoint" in warnings[0].message and str(hostile) in warnings[0].message
+    assert f"aurelis trust {hostile}" in warnings[0].message
+
+
+async def test_trust_and_untrust_commands_reload_the_settings(
+    start: Start, model: ModelServer, attacker: ModelServer, tmp_path: Path
+) -> None:
+    repo = folder(tmp_path, "repo", f'endpoint = "{attacker.url}"\n')
+    client = await start([repo])
+
+    answer = await client.command("aurelis.trustProject", {"uri": repo.as_uri()})
+
+    assert answer == {"trusted": [str(repo)]}
+    assert trust_of(client)() == {str(repo): "trusted"}
+    assert (await explain(client, repo))["markdown"] == "attacker"
+    assert await client.command("aurelis.untrustProject") == {"untrusted": [str(repo)]}
+    assert trust_of(client)() == {str(repo): "untrusted"}
+    assert (await explain(client, repo))["markdown"] == "user"
+    assert len(attacker.requests) == 1
+
+
+async def test_saving_an_edited_settings_file_withdraws_trust(
+    start: Start, model: ModelServer, attacker: ModelServer, tmp_path: Path
+) -> None:
+    repo = folder(tmp_path, "repo", f'endpoint = "{attacker.url}"\n')
+    trust(repo)
+    client = await start([repo])
+    assert (await explain(client, repo))["markdown"] == "attacker"
+
+    settings = repo / ".aurelis.toml"
+    settings.write_text(settings.read_text() + "cache_ttl = 5\n")
+    client.text_document_did_save(
+        types.DidSaveTextDocumentParams(
+            text_document=types.TextDocumentIdentifier(uri=settings.as_uri())
+        )
+    )
+
+    await client.wait_for(lambda: trust_of(client)() == {str(repo): "untrusted"})
+    assert (await explain(client, repo))["markdown"] == "user"
+    assert any("changed since you trusted it" in m.message for m in client.messages)
+
+
+async def test_restricted_mode_honours_no_sensitive_project_setting(
+    start: Start, model: ModelServer, attacker: ModelServer, tmp_path: Path
+) -> None:
+    repo = folder(tmp_path, "repo", f'endpoint = "{attacker.url}"\n')
+    trust(repo)  # trusted in the store, but VS Code has not trusted the workspace
+    client = await start([repo], {"workspaceTrusted": False})
+
+    await client.wait_for(lambda: trust_of(client)() == {str(repo): "restricted"})
+    assert (await explain(client, repo))["markdown"] == "user"
+    assert attacker.requests == []
+    with pytest.raises(JsonRpcException, match="restricted mode; trust it in VS Code first"):
+        await client.command("aurelis.trustProject")
+
+
+async def test_a_folder_outside_the_workspace_cannot_be_trusted_from_the_editor(
+    start: Start, tmp_path: Path
+) -> None:
+    repo = folder(tmp_path, "repo")
+    elsewhere = folder(tmp_path, "elsewhere", "cache_ttl = 1\n")
+    client = await start([repo])
+
+    with pytest.raises(JsonRpcException, match="not in a workspace folder"):
+        await client.command("aurelis.trustProject", {"uri": elsewhere.as_uri()})
+    assert TrustStore().trusted_digest((elsewhere / ".aurelis.toml").resolve()) is None
+
+
+async def test_without_workspace_folders_no_project_file_applies(
+    start: Start, model: ModelServer, tmp_path: Path
+) -> None:
+    # The decoy project in AURELIS_PROJECT_ROOT is trusted, but it is no workspace folder.
+    client = await start([])
+    await client.wait_for(lambda: trust_of(client)() == {})
+    uri = client.open(tmp_path / "loose.py", SOURCE)
+    answer = await client.command(
+        "aurelis.explain", {"uri": uri, "position": {"line": 1, "character": 5}}
+    )
+    assert answer["markdown"] == "user"

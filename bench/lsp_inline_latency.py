@@ -1,6 +1,7 @@
 """Inline completion time spent in the server, model latency excluded, on a 2,000-line file.
 
     PYTHONPATH=server .venv/bin/python bench/lsp_inline_latency.py [--requests 300]
+        [--fim openai|llama_cpp|mistral] [--server OTHER_CHECKOUT/server]
 
 The server logs, per inline completion, the time it spent outside the model call and the
 debounce (`server_ms`: reading the buffer, budgeting the prompt, context, post-processing,
@@ -47,16 +48,30 @@ def server_times(log: Path) -> list[tuple[str, float]]:
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument(
+        "--fim",
+        choices=["openai", "llama_cpp", "mistral"],
+        help="send inline completions as fill-in-the-middle in this dialect instead of chat",
+    )
+    parser.add_argument(
+        "--server", type=Path, help="run the server from this server/ directory (a baseline)"
+    )
     args = parser.parse_args()
+    extra = {"AURELIS_LOG_LEVEL": "DEBUG"}
+    if args.fim:
+        extra["AURELIS_INLINE_FIM"] = json.dumps({"codestral-2501": args.fim})
+    if args.server:
+        extra["PYTHONPATH"] = str(args.server)
     text = python_file(2000)
     lines = text.split("\n")
     with tempfile.TemporaryDirectory() as scratch:
         log = Path(scratch) / "server.log"
         async with model_server() as model:
             model.set_default("*", Reply(content=SUGGESTION))
-            async with language_server(
-                model, "--log-file", str(log), AURELIS_LOG_LEVEL="DEBUG"
-            ) as (client, workspace):
+            async with language_server(model, "--log-file", str(log), **extra) as (
+                client,
+                workspace,
+            ):
                 uri = open_document(client, workspace / "big.py", text)
                 for index in range(args.requests):
                     line = 50 + (index * 6) % (len(lines) - 100)
@@ -81,7 +96,11 @@ async def main() -> None:
         times = server_times(log)
     model_path = [ms for outcome, ms in times if outcome == "model"]
     cached = [ms for outcome, ms in times if outcome == "cache"]
-    print(f"2,000-line file, {len(model_path)} completions through the model (loopback, instant):")
+    mode = f"fill-in-the-middle ({args.fim})" if args.fim else "chat"
+    print(
+        f"2,000-line file, {len(model_path)} {mode} completions through the model "
+        "(loopback, instant):"
+    )
     print(
         f"  server time p50 {percentile(model_path, 0.50):.2f} ms, "
         f"p99 {percentile(model_path, 0.99):.2f} ms, max {max(model_path):.2f} ms"

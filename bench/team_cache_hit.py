@@ -48,7 +48,13 @@ async def main(n: int, size: int) -> None:
     redis = RedisProcess(Path(tempfile.mkdtemp(prefix="aurelis-bench-redis-"))).start()
     try:
         async with ModelServer() as server:
-            remote_config(server.url, redis_url=redis.url, cache_max_size=n * 2)
+            unlimited = {"per_minute": None, "per_day": None, "concurrent": None}
+            remote_config(
+                server.url,
+                redis_url=redis.url,
+                cache_max_size=n * 2,
+                rate_limits={ModelType.CODESTRAL_2501: unlimited},  # the fill is 1000 calls
+            )
             batch = requests(n, size)
             writer = ModelOrchestrator()
             for request in batch:

@@ -152,6 +152,16 @@ def test_stream_option_streams_the_answer(invoke: Invoke, scripted: ModelServer)
     assert "tokens: ~" in result.stderr
 
 
+def test_a_streamed_fallback_answer_names_the_model_that_answered(
+    invoke: Invoke, scripted: ModelServer
+) -> None:
+    scripted.set_default("mistral-ai/Codestral-2501", Reply(status=503))
+    result = invoke(["generate", "--stream", "a function"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ANSWER + "\n"
+    assert "gpt-4o-mini" in result.stderr and "codestral" not in result.stderr
+
+
 def test_a_repeated_request_is_cached_unless_no_cache(
     invoke: Invoke, scripted: ModelServer
 ) -> None:

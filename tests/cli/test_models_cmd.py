@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typer.testing import Result
 
 from aurelis.core.config import AurelisConfig
-from aurelis.models.types import ModelType
+from aurelis.models.types import ModelType, TaskType
 from aurelis.testing import ModelServer, Reply
 
 Invoke = Callable[..., Result]
@@ -56,3 +56,10 @@ def test_the_table_names_models_and_says_when_offline(invoke: Invoke) -> None:
     for name in ("codestral-2501", "mistral-ai/Codestral-2501", "tasks routed here", "health"):
         assert name in result.stdout
     assert "offline" in result.stdout and "disabled (offline)" in result.stdout
+
+
+def test_offline_every_task_is_shown_routed_to_local(invoke: Invoke) -> None:
+    rows = _rows(invoke(["models", "--json"]))
+    assert sorted(rows["local"]["tasks"]) == sorted(task.value for task in TaskType)
+    assert rows["codestral-2501"]["tasks"] == []
+    assert "code_generation" in rows["codestral-2501"]["tasks_when_online"]

@@ -207,3 +207,31 @@ def test_batch_refuses_a_link_that_leads_out_of_its_folder(
 
     assert result.returncode == 2 and "outside the batch file's folder" in result.stderr
     assert thread_server.requests == []
+
+
+def test_trust_and_untrust_act_without_warning_about_the_file_they_act_on(
+    thread_server: ModelServer, project: Path, tmp_path: Path
+) -> None:
+    # Run from inside the project (its settings are the ones every other command loads).
+    log_file = tmp_path / "trusted-log" / "aurelis.log"
+    settings = project / ".aurelis.toml"
+    settings.write_text(f'endpoint = "http://127.0.0.1:9/v1"\nlog_file = "{log_file}"\n')
+    env = user_env(thread_server, project)
+    assert "ignoring endpoint" in run_cli(["config", "show"], env).stderr  # the warning exists
+
+    trusted = run_cli(["trust"], env)
+    assert trusted.returncode == 0, trusted.stderr
+    assert trusted.stderr == ""
+    listed = run_cli(["trust", "--list"], env)
+    assert listed.stdout.startswith("trusted\t") and listed.stderr == ""
+
+    # Trusted now: loading the config would open its log file. untrust loads none.
+    untrusted = run_cli(["untrust"], env)
+    assert untrusted.returncode == 0 and untrusted.stderr == ""
+    assert not log_file.exists(), "untrust loaded the project config (its log file opened)"
+
+    # An edited, untrusted file: trusting it again says nothing about ignoring it first.
+    settings.write_text(settings.read_text() + "# reviewed\n")
+    again = run_cli(["trust"], env)
+    assert again.returncode == 0 and again.stderr == "", again.stderr
+    assert "now applied from it: endpoint, log_file" in again.stdout

@@ -440,24 +440,83 @@ function scenarios.pack_startup_attach()
   result.data.processes = child_processes()
 end
 
--- :AurelisTrust / :AurelisUntrust through the attached client (a scripted server).
+-- :AurelisTrust / :AurelisUntrust against the real server. The project's .aurelis.toml names
+-- its own endpoint: the server must use it only while the project is trusted. After each
+-- step: the server's trust map (aurelis/status), `aurelis trust --list` run as a user would,
+-- and which endpoint answers :AurelisExplain.
 function scenarios.trust_commands()
   local client = open('calc.py')
   result.data.root_dir = client.root_dir
   result.data.cmd = client.config.cmd
   result.data.processes = child_processes()
+
+  local function trust_map()
+    local status = require('aurelis').status()
+    return status and status.trust or nil
+  end
+  local function wait_state(want)
+    return wait_for('the trust state ' .. want, function()
+      local map = trust_map()
+      return map and map[client.root_dir] == want and map
+    end)
+  end
+  local function trust_list()
+    local python = vim.json.decode(vim.env.NVIM_TEST_LSP_CMD)[1]
+    local out = vim.system({ python, '-P', '-m', 'aurelis', 'trust', '--list' }, {
+      text = true,
+      cwd = client.root_dir,
+    }):wait()
+    return { code = out.code, stdout = out.stdout, stderr = out.stderr }
+  end
+  local function explain()
+    for _, win in ipairs(vim.api.nvim_list_wins()) do
+      if vim.api.nvim_win_get_config(win).relative ~= '' then
+        vim.api.nvim_win_close(win, true)
+      end
+    end
+    goto_line('^def add')
+    feed('Vj<Esc>')
+    vim.cmd("'<,'>AurelisExplain")
+    return wait_for('the explanation float', function()
+      local found = floats()
+      return #found > 0 and found[1].text
+    end)
+  end
   local function run(command)
     local count = #result.notifications
     vim.cmd(command)
     return wait_for('the answer to ' .. command, function()
-      return notified_since(count, vim.log.levels.INFO)
+      for i = count + 1, #result.notifications do
+        local note = result.notifications[i]
+        -- A repeated warning about ignored settings would be counted by the test, not here.
+        if not note.message:find('ignoring ', 1, true) then
+          return note
+        end
+      end
     end)
   end
+
+  -- Untrusted: the user's endpoint answers, and the server says once what it ignores.
+  result.data.initial_map = wait_state('untrusted')
+  result.data.untrusted_answer = explain()
+  result.data.warning = wait_for('the warning about the ignored endpoint', function()
+    return notified_since(0, vim.log.levels.WARN)
+  end)
+
   result.data.trust_note = run('AurelisTrust')
+  result.data.trusted_map = wait_state('trusted')
+  result.data.trusted_list = trust_list()
+  result.data.trusted_answer = explain()
+
   result.data.untrust_note = run('AurelisUntrust')
-  local restricted = vim.env.NVIM_TEST_SIGNALS .. '/restricted'
-  result.data.restricted_path = restricted
-  result.data.restricted_note = run('AurelisTrust ' .. vim.fn.fnameescape(restricted))
+  result.data.untrusted_map = wait_state('untrusted')
+  result.data.untrusted_list = trust_list()
+  result.data.answer_after_untrust = explain()
+
+  -- A folder that is no workspace folder of this editor: the server refuses, the user sees why.
+  local outside = vim.env.NVIM_TEST_SIGNALS
+  result.data.outside_path = outside
+  result.data.outside_note = run('AurelisTrust ' .. vim.fn.fnameescape(outside))
   vim.cmd.enew()
   result.data.detached_note = run('AurelisTrust')
 end

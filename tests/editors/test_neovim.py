@@ -24,7 +24,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 import pytest
 from tests.conftest import TEST_TOKEN, server_env
@@ -36,7 +35,6 @@ REPO = HERE.parent.parent
 MINIMAL_INIT = HERE / "minimal_init.lua"
 PACK_INIT = HERE / "pack_init.lua"
 DRIVER = HERE / "driver.lua"
-FAKE_SERVER = HERE / "fake_lsp_server.py"
 PLUGIN = REPO / "editors" / "neovim"
 FIXTURE_PROJECT = HERE / "fixtures" / "project"
 LSP_COMMAND = [sys.executable, "-P", "-m", "aurelis", "serve"]
@@ -521,10 +519,6 @@ def _is_inside(path: str | Path, folder: Path) -> bool:
     return Path(path).resolve().is_relative_to(folder.resolve())
 
 
-def _uri_path(uri: str) -> Path:
-    return Path(unquote(urlparse(uri).path))
-
-
 @pytest.mark.parametrize("filetype_hook_waits", [False, True], ids=["plain", "waiting-hook"])
 def test_package_install_attaches_the_file_opened_at_startup(
     nvim: str, model: ModelServer, project: Path, filetype_hook_waits: bool
@@ -563,42 +557,72 @@ def test_package_install_attaches_the_file_opened_at_startup(
         assert not _is_inside(server["cwd"], project), server
 
 
-def test_trust_commands_send_the_contract_commands_and_show_the_answers(
-    nvim: str, project: Path
-) -> None:
-    log = project.parent / "fake_server.jsonl"
-    env = {**os.environ, "FAKE_LSP_LOG": str(log)}
+@pytest.fixture
+def project_endpoint() -> Iterator[ModelServer]:
+    """The endpoint a cloned repository's .aurelis.toml names (accepts any token)."""
+    server = ModelServer().start_in_thread()
+    server.set_default("*", Reply(content="Answered by the PROJECT-ENDPOINT."))
+    yield server
+    server.stop_thread()
 
-    run = run_scenario(
-        nvim, "trust_commands", project, env, lsp_cmd=[sys.executable, str(FAKE_SERVER)]
-    )
+
+def test_trust_commands_make_the_real_server_honour_the_project_endpoint_and_withdraw_it(
+    nvim: str, model: ModelServer, project_endpoint: ModelServer, project: Path
+) -> None:
+    # The user's endpoint is in their config file (the environment would outrank any
+    # project file); the project names another one.
+    model.set_default("*", Reply(content="Answered by the USER-ENDPOINT."))
+    Path(os.environ["AURELIS_CONFIG_FILE"]).write_text(f'endpoint = "{model.url}"\n')
+    settings = project / ".aurelis.toml"
+    settings.write_text(f'endpoint = "{project_endpoint.url}"\n')
+    env = server_env(model, AURELIS_CACHE_ENABLED="false")
+    env.pop("AURELIS_ENDPOINT")
+
+    run = run_scenario(nvim, "trust_commands", project, env)
 
     assert run.ok, run.explain()
-    entries = [json.loads(line) for line in log.read_text().splitlines()]
-    # Launched with -P (nothing from the working directory importable), outside the project.
-    start = next(e for e in entries if e["kind"] == "start")
-    assert start["safe_path"] is True, start
-    assert "-P" in start["argv"], start
-    assert not _is_inside(start["cwd"], project), start
+    root = str(project)
+    assert run.data["root_dir"] == root
+    # The real server, launched with -P (nothing importable from a cwd) outside the project.
+    servers = [p for p in run.data["processes"] if "serve" in p["argv"]]
+    assert servers and all("-P" in s["argv"] for s in servers), run.data["processes"]
+    assert not any(_is_inside(s["cwd"], project) for s in servers), servers
 
-    calls = [e["params"] for e in entries if e.get("method") == "workspace/executeCommand"]
-    assert [c["command"] for c in calls] == [
-        "aurelis.trustProject",
-        "aurelis.untrustProject",
-        "aurelis.trustProject",
-    ], calls
-    root = project.resolve()
-    assert [_uri_path(a["uri"]).resolve() for a in calls[0]["arguments"]] == [root]
-    assert [_uri_path(a["uri"]).resolve() for a in calls[1]["arguments"]] == [root]
-    assert _uri_path(calls[2]["arguments"][0]["uri"]) == Path(run.data["restricted_path"])
+    # Untrusted: the user's endpoint answers, one warning names the setting and the cure.
+    assert run.data["initial_map"] == {root: "untrusted"}
+    assert "USER-ENDPOINT" in run.data["untrusted_answer"]
+    warning = run.data["warning"]
+    assert warning["level"] == WARN, warning
+    assert "ignoring endpoint" in warning["message"], warning
+    assert f"aurelis trust {root}" in warning["message"], warning
 
-    trust, untrust = run.data["trust_note"], run.data["untrust_note"]
-    assert trust["level"] == INFO and "trusted the project settings of" in trust["message"]
-    assert str(root) in trust["message"], trust
+    # :AurelisTrust: recorded as `aurelis trust` would, and the project's endpoint is used.
+    trust = run.data["trust_note"]
+    assert (
+        trust["level"] == INFO and f"trusted the project settings of {root}" in trust["message"]
+    ), trust
+    assert run.data["trusted_map"] == {root: "trusted"}
+    listed = run.data["trusted_list"]
+    assert listed["code"] == 0 and listed["stderr"] == "", listed
+    assert listed["stdout"].splitlines()[0].split("\t")[::2] == ["trusted", str(settings)]
+    assert "PROJECT-ENDPOINT" in run.data["trusted_answer"]
+
+    # :AurelisUntrust: gone from the store, and the user's endpoint answers again.
+    untrust = run.data["untrust_note"]
     assert untrust["level"] == INFO and "no longer trusted" in untrust["message"], untrust
-    # The server's refusal is shown as an error with its message.
-    restricted = run.data["restricted_note"]
-    assert restricted["level"] == ERROR and "restricted mode" in restricted["message"], restricted
+    assert run.data["untrusted_map"] == {root: "untrusted"}
+    assert run.data["untrusted_list"]["stdout"].strip() == "no trusted projects"
+    assert "USER-ENDPOINT" in run.data["answer_after_untrust"]
+
+    assert len(project_endpoint.requests) == 1, "the project endpoint got untrusted requests"
+    assert len(model.requests) == 2
+    ignoring = [n for n in run.notifications if "ignoring endpoint" in n["message"]]
+    assert len(ignoring) == 1, ignoring
+
+    # The server's refusal (a folder outside the workspace) is shown as an error.
+    outside = run.data["outside_note"]
+    assert outside["level"] == ERROR, outside
+    assert "not in a workspace folder" in outside["message"], outside
     # A buffer without the server: told so, nothing sent.
     detached = run.data["detached_note"]
     assert detached["level"] == ERROR and "not attached" in detached["message"], detached

@@ -13,6 +13,15 @@ from pathlib import Path
 import pytest
 from tests.interop.llama_server import LlamaServer, launch
 
+_HERE = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # `-m "not interop"` skips the suite that starts real servers.
+    for item in items:
+        if _HERE in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.interop)
+
 
 @pytest.fixture(scope="session")
 def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:

@@ -34,7 +34,13 @@ def fim_call(prefix: str, suffix: str, max_tokens: int = 8) -> ProviderCall:
 
 
 def provider(server: LlamaServer, dialect: FimDialect) -> FimProvider:
-    return FimProvider(server.url, None, dialect=dialect, connect_timeout=10, read_timeout=120)
+    return FimProvider(
+        server.url,
+        None,
+        dialects={"codestral-2501": dialect},
+        connect_timeout=10,
+        read_timeout=120,
+    )
 
 
 async def test_openai_style_completion_with_a_suffix_is_answered(

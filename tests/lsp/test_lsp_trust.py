@@ -211,3 +211,37 @@ async def test_without_workspace_folders_no_project_file_applies(
         "aurelis.explain", {"uri": uri, "position": {"line": 1, "character": 5}}
     )
     assert answer["markdown"] == "user"
+
+
+async def test_the_warning_about_ignored_settings_is_sent_once_per_file_version(
+    start: Start, model: ModelServer, attacker: ModelServer, tmp_path: Path
+) -> None:
+    repo = folder(tmp_path, "repo", f'endpoint = "{attacker.url}"\nlog_file = "/tmp/x.log"\n')
+    client = await start([repo])
+
+    def warnings() -> list[str]:
+        return [m.message for m in client.messages if m.type == types.MessageType.Warning]
+
+    await client.wait_for(lambda: warnings())
+    # Requests, a settings change and untrust/trust cycles reload the settings: no repeat.
+    for _ in range(2):
+        assert (await explain(client, repo))["markdown"] == "user"
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={"aurelis": {"request_timeout": 30}})
+    )
+    assert await client.command("aurelis.untrustProject") == {"untrusted": []}
+    assert (await explain(client, repo))["markdown"] == "user"
+    assert len(warnings()) == 1, warnings()
+    assert "endpoint, log_file" in warnings()[0] and f"aurelis trust {repo}" in warnings()[0]
+
+    # An edited file is another version: one new warning for it.
+    settings = repo / ".aurelis.toml"
+    settings.write_text(settings.read_text() + "cache_ttl = 5\n")
+    client.text_document_did_save(
+        types.DidSaveTextDocumentParams(
+            text_document=types.TextDocumentIdentifier(uri=settings.as_uri())
+        )
+    )
+    await client.wait_for(lambda: len(warnings()) == 2)
+    assert (await explain(client, repo))["markdown"] == "user"
+    assert len(warnings()) == 2 and attacker.requests == []

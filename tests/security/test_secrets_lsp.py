@@ -23,6 +23,7 @@ from tests.security.corpus import SECRET_FILES, Planted, planted_secrets
 from aurelis.testing import ModelServer, Reply
 
 PLANTED = planted_secrets()
+_ATTEMPTS = 5
 
 
 def _sent(model: ModelServer) -> str:
@@ -78,7 +79,12 @@ async def test_secrets_in_workspace_files_never_reach_the_model(
         module = f"stored_{index:02d}"
         (project / "pkg" / f"{module}.py").write_text(planted.snippet + "\n")
         uri = lsp.open(project / "pkg" / f"user_{index:02d}.py", f"from pkg.{module} import x\n")
-        await _explain_whole(lsp, uri)  # related files: what the buffer imports, from disk
+        # Related files (what the buffer imports, from disk) are read within a 100 ms time
+        # box: on a loaded machine a request may go without them, so ask again.
+        for _ in range(_ATTEMPTS):
+            await _explain_whole(lsp, uri)
+            if planted.marker in _sent(model):
+                break
         _assert_masked(model, planted, "a workspace file read as context")
 
 
@@ -130,7 +136,10 @@ async def test_secret_files_are_never_context_open_or_not(
     source = 'import h from "./helper";\nimport l from "./linked.js";\n' + imports + "run();\n"
     uri = lsp.open(project / "web" / "app.js", source, language="javascript")
 
-    await _explain_whole(lsp, uri)
+    for _ in range(_ATTEMPTS):  # the related-files time box, as above
+        await _explain_whole(lsp, uri)
+        if "helperMarker" in _sent(model):
+            break
     await lsp.inline(uri, end_position(lsp.texts[uri]))
 
     sent = _sent(model)

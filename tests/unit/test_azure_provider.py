@@ -6,6 +6,7 @@ and never contain the token.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 
 import pytest
@@ -24,6 +25,7 @@ from aurelis.core.exceptions import (
 from aurelis.models import ModelRequest
 from aurelis.models.providers.azure_inference import AzureInferenceProvider
 from aurelis.models.providers.base import ProviderCall
+from aurelis.models.server_limits import forget_learned_limits
 from aurelis.testing import ModelServer, Reply
 
 DEPLOYMENT = "mistral-ai/Codestral-2501"
@@ -156,9 +158,22 @@ async def test_timeout_is_a_model_timeout(provider, model_server) -> None:
 
 
 async def test_dropped_connection_is_transient(provider, model_server) -> None:
+    # A stream dropped before its answer is asked once more unstreamed (a server that fails
+    # after starting its stream only says why that way): both dropped.
+    model_server.script(DEPLOYMENT, Reply(drop=True))
     error = await fail_with(provider, model_server, Reply(drop=True))
     assert isinstance(error, TransientModelError)
     assert model_server.url in str(error)
+    assert [request.stream for request in model_server.requests] == [True, False]
+
+
+async def test_a_stream_dropped_before_answering_is_asked_again_unstreamed(
+    provider, model_server
+) -> None:
+    model_server.script(DEPLOYMENT, Reply(drop=True), Reply(content="the answer"))
+    completion = await provider.complete(call())
+    assert completion.content == "the answer"
+    assert [request.stream for request in model_server.requests] == [True, False]
 
 
 async def test_malformed_json_is_a_response_error(provider, model_server) -> None:
@@ -194,3 +209,62 @@ async def test_streaming_error_before_first_chunk_is_translated(provider, model_
     with pytest.raises(ModelUnavailableError):
         async for _ in provider.stream(call()):
             pass
+
+
+async def test_streams_skip_keepalive_comments_and_unknown_fields(provider, model_server) -> None:
+    model_server.script(DEPLOYMENT, Reply(content="abcdefghij", chunk_size=3, stream_comments=True))
+    chunks = [chunk async for chunk in provider.stream(call())]
+    assert "".join(chunk.text for chunk in chunks) == "abcdefghij"
+    assert chunks[-1].final is not None and chunks[-1].final.finish_reason == "stop"
+
+
+async def test_a_stream_cut_mid_answer_names_the_cut(provider, model_server, capfd) -> None:
+    model_server.script(DEPLOYMENT, Reply(content="abcdefghijkl", chunk_size=2, cut_after_chunks=3))
+    received = []
+    with pytest.raises(TransientModelError) as raised:
+        async for chunk in provider.stream(call()):
+            received.append(chunk.text)
+    assert received == ["ab", "cd", "ef"]
+    message = str(raised.value)
+    assert "closed after 3 chunks" in message and "malformed" not in message
+    assert "Incomplete download" not in capfd.readouterr().err
+
+
+async def test_a_complete_call_is_streamed_and_sees_the_same_cut(provider, model_server) -> None:
+    model_server.script(DEPLOYMENT, Reply(content="abcdefghijkl", chunk_size=2, cut_after_chunks=2))
+    with pytest.raises(TransientModelError, match="closed after 2 chunks"):
+        await provider.complete(call())
+    assert model_server.requests[-1].stream  # internally streamed (issue 12, item 4)
+
+
+async def test_a_garbage_reply_to_a_stream_is_a_response_error(provider, model_server) -> None:
+    model_server.script(DEPLOYMENT, Reply(malformed=True))
+    with pytest.raises(ModelResponseError, match="malformed stream"):
+        async for _ in provider.stream(call()):
+            pass
+
+
+async def test_a_context_length_400_is_refitted_and_sent_once_more(provider, model_server) -> None:
+    limit_message = (
+        "This model's maximum context length is 300 tokens. However, you requested 5000 "
+        "tokens (4900 in the messages, 100 in the completion). Please reduce the length."
+    )
+    model_server.script(DEPLOYMENT, Reply(status=400, error_message=limit_message), Reply())
+    long_call = ProviderCall(
+        model="codestral-2501",
+        deployment=DEPLOYMENT,
+        messages=[{"role": "user", "content": "word " * 2000}],
+        temperature=0.1,
+        max_tokens=100,
+        timeout=5,
+        request=ModelRequest(prompt="explain", context={"existing_code": "x = 1\n" * 600}),
+        prompt_budget=100_000,
+    )
+    try:
+        completion = await provider.complete(long_call)
+    finally:
+        forget_learned_limits()
+    first, second = model_server.requests
+    assert completion.content
+    assert len(json.dumps(second.body["messages"])) < len(json.dumps(first.body["messages"]))
+    assert second.body["max_tokens"] == 100

@@ -86,6 +86,7 @@ async def test_preload_loads_the_model_and_reports_ready() -> None:
     assert provider.state == "not_loaded" and provider.count_tokens("x = 1") is None
 
     assert await provider.preload() == "ready"
-    assert provider.state == "ready"
+    after: str = provider.state  # read again: preload changed it
+    assert after == "ready"
     counted = provider.count_tokens("def add(a, b):\n    return a + b\n")
     assert counted is not None and counted > 5

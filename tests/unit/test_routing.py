@@ -8,7 +8,14 @@ from aurelis.core.config import AurelisConfig
 from aurelis.core.exceptions import ConfigurationError
 from aurelis.models import ModelRequest, ModelType, TaskType
 from aurelis.models.catalog import CATALOG
-from aurelis.models.routing import deployment_for, input_budget, primary_model, resolve, route
+from aurelis.models.routing import (
+    deployment_for,
+    input_budget,
+    output_cap,
+    primary_model,
+    resolve,
+    route,
+)
 from aurelis.models.server_limits import forget_learned_limits, learn_limit
 
 EXPECTED_ROUTES = {
@@ -102,3 +109,26 @@ def test_what_the_server_said_beats_the_configured_guess(online: AurelisConfig) 
         forget_learned_limits()
     assert resolved.context_window == 4096 and resolved.token_ratio == 1.5
     assert (budget, output) == (2666, 96)  # (4096 - 96) / 1.5
+
+
+def test_each_task_has_a_default_output_cap_below_the_model_limit(online: AurelisConfig) -> None:
+    resolved = resolve(ModelType.CODESTRAL_2501, online)
+    assert output_cap(resolved, None, TaskType.CODE_GENERATION) == 1024
+    assert output_cap(resolved, None, TaskType.DOCUMENTATION) == 512
+    assert output_cap(resolved, 2000, TaskType.DOCUMENTATION) == 2000  # asked for: granted
+    assert output_cap(resolved, 50_000, TaskType.GENERAL) == 4096  # the model's own limit
+
+
+def test_output_caps_are_configurable_per_task_and_per_model(online: AurelisConfig) -> None:
+    online.task_output_tokens = {"code_generation": 300}
+    online.model_output_tokens = {"codestral-2501": 200}
+    assert (
+        output_cap(resolve(ModelType.CODESTRAL_2501, online), None, TaskType.CODE_GENERATION) == 200
+    )
+    assert output_cap(resolve(ModelType.GPT_4O, online), None, TaskType.CODE_GENERATION) == 300
+    assert output_cap(resolve(ModelType.GPT_4O, online), None, TaskType.TESTING) == 1024
+
+
+def test_a_small_window_bounds_the_output_to_half_of_it(online: AurelisConfig) -> None:
+    online.context_windows = {"codestral-2501": 1000}
+    assert output_cap(resolve(ModelType.CODESTRAL_2501, online), None, TaskType.TESTING) == 500

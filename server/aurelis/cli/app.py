@@ -86,6 +86,7 @@ def _print_version(value: bool) -> None:
 
 @app.callback()
 def main_callback(
+    ctx: typer.Context,
     debug: Annotated[
         bool, typer.Option("--debug", help="Show tracebacks and debug logs on stderr.")
     ] = False,
@@ -97,7 +98,7 @@ def main_callback(
     ] = False,
 ) -> None:
     """Aurelis: an AI coding assistant at the terminal, in scripts and in your editor."""
-    runtime.configure_runtime(debug=debug)
+    runtime.configure_runtime(debug=debug, command=ctx.invoked_subcommand)
 
 
 app.command("ask")(ask.ask_command)

@@ -383,8 +383,9 @@ async def _send_streamed(
 
     writer = make_writer(runtime.stdout_console(), language=language)
     started = time.perf_counter()
+    answered_by = [expected_model(request, settings)]  # a fallback replaces it
     try:
-        stream = runtime.orchestrator().stream_request(request)
+        stream = runtime.orchestrator().stream_request(request, on_model=answered_by.append)
         async with _closing(stream):
             async for chunk in stream:
                 writer.feed(chunk)
@@ -393,7 +394,7 @@ async def _send_streamed(
     # A stream reports no usage to us: count the answer's tokens ourselves.
     _print_summary(
         summary_line(
-            model=expected_model(request, settings).value,
+            model=answered_by[-1].value,
             tokens=count_tokens(writer.text),
             seconds=time.perf_counter() - started,
             task=request.task_type.value,

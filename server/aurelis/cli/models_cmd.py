@@ -1,6 +1,10 @@
 """`aurelis models`: every model with its provider, deployment, strengths, context window,
 the tasks routed to it, and its health and remaining rate limit as the orchestrator sees them.
 
+"Tasks routed here" is the effective route: where a request of that task goes now (offline,
+every task goes to the local model); the JSON also keeps the configured route of each model
+(`tasks_when_online`).
+
 Health comes from `orchestrator.health()` (no network: it reports what recent requests
 taught the circuit breakers and rate limiters); without it the column says "unknown".
 """
@@ -17,7 +21,7 @@ from aurelis.cli.errors import error_boundary
 from aurelis.cli.render import print_json
 from aurelis.core.config import AurelisConfig
 from aurelis.models.catalog import CATALOG
-from aurelis.models.routing import resolve, route
+from aurelis.models.routing import effective_route, resolve, route
 from aurelis.models.types import ModelType, TaskType
 
 __all__ = ["models_command", "model_rows", "OFFLINE_CAPTION"]
@@ -30,8 +34,10 @@ OFFLINE_CAPTION = (
 def model_rows(settings: AurelisConfig, health: dict[str, Any] | None) -> list[dict[str, Any]]:
     """One dict per model, in catalog order (the JSON shape of `aurelis models --json`)."""
     routed: dict[ModelType, list[str]] = {}
+    configured: dict[ModelType, list[str]] = {}
     for task in TaskType:
-        routed.setdefault(route(task, settings), []).append(task.value)
+        routed.setdefault(effective_route(task, settings), []).append(task.value)
+        configured.setdefault(route(task, settings), []).append(task.value)
     rows = []
     for model, info in CATALOG.items():
         resolved = resolve(model, settings)
@@ -44,6 +50,7 @@ def model_rows(settings: AurelisConfig, health: dict[str, Any] | None) -> list[d
                 "best_for": info.best_for,
                 "context_window": resolved.context_window,
                 "tasks": routed.get(model, []),
+                "tasks_when_online": configured.get(model, []),
                 "healthy": state.get("healthy"),
                 "breaker": state.get("breaker"),
                 "rate_limit_remaining": state.get("rate_limit_remaining"),

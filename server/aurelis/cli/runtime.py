@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CliState",
     "STATE",
+    "COMMANDS_WITHOUT_CONFIG",
     "configure_runtime",
     "run_async",
     "orchestrator",
@@ -35,6 +36,10 @@ __all__ = [
 T = TypeVar("T")
 #: Width of tables written to a pipe or file (no terminal to measure).
 PIPED_TABLE_WIDTH = 160
+#: Commands that act on the project settings file itself. Loading the config for them (to
+#: find a log file) would warn, just before they act, that the settings they are about to
+#: trust or untrust are ignored; they need no config, so none is loaded.
+COMMANDS_WITHOUT_CONFIG = frozenset({"trust", "untrust"})
 
 
 @dataclass
@@ -47,18 +52,19 @@ class CliState:
 STATE = CliState()
 
 
-def configure_runtime(*, debug: bool) -> None:
+def configure_runtime(*, debug: bool, command: str | None = None) -> None:
     """Apply the root options: --debug logs to stderr, otherwise logs stay quiet.
 
     Without a handler Python's last-resort handler would print the orchestrator's
-    warnings on stderr next to our one-line error; a log file from the config still works.
+    warnings on stderr next to our one-line error; a log file from the config still works
+    (except for `command`s in COMMANDS_WITHOUT_CONFIG, which never load the config).
     """
     STATE.debug = debug
     logger = logging.getLogger("aurelis")
     if debug:
         configure_logging("DEBUG")
         return
-    settings = _config_or_none()
+    settings = None if command in COMMANDS_WITHOUT_CONFIG else _config_or_none()
     if settings is not None and settings.log_file is not None:
         configure_logging(settings.log_level, settings.log_file)
     elif not any(isinstance(h, logging.NullHandler) for h in logger.handlers):

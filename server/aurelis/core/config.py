@@ -89,6 +89,10 @@ class AurelisConfig(BaseSettings):
     #: is multiplied by this before it meets a context window, unless the server told us
     #: its own ratio (docs/endpoints.md).
     token_count_margin: float = Field(1.25, ge=1.0, le=4.0)
+    #: Output tokens per task when a request names none, over the defaults
+    #: (routing.DEFAULT_TASK_OUTPUT_TOKENS); and per model, its output limit over the catalog's.
+    task_output_tokens: dict[TaskType, int] = Field(default_factory=dict)
+    model_output_tokens: dict[ModelType, int] = Field(default_factory=dict)
 
     # --- local model ------------------------------------------------------------------
     local_model_path: Path | None = None
@@ -98,6 +102,12 @@ class AurelisConfig(BaseSettings):
     #: When to load the local model: "auto" at start-up if inline completions route to it,
     #: else when a fallback chain first needs it; "always" at start-up; "never" ahead of use.
     local_preload: Literal["auto", "always", "never"] = "auto"
+    #: Seconds of each request's deadline kept for the local model when it ends the chain
+    #: (a cold load and a short answer; docs/endpoints.md says how this was measured).
+    local_reserve: float = Field(15.0, ge=0)
+    #: A request still waiting on a remote model after this many seconds starts loading
+    #: the local model in the background (unless local_preload is "never").
+    local_warmup_after: float = Field(5.0, ge=0)
 
     # --- inline completion (docs/inline.md) -------------------------------------------
     #: The local model's prompt: at most this many lines / its own tokens before the cursor.
@@ -113,6 +123,12 @@ class AurelisConfig(BaseSettings):
     #: "local" only on the embedded model (a remote call would spend rate limit on a
     #: guess), "always" on remote models too (never taking the last free slot), "never".
     inline_speculation: Literal["local", "always", "never"] = "local"
+    #: Send inline completions to these models as fill-in-the-middle in the dialect of their
+    #: server: "openai" (/v1/completions + suffix: vLLM, llama-cpp-python, Ollama),
+    #: "llama_cpp" (/infill), "mistral" (/v1/fim/completions, Codestral). Others get chat.
+    inline_fim: dict[ModelType, Literal["openai", "llama_cpp", "mistral"]] = Field(
+        default_factory=dict
+    )
 
     # --- cache (names from the seed) -------------------------------------------------
     cache_enabled: bool = True
@@ -210,6 +226,13 @@ class AurelisConfig(BaseSettings):
         # A zero or negative window used to be accepted and silently reroute every request.
         if any(size < 1 for size in value.values()):
             raise ValueError("window sizes of at least 1 token")
+        return value
+
+    @field_validator("task_output_tokens", "model_output_tokens")
+    @classmethod
+    def _positive_output_caps(cls, value: dict[Any, int]) -> dict[Any, int]:
+        if any(tokens < 1 for tokens in value.values()):
+            raise ValueError("output caps of at least 1 token")
         return value
 
     @field_validator("log_level", mode="before")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from lsprotocol import types
 
 from aurelis.core.redaction import REDACTED
+from aurelis.lsp.answer_guard import guarded
 from aurelis.lsp.budget import count_tokens, fit_head
 from aurelis.lsp.context import ContextSources, action_context, relative_path
 from aurelis.lsp.documents import DocumentSnapshot
@@ -143,7 +144,8 @@ async def plan_action(action: ActionRequest, *, budget: int, sources: ContextSou
         context=context or None,
         metadata={"source": "lsp", "feature": action.name},
     )
-    return ActionPlan(request=request, finish=draft.finish, title=spec.title)
+    finish = guarded(action.name, draft.finish, action.document.text)  # echoes, sizes
+    return ActionPlan(request=request, finish=finish, title=spec.title)
 
 
 # --- targets ------------------------------------------------------------------------------

@@ -30,17 +30,20 @@ from aurelis.lsp.inline_prompt import LocalInline, build_inline_request
 from aurelis.lsp.inline_quality import drop_repetition, is_degenerate
 from aurelis.lsp.inline_speculation import Speculations, has_spare_slot
 from aurelis.lsp.inline_window import ChunkCounter, TokenCounter, WindowLimits
-from aurelis.lsp.live_config import get_config, orchestrator
+from aurelis.lsp.live_config import get_config, orchestrator, route
 from aurelis.lsp.local_model import local_model
 from aurelis.lsp.model_calls import routes_to_local
 from aurelis.lsp.postprocess import clean_inline
 from aurelis.lsp.server_state import AurelisLanguageServer
-from aurelis.models.types import ModelRequest, TaskType
+from aurelis.models.types import ModelRequest, ModelType, TaskType
 
 __all__ = ["InlineCompletions", "register"]
 
 logger = logging.getLogger("aurelis.lsp.inline")
 _EMPTY = types.InlineCompletionList(items=[])
+#: How long a request waits for cancelled speculations to release the model (a local
+#: generation stops at its next token; prompt evaluation cannot be interrupted).
+_SPECULATION_STOP_WAIT = 1.0
 _PROBE = ModelRequest(prompt="routing probe", task_type=TaskType.CODE_COMPLETION)
 
 
@@ -125,7 +128,10 @@ class InlineCompletions:
             timing.outcome = "cache"
             self._speculate(document, prefix, remembered, suffix)
             return _items(remembered, document, offset)
-        self.speculations.cancel(document.uri)  # the user went elsewhere: not accepted
+        # The user went elsewhere: the guesses were not accepted.
+        began = time.perf_counter()
+        await self.speculations.stop_running(within=_SPECULATION_STOP_WAIT)
+        timing.waiting += time.perf_counter() - began  # the model's wind-down, not ours
         if automatic and await self._debounced_away(document, superseded, timing):
             return _EMPTY
         text = await self._ask_model(document, offset, superseded, timing, automatic=automatic)
@@ -151,7 +157,7 @@ class InlineCompletions:
         """Wait the debounce; True when the request is no longer wanted after it."""
         began = time.perf_counter()
         stop = await wait_unless(self._ls.settings.server.debounce_ms / 1000, superseded)
-        timing.waiting = time.perf_counter() - began
+        timing.waiting += time.perf_counter() - began
         if stop:
             timing.outcome = "superseded"
             return True
@@ -175,7 +181,7 @@ class InlineCompletions:
         except Exception:  # noqa: BLE001 - a failed guess: ask the model as usual
             return None
         finally:
-            timing.model = time.perf_counter() - began  # the model's time, not the server's
+            timing.model += time.perf_counter() - began  # the model's time, not the server's
         return self.cache.lookup(uri, prefix, suffix)
 
     async def _ask_model(
@@ -188,17 +194,21 @@ class InlineCompletions:
         automatic: bool,
     ) -> str:
         local = self._local_inline(typing=automatic)
+        fim = local is None and _fim_first()
         request = build_inline_request(
             document,
             offset,
             self._ls.sources,
             self._ls.settings.server.inline_prompt_tokens,
             local=local,
+            fim=fim,
         )
         if request is None:
             return ""
         began = time.perf_counter()
         try:
+            if local is not None and not automatic:
+                await run_until(_model_loaded(), superseded)
             response = await run_until(self._ls.models.call(request), superseded)
         except Interrupted:
             timing.outcome = "superseded"
@@ -207,14 +217,15 @@ class InlineCompletions:
             timing.outcome = "model_error"  # the status notification tells the user
             return ""
         finally:
-            timing.model = time.perf_counter() - began
+            timing.model += time.perf_counter() - began
         if _version(self._ls, document.uri) != document.version:
             timing.outcome = "stale"
             return ""
         metadata = response.metadata or {}
         timing.finish = str(metadata.get("finish_reason"))
         prefix, suffix = document.text[:offset], document.text[offset:]
-        text = _clean(response.content, prefix, suffix, continuation=local is not None)
+        continuation = local is not None or (fim and _answered_as_fim(response.model_used))
+        text = _clean(response.content, prefix, suffix, continuation=continuation)
         if not text:
             timing.outcome = "dropped"  # empty, degenerate or unsafe
         return text
@@ -275,6 +286,7 @@ class InlineCompletions:
         outcome = "empty"
         try:
             local = self._local_inline()
+            fim = local is None and _fim_first()
             request = build_inline_request(
                 document,
                 offset,
@@ -282,6 +294,7 @@ class InlineCompletions:
                 self._ls.settings.server.inline_prompt_tokens,
                 local=local,
                 speculative=True,
+                fim=fim,
             )
             if request is None:
                 return False
@@ -290,7 +303,8 @@ class InlineCompletions:
                 return True  # not asked: the user's own request must ask
             response = await orchestrator().process_request(request)
             prefix, suffix = document.text[:offset], document.text[offset:]
-            text = _clean(response.content, prefix, suffix, continuation=local is not None)
+            continuation = local is not None or (fim and _answered_as_fim(response.model_used))
+            text = _clean(response.content, prefix, suffix, continuation=continuation)
             if text:
                 self.cache.store(document.uri, prefix, suffix, text)
                 outcome = "stored"
@@ -310,6 +324,25 @@ class InlineCompletions:
                 outcome=outcome,
                 model_ms=round((time.perf_counter() - began) * 1000, 1),
             )
+
+
+def _fim_first() -> bool:
+    """Whether inline completions' first model takes fill-in-the-middle (`inline_fim`)."""
+    return route(TaskType.CODE_COMPLETION) in get_config().inline_fim
+
+
+def _answered_as_fim(model: ModelType) -> bool:
+    # The chain may have fallen back to a chat model: only a FIM model's answer continues
+    # the prefix verbatim.
+    return model in get_config().inline_fim
+
+
+async def _model_loaded() -> None:
+    """Load the local model (or join its load) when asked explicitly (Invoked): the request
+    would otherwise be refused until it is loaded (typing never waits: models.preflight)."""
+    model = local_model(build=True)
+    if model is not None and model.state in ("not_loaded", "loading"):
+        await model.preload()
 
 
 def _clean(answer: str, prefix: str, suffix: str, *, continuation: bool) -> str:

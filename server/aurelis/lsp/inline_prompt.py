@@ -68,11 +68,14 @@ def build_inline_request(
     *,
     local: LocalInline | None,
     speculative: bool = False,
+    fim: bool = False,
 ) -> ModelRequest | None:
     """The request to send, or None when there is nothing to complete from.
 
     `local` set: the request goes to the embedded base model. `speculative` marks a request
-    made ahead of need (for after the shown suggestion is accepted).
+    made ahead of need (for after the shown suggestion is accepted). `fim`: the chat request
+    also carries the same prefix and suffix for fill-in-the-middle (models.providers.fim),
+    which a model with an `inline_fim` dialect gets instead of the chat prompt.
     """
     prefix, suffix = document.text[:offset], document.text[offset:]
     single = wants_single_line(prefix, suffix)
@@ -92,14 +95,20 @@ def build_inline_request(
     spent = _at_most(kept_prefix, int(budget * PREFIX_SHARE))
     spent += _at_most(kept_suffix, int(budget * SUFFIX_SHARE)) + _INSTRUCTION_TOKENS
     context = inline_context(document, offset, sources, max(budget - spent, 0))
-    prompt = _chat_prompt(document, sources, kept_prefix, kept_suffix, single)
+    before, after = redact(kept_prefix), redact(kept_suffix)
+    metadata = _metadata(speculative)
+    if fim:
+        # Imported here: the HTTP stack stays off the server's start-up path.
+        from aurelis.models.providers.fim import FIM_METADATA_KEY
+
+        metadata[FIM_METADATA_KEY] = {"prefix": before, "suffix": after}
     return ModelRequest(
-        prompt=prompt,
+        prompt=_chat_prompt(document, sources, before, after, single),
         task_type=TaskType.CODE_COMPLETION,
         temperature=0.1,
         max_tokens=max_tokens,
         context=context or None,
-        metadata=_metadata(speculative),
+        metadata=metadata,
     )
 
 
@@ -145,7 +154,8 @@ def _continuation_request(
 def _chat_prompt(
     document: DocumentSnapshot, sources: ContextSources, prefix: str, suffix: str, single: bool
 ) -> str:
-    code = redact(prefix) + CURSOR_MARKER + redact(suffix)
+    """The chat prompt around already redacted `prefix` and `suffix`."""
+    code = prefix + CURSOR_MARKER + suffix
     fence = _fence_for(code)
     scope = " Complete the current line only." if single else ""
     return (

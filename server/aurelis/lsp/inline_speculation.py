@@ -91,10 +91,15 @@ class Speculations:
         if running is not None:
             running[1].cancel()
 
-    def cancel_all(self) -> None:
+    async def stop_running(self, within: float) -> None:
+        """Stop every running speculation and wait (at most `within` seconds) until they
+        have: the user asked for something else, and a guess still winding down holds the
+        model's slot (the local model stops at its next token) the request needs."""
+        tasks = [task for _, task in self._running.values()]
         for uri in list(self._running):
             self.cancel(uri)
-        self._empty.clear()
+        if tasks:
+            await asyncio.wait(tasks, timeout=within)
 
     def _finished(self, uri: str, task: asyncio.Task[None]) -> None:
         running = self._running.get(uri)

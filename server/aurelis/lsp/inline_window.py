@@ -161,7 +161,7 @@ _SUFFIX_CHUNK_LINES = 16
 
 def _line_ends_forward(text: str, offset: int, lines: int) -> list[int]:
     """Offsets just past each of the next `lines` line ends (or the end of the text)."""
-    ends = []
+    ends: list[int] = []
     position = offset
     while len(ends) < lines and position < len(text):
         newline = text.find("\n", position)

@@ -87,9 +87,11 @@ async def preload_local_model(on_change: Callable[[], None] | None = None) -> st
     model = local_model(build=True)
     if model is None or model.state == "ready":
         return model.state if model is not None else None
+    loading = asyncio.ensure_future(model.preload())
+    await asyncio.sleep(0)  # the load has begun: the state says "loading" now
     if on_change is not None:
         on_change()
-    state = await model.preload()
+    state = await loading
     if state != "ready":
         logger.warning("the local model did not load: %s", model.load_error)
     if on_change is not None:

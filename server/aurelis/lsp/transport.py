@@ -172,15 +172,28 @@ def _run(main: Coroutine[Any, Any, None]) -> None:
     """asyncio.run without waiting for the default executor at the end: a worker thread
     (a local model still loading) must not hold up `exit`."""
     loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
     try:
         loop.run_until_complete(main)
-        remaining = asyncio.all_tasks(loop)
-        for task in remaining:
-            task.cancel()
-        loop.run_until_complete(asyncio.gather(*remaining, return_exceptions=True))
+        loop.run_until_complete(_cancel_the_rest())
         loop.run_until_complete(loop.shutdown_asyncgens())
     finally:
+        asyncio.set_event_loop(None)
         loop.close()
+
+
+async def _cancel_the_rest() -> None:
+    current = asyncio.current_task()
+    remaining = [task for task in asyncio.all_tasks() if task is not current]
+    for task in remaining:
+        task.cancel()
+    if not remaining:
+        return
+    # Bounded: a task that ignores its cancellation must not hold the exit.
+    done, _ = await asyncio.wait(remaining, timeout=5)
+    for task in done:
+        if not task.cancelled():
+            task.exception()  # consumed: nothing to report once the server is stopping
 
 
 def serve_tcp(protocol: AurelisProtocol, host: str, port: int, max_bytes: int) -> None:

@@ -136,14 +136,20 @@ class ResponseCache:
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: str, config: AurelisConfig) -> CacheEntry | None:
-        """The fresh entry for `key`, or None (counted as a miss)."""
+    def get(self, key: str, config: AurelisConfig, *, disk: bool = True) -> CacheEntry | None:
+        """The fresh entry for `key`, or None (counted as a miss).
+
+        `disk=False` looks in memory only and counts no miss: the shared Redis tier sits
+        between memory and disk, so the caller asks again once Redis has missed too.
+        """
         memory = self._memory_for(config)
         ttl = config.cache_ttl
         found = memory.get(key) if memory is not None else None
         if found is not None and self._clock() - found[0] < ttl:
             self.hits += 1
             return found[1]
+        if not disk:
+            return None
         entry = self._disk_get(key, config)
         if entry is None:
             self.misses += 1

@@ -89,18 +89,30 @@ class ModelOrchestrator:
             raise
         return outcome, shared, started
 
-    async def stream_request(self, request: ModelRequest) -> AsyncIterator[str]:
+    async def stream_request(
+        self, request: ModelRequest, *, on_model: Callable[[ModelType], object] | None = None
+    ) -> AsyncIterator[str]:
         """Yield the answer as text chunks as the model produces them.
 
         Breaker, rate limiter, retries and fallback act before the first chunk; once text
         has been yielded the model is committed. The full answer is cached at the end;
         closing the iterator early closes the upstream stream and caches nothing.
+        `on_model`, if given, is told the model that answers (a fallback's, a cache entry's)
+        before the first chunk.
         """
+        tell = on_model or (lambda _model: None)
         exchange = self._pipeline.begin(request, self.config)
         if isinstance(exchange, Hit):
+            tell(exchange.entry.model_used)
             yield exchange.entry.content
             return
+        hit = await self._pipeline.lower_tiers(exchange)  # with Redis: shared tier, disk
+        if hit is not None:
+            tell(hit.entry.model_used)
+            yield hit.entry.content
+            return
         stream = await self._pipeline.open_stream(exchange)
+        tell(exchange.trail.current or exchange.primary)
         try:
             async for text in stream:
                 yield text

@@ -22,7 +22,9 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
-from typing import Protocol, TypeVar
+from contextlib import AbstractAsyncContextManager
+from functools import partial
+from typing import Any, Protocol, TypeVar
 
 from aurelis.core.config import AurelisConfig
 from aurelis.core.exceptions import (
@@ -35,16 +37,22 @@ from aurelis.core.exceptions import (
 )
 from aurelis.models.breaker import BreakerRegistry, BreakerState, CircuitBreaker, CircuitOpenError
 from aurelis.models.cache import ResponseCache, cache_key
+from aurelis.models.chain_budget import LocalWarmup, within_share
 from aurelis.models.fallback import Trail, chain_failure, fallback_chain
 from aurelis.models.outcome import Answer, Hit, Outcome, PreparedCall
+from aurelis.models.preflight import refuse_beyond_chain, refuse_unless_idle
 from aurelis.models.prompts import build_messages
 from aurelis.models.providers.base import Completion, ProviderCall, StreamChunk
+from aurelis.models.providers.fim import fim_prompt_for
 from aurelis.models.providers.registry import ProviderFactory, ProviderRegistry
 from aurelis.models.ratelimit import ModelRateLimiter, RateLimiterRegistry
 from aurelis.models.retry import RetryPolicy, call_with_retries
 from aurelis.models.routing import ResolvedModel, input_budget, primary_model, resolve
+from aurelis.models.shared.handoff import handed_over, handoff
+from aurelis.models.shared.state import SharedStateHolder, is_interactive
 from aurelis.models.singleflight import SingleFlight
 from aurelis.models.stats import StatsRegistry
+from aurelis.models.tokens import counting_deadline
 from aurelis.models.types import ModelRequest, ModelType
 
 __all__ = ["Exchange", "Lookup", "Pipeline", "prepare_call", "request_key"]
@@ -53,6 +61,7 @@ logger = logging.getLogger("aurelis.models")
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
+Guard = AbstractAsyncContextManager[Any]
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -108,7 +117,7 @@ def request_key(
     metadata = request.metadata
     if metadata and metadata.get("cache_disabled"):
         return None
-    _, output_tokens = input_budget(resolved, request.max_tokens)
+    _, output_tokens = input_budget(resolved, request.max_tokens, request.task_type)
     model_file = str(config.local_model_path or "") if resolved.model is ModelType.LOCAL else ""
     return cache_key(request, resolved, output_tokens, model_file=model_file)
 
@@ -117,7 +126,7 @@ def prepare_call(exchange: Exchange, model: ModelType) -> PreparedCall:
     """The request made concrete for `model`: prompt fitted to its window, call ready."""
     request, config = exchange.request, exchange.config
     resolved = exchange.resolve(model)
-    budget, output_tokens = input_budget(resolved, request.max_tokens)
+    budget, output_tokens = input_budget(resolved, request.max_tokens, request.task_type)
     prompt = build_messages(request, budget)
     call = ProviderCall(
         model=model.value,
@@ -128,6 +137,7 @@ def prepare_call(exchange: Exchange, model: ModelType) -> PreparedCall:
         timeout=config.request_timeout,
         request=request,
         prompt_budget=budget,
+        fim=fim_prompt_for(request, model, config.inline_fim),
     )
     return PreparedCall(resolved, prompt, call)
 
@@ -156,13 +166,16 @@ class Pipeline:
         self.breakers = BreakerRegistry(clock=clock)
         self.limiters = RateLimiterRegistry(clock=clock, sleep=sleep)
         self.stats = StatsRegistry()
-        self._flights: SingleFlight[Answer] = SingleFlight()
+        self._flights: SingleFlight[Outcome] = SingleFlight()
+        #: Redis-backed limits, cache tier, single-flight, breakers, budgets (redis_url).
+        self.shared = SharedStateHolder(limiters=self.limiters, breakers=self.breakers, sleep=sleep)
 
     # --- cache ------------------------------------------------------------------------------
     def begin(self, request: ModelRequest, config: AurelisConfig) -> Hit | Exchange:
         """A cache hit, or else the exchange that will answer the request."""
         lookup = Lookup(request, config)
-        hit = self._cached(lookup.key, config)
+        # With Redis, the disk tier comes after it (see lower_tiers).
+        hit = self._cached(lookup.key, config, disk=self.shared.state(config) is None)
         return hit if hit is not None else Exchange(lookup, self.clock)
 
     async def answer(self, request: ModelRequest, config: AurelisConfig) -> tuple[Outcome, bool]:
@@ -172,25 +185,58 @@ class Pipeline:
             return exchange, False
         if exchange.key is None:
             return await self._answer_and_store(exchange), False
-        return await self._flights.do(exchange.key, lambda: self._answer_and_store(exchange))
+        return await self._flights.do(exchange.key, lambda: self._answer_shared(exchange))
 
-    def _cached(self, key: str | None, config: AurelisConfig) -> Hit | None:
+    def _cached(self, key: str | None, config: AurelisConfig, *, disk: bool = True) -> Hit | None:
         if key is None or not config.cache_enabled:
             return None
-        entry = self.cache.get(key, config)
+        entry = self.cache.get(key, config, disk=disk)
         if entry is None:
             return None
         self.stats[entry.model_used].cache_hits += 1
         return Hit(entry)
 
-    async def _answer_and_store(self, exchange: Exchange) -> Answer:
+    async def lower_tiers(self, exchange: Exchange) -> Hit | None:
+        """After a memory miss with Redis configured: the shared tier, then the disk."""
+        config, key = exchange.config, exchange.key
+        if key is None or not config.cache_enabled or self.shared.state(config) is None:
+            return None
+        entry = await self.shared.cached(config, key, interactive=is_interactive(exchange.request))
+        if entry is None:
+            return self._cached(key, config)
+        self.cache.put(key, entry, config)  # the next identical request stays in memory
+        self.stats[entry.model_used].cache_hits += 1
+        return Hit(entry)
+
+    async def _answer_shared(self, exchange: Exchange) -> Outcome:
+        """The lower cache tiers, then one call per key across every process (Redis)."""
+        hit = await self.lower_tiers(exchange)
+        if hit is not None:
+            return hit
+        key, config = exchange.key, exchange.config
+        if key is None or self.shared.state(config) is None:
+            return await self._answer_and_store(exchange)
+        outcome, _ = await self.shared.single_flight(
+            config,
+            key,
+            lambda: self._answer_and_store(exchange),
+            encode=handoff,
+            decode=handed_over,
+            max_wait=exchange.time_left(),
+            interactive=is_interactive(exchange.request),
+        )
+        return outcome
+
+    async def _answer_and_store(self, exchange: Exchange) -> Outcome:
         answer = await self._answer_handling_fallback(exchange, self._answer_once)
-        self._store(exchange, answer)
+        await self._store(exchange, answer)
         return answer
 
-    def _store(self, exchange: Exchange, answer: Answer) -> None:
+    async def _store(self, exchange: Exchange, answer: Answer) -> None:
         if exchange.key is not None and exchange.config.cache_enabled and answer.cacheable:
-            self.cache.put(exchange.key, answer.entry(), exchange.config)
+            entry = answer.entry()
+            self.cache.put(exchange.key, entry, exchange.config)
+            await self.shared.store(exchange.config, exchange.key, entry)
 
     async def open_stream(self, exchange: Exchange) -> AsyncGenerator[str, None]:
         """A stream that has delivered its first chunk (fallback and retries done)."""
@@ -208,18 +254,26 @@ class Pipeline:
 
     async def _walk_chain(self, exchange: Exchange, call_once: _CallOnce[T]) -> T:
         chain = fallback_chain(exchange.primary, exchange.config)
+        refuse_beyond_chain(exchange.request, [exchange.resolve(model) for model in chain])
         trail = exchange.trail
-        while True:
-            for model in chain:
-                trail.start(model)
-                try:
-                    return await self._answer_handling_retries(exchange, model, call_once)
-                except Exception as error:  # noqa: BLE001 - sorted out right here
-                    _raise_unless_fallback_helps(error)
-                    trail.failed(model, error)
-            if not await self._await_probe(chain, exchange):
-                raise chain_failure(trail.attempts)
-            trail.attempts.clear()
+        # Prompt building tokenizes on the loop, where asyncio.timeout cannot reach it.
+        with (
+            counting_deadline(exchange.deadline_at, self.clock),
+            LocalWarmup(self.providers, exchange.config, chain) as warmup,
+        ):
+            while True:
+                for model in chain:
+                    trail.start(model)
+                    link = partial(self._answer_handling_retries, exchange, model, call_once)
+                    try:
+                        return await within_share(exchange, model, chain, link)
+                    except Exception as error:  # noqa: BLE001 - sorted out right here
+                        _raise_unless_fallback_helps(error)
+                        trail.failed(model, error)
+                        warmup.now()  # heading down the chain: have the local model ready
+                if not await self._await_probe(chain, exchange):
+                    raise chain_failure(trail.attempts)
+                trail.attempts.clear()
 
     async def _await_probe(self, chain: list[ModelType], exchange: Exchange) -> bool:
         # Failing at once because every model is cooling down would turn a short outage
@@ -227,8 +281,8 @@ class Pipeline:
         attempts = exchange.trail.attempts
         if not attempts or not all(isinstance(a.error, CircuitOpenError) for a in attempts):
             return False
-        config = exchange.config
-        wait = min(self.breakers.get(model, config).retry_in() for model in chain)
+        # Each refusal says when its breaker probes next (shared breakers live in Redis).
+        wait = min(a.error.retry_in for a in attempts if isinstance(a.error, CircuitOpenError))
         if wait >= exchange.time_left():
             return False
         await self.sleep(wait)
@@ -236,13 +290,19 @@ class Pipeline:
 
     # --- retries ----------------------------------------------------------------------------
     async def _answer_handling_retries(
-        self, exchange: Exchange, model: ModelType, call_once: _CallOnce[T]
+        self,
+        exchange: Exchange,
+        model: ModelType,
+        call_once: _CallOnce[T],
+        time_left: Callable[[], float] | None = None,
     ) -> T:
         """One model of the chain: skipped while its breaker is open, else retried calls."""
         config = exchange.config
         breaker = self.breakers.get(model, config)
         if not breaker.would_allow():
             raise CircuitOpenError(model.value, breaker.retry_in())
+        if model is ModelType.LOCAL and is_interactive(exchange.request):
+            refuse_unless_idle(self.providers.provider_for(model, config))
         prepared = prepare_call(exchange, model)
         trail = exchange.trail
 
@@ -256,7 +316,7 @@ class Pipeline:
         return await call_with_retries(
             attempt,
             RetryPolicy.from_config(config),
-            time_left=exchange.time_left,
+            time_left=time_left or exchange.time_left,  # this link's share of the deadline
             can_retry=lambda: breaker.state is not BreakerState.OPEN,
             sleep=self.sleep,
         )
@@ -268,18 +328,44 @@ class Pipeline:
         """One call to one model, holding its breaker probe and a rate-limit slot."""
         model, config = prepared.model, exchange.config
         limiter = self.limiters.get(model, config)
-        async with (
-            breaker.probe(model.value),
-            limiter.slot(model.value, mode=config.rate_limit_mode, max_wait=exchange.time_left()),
-        ):
+        await self.shared.check_budget(config, model, interactive=is_interactive(exchange.request))
+        probe, slot = self._guards(exchange, prepared, breaker, limiter)
+        async with probe, slot:
             started = time.perf_counter()
             provider = self.providers.provider_for(model, config)
             try:
                 completion = await provider.complete(prepared.call)
             except BaseException as error:
-                self._call_failed(model, limiter, error)
+                await self._call_failed(exchange, prepared, limiter, error)
                 raise
-            return self._answered(exchange, prepared, limiter, completion, started)
+            answer = self._answered(exchange, prepared, limiter, completion, started)
+            await self._shared_answered(exchange, prepared, answer)
+            return answer
+
+    def _guards(
+        self,
+        exchange: Exchange,
+        prepared: PreparedCall,
+        breaker: CircuitBreaker,
+        limiter: ModelRateLimiter,
+    ) -> tuple[Guard, Guard]:
+        """The breaker probe and the rate-limit slot of one call: shared ones with Redis."""
+        model, config = prepared.model, exchange.config
+        mode, max_wait = config.rate_limit_mode, exchange.time_left()
+        shared = self.shared.guards(
+            config,
+            model,
+            prepared.resolved.deployment,
+            mode=mode,
+            max_wait=max_wait,
+            interactive=is_interactive(exchange.request),
+        )
+        if shared is not None:
+            return shared
+        slot = limiter.slot(
+            model.value, mode=mode, max_wait=max_wait, interactive=is_interactive(exchange.request)
+        )
+        return breaker.probe(model.value), slot
 
     async def _stream_once(
         self, exchange: Exchange, prepared: PreparedCall, breaker: CircuitBreaker
@@ -298,10 +384,9 @@ class Pipeline:
         """
         model, config = prepared.model, exchange.config
         limiter = self.limiters.get(model, config)
-        async with (
-            breaker.probe(model.value),
-            limiter.slot(model.value, mode=config.rate_limit_mode, max_wait=exchange.time_left()),
-        ):
+        await self.shared.check_budget(config, model, interactive=is_interactive(exchange.request))
+        probe, slot = self._guards(exchange, prepared, breaker, limiter)
+        async with probe, slot:
             started = time.perf_counter()
             chunks = self.providers.provider_for(model, config).stream(prepared.call)
             parts: list[str] = []
@@ -316,13 +401,14 @@ class Pipeline:
                         yield chunk.text
                     chunk = await _next_chunk(chunks, exchange, model)
             except BaseException as error:
-                self._call_failed(model, limiter, error)
+                await self._call_failed(exchange, prepared, limiter, error)
                 raise
             finally:
                 await _close_quietly(chunks)
             completion = final or Completion("".join(parts), 0, 0)
             answer = self._answered(exchange, prepared, limiter, completion, started)
-        self._store(exchange, answer)
+            await self._shared_answered(exchange, prepared, answer)
+        await self._store(exchange, answer)
 
     # --- bookkeeping of one call ------------------------------------------------------------
     def _answered(
@@ -354,17 +440,34 @@ class Pipeline:
             stats.fallbacks_to += 1
         return answer
 
-    def _call_failed(
-        self, model: ModelType, limiter: ModelRateLimiter, error: BaseException
+    async def _shared_answered(
+        self, exchange: Exchange, prepared: PreparedCall, answer: Answer
     ) -> None:
+        """Share what the headers said, count the tokens against the budgets."""
+        info = answer.completion.rate_limit
+        await self.shared.answered(
+            exchange.config, prepared.model, prepared.resolved.deployment, info, answer.tokens
+        )
+
+    async def _call_failed(
+        self,
+        exchange: Exchange,
+        prepared: PreparedCall,
+        limiter: ModelRateLimiter,
+        error: BaseException,
+    ) -> None:
+        model = prepared.model
         if isinstance(error, RateLimitError):
             limiter.block(error.retry_after)  # the server throttled us: hold the model back
+            deployment = prepared.resolved.deployment
+            await self.shared.throttled(exchange.config, model, deployment, error.retry_after)
         if isinstance(error, Exception):
             self.stats[model].failure(error)
 
     async def close(self) -> None:
         self.cache.close()
         await self.providers.close()
+        await self.shared.close()
 
 
 def _raise_unless_fallback_helps(error: Exception) -> None:

@@ -3,6 +3,12 @@
 Context is trimmed before anything else; the user's prompt is never cut silently (the
 request fails with PromptTooLongError instead). What was cut is reported so callers can
 put it in `metadata["context_truncated"]`.
+
+Sizes are checked by characters before anything is redacted or tokenized: a prompt with
+more than MAX_CHARS_PER_TOKEN characters per token of budget is refused at once, and a
+context section longer than that is cut to it first (it is cut to the budget anyway; its
+reported `original_tokens` then counts the part kept for counting), so a 20 MB input
+costs microseconds, not a minute of tokenizing.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from typing import Any
 
 from aurelis.core.exceptions import PromptTooLongError
 from aurelis.core.redaction import redact
-from aurelis.models.tokens import count_tokens, fits, truncate_head
+from aurelis.models.tokens import MAX_CHARS_PER_TOKEN, count_tokens, fits, truncate_head
 from aurelis.models.types import ModelRequest, TaskType
 
 __all__ = [
@@ -27,6 +33,7 @@ __all__ = [
     "build_completion_prompt",
     "CompletionPrompt",
     "context_sections",
+    "refuse_oversized",
 ]
 
 #: Bump when prompt wording changes: it is part of every cache key.
@@ -97,8 +104,22 @@ class BuiltPrompt:
         return _estimate(*(message["content"] for message in self.messages)) + _FRAMING_TOKENS
 
 
-def context_sections(context: dict[str, Any] | None) -> list[Section]:
-    """The request's context as labelled sections, in the stable order, secrets redacted."""
+def refuse_oversized(chars: int, budget: int, where: str) -> None:
+    """PromptTooLongError when `chars` characters surely exceed `budget` tokens."""
+    if chars > budget * MAX_CHARS_PER_TOKEN:
+        raise PromptTooLongError(
+            f"the prompt has {chars:,} characters, more than {where} can take "
+            f"({budget:,} tokens, at most {budget * MAX_CHARS_PER_TOKEN:,} characters)",
+            hint="shorten the prompt or send the code as context, which is cut to fit",
+        )
+
+
+def context_sections(context: dict[str, Any] | None, max_chars: int | None = None) -> list[Section]:
+    """The request's context as labelled sections, in the stable order, secrets redacted.
+
+    `max_chars` cuts each section (at a line end) before it is redacted: callers pass a
+    bound well above what their token budget can keep.
+    """
     if not context:
         return []
     known = [key for key in _CONTEXT_ORDER if key in context]
@@ -106,6 +127,8 @@ def context_sections(context: dict[str, Any] | None) -> list[Section]:
     sections = []
     for key in (*known, *others):
         body = _as_text(context[key])
+        if max_chars is not None and len(body) > max_chars:
+            body = _cut_at_line(body[:max_chars])
         if body.strip():
             sections.append(Section(key, key.replace("_", " ").capitalize(), redact(body)))
     return sections
@@ -114,8 +137,9 @@ def context_sections(context: dict[str, Any] | None) -> list[Section]:
 def build_messages(request: ModelRequest, budget: int) -> BuiltPrompt:
     """Chat messages for `request`, fitted into `budget` prompt tokens."""
     system = request.system_prompt or SYSTEM_PROMPTS[request.task_type]
+    refuse_oversized(len(system) + len(request.prompt), budget, "this model")
     prompt = redact(request.prompt)
-    sections = context_sections(request.context)
+    sections = context_sections(request.context, budget * MAX_CHARS_PER_TOKEN)
     if _surely_fits(system, prompt, sections, budget):
         # The common request: a token is at least one byte, so when the bytes fit, the
         # tokens do and nothing is cut; no tokenizer run at all.
@@ -159,9 +183,11 @@ def build_completion_prompt(request: ModelRequest, budget: int) -> CompletionPro
     Base models continue text rather than follow instructions, so each task is phrased as
     the start of a document whose natural continuation is the answer.
     """
+    refuse_oversized(len(request.prompt), budget, "the local model")
     prompt = redact(request.prompt)
     sections, truncated = _fit_sections(
-        context_sections(request.context), max(budget - count_tokens(prompt) - 160, 0)
+        context_sections(request.context, budget * MAX_CHARS_PER_TOKEN),
+        max(budget - count_tokens(prompt) - 160, 0),
     )
     code = "\n\n".join(
         section.body for section in sections if section.key not in _NOT_CODE_FOR_BASE_MODELS

@@ -135,15 +135,23 @@ class SlotHold:
     Async on both ends because the windows may live in a shared store (Redis).
     """
 
-    __slots__ = ("_limiter", "_model", "_mode", "_max_wait", "_slot")
+    __slots__ = ("_limiter", "_model", "_mode", "_max_wait", "_interactive", "_slot")
 
-    def __init__(self, limiter: ModelRateLimiter, model: str, mode: Mode, max_wait: float) -> None:
+    def __init__(
+        self,
+        limiter: ModelRateLimiter,
+        model: str,
+        mode: Mode,
+        max_wait: float,
+        interactive: bool = False,
+    ) -> None:
         self._limiter, self._model, self._mode, self._max_wait = limiter, model, mode, max_wait
+        self._interactive = interactive
         self._slot: Slot | None = None
 
     async def __aenter__(self) -> Slot:
         self._slot = await self._limiter.acquire(
-            self._model, mode=self._mode, max_wait=self._max_wait
+            self._model, mode=self._mode, max_wait=self._max_wait, interactive=self._interactive
         )
         return self._slot
 
@@ -177,16 +185,25 @@ class ModelRateLimiter:
         self._semaphore_loop: asyncio.AbstractEventLoop | None = None
 
     # --- admission ------------------------------------------------------------------------
-    def slot(self, model: str, *, mode: Mode, max_wait: float) -> SlotHold:
+    def slot(
+        self, model: str, *, mode: Mode, max_wait: float, interactive: bool = False
+    ) -> SlotHold:
         """One admitted request as an async context manager (see `acquire`)."""
-        return SlotHold(self, model, mode, max_wait)
+        return SlotHold(self, model, mode, max_wait, interactive)
 
-    async def acquire(self, model: str, *, mode: Mode, max_wait: float) -> Slot:
+    async def acquire(
+        self, model: str, *, mode: Mode, max_wait: float, interactive: bool = False
+    ) -> Slot:
         """Admit one request, waiting at most `max_wait` seconds (wait mode).
 
         Raises ClientRateLimitError when the limit is reached in fail mode, or when the
         wait would exceed `max_wait` (the caller then moves down its fallback chain).
+        `interactive` (someone is typing and waiting): never wait, neither for a window
+        nor for a concurrency slot; refuse at once when none is free (the shared limiter
+        in `models.shared.ratelimit` takes the same flag).
         """
+        if interactive:
+            mode, max_wait = "fail", 0.0
         semaphore = await self._enter(model, max_wait)
         try:
             counted_at = await self._admit(model, mode, max_wait)

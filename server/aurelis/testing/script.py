@@ -46,6 +46,11 @@ class Reply:
     malformed: bool = False  # 200 whose body is not valid JSON
     drop: bool = False  # close the connection without any response
     stream_chunk_delay: float = 0.0
+    #: Streams: an SSE comment (`: ping - <time>`, as sse-starlette sends) and an unknown
+    #: field before every event; clients must skip both.
+    stream_comments: bool = False
+    #: Streams: close the connection after this many text chunks (no end, no [DONE]).
+    cut_after_chunks: int | None = None
     chunk_size: int = 8
     finish_reason: str = "stop"
     prompt_tokens: int | None = None  # None -> len(text) // 4 + 1

@@ -20,6 +20,7 @@ from typing import Any
 from aiohttp import web
 
 from aurelis.testing import wire
+from aurelis.testing.fim_wire import FIM_PATHS, fim_body
 from aurelis.testing.limits import RateLimit, RateLimits
 from aurelis.testing.script import RecordedRequest, Reply, Responder, ScriptBook, ScriptSpec
 
@@ -216,6 +217,8 @@ class ModelServer:
         app = web.Application(middlewares=[wire.json_errors])
         for path in wire.CHAT_PATHS:
             app.router.add_post(path, self._handle_chat)
+        for path in FIM_PATHS:  # answered like chat, in the FIM route's own shape
+            app.router.add_post(path, self._handle_chat)
         app.router.add_get("/_aurelis/requests", self._handle_list_requests)
         app.router.add_post("/_aurelis/script", self._handle_script)
         app.router.add_post("/_aurelis/reset", self._handle_reset)
@@ -292,7 +295,10 @@ class ModelServer:
         if reply.malformed:
             broken = '{"id": "chatcmpl-broken", "choices": [{"message": '
             return wire.body_response(reply.status, broken, headers)
-        body = wire.completion_body(record, reply, content, self._next_id())
+        number = self._next_id()
+        body = fim_body(record, reply, content, number)
+        if body is None:
+            body = wire.completion_body(record, reply, content, number)
         return wire.json_response(reply.status, body, headers)
 
     def _record(self, request: web.Request, body: dict[str, Any]) -> RecordedRequest:
@@ -344,7 +350,13 @@ class ModelServer:
         response.headers["Cache-Control"] = "no-cache"
         await response.prepare(request)
         try:
-            for event in wire.stream_events(record, reply, content, self._next_id()):
+            events = wire.stream_events(record, reply, content, self._next_id())
+            for sent, event in enumerate(events):
+                if sent == reply.cut_after_chunks:
+                    wire.drop_connection(request)  # mid-answer, as a crashed server does
+                    return response
+                if reply.stream_comments:
+                    await response.write(wire.KEEPALIVE)
                 await response.write(event)
                 if reply.stream_chunk_delay > 0:
                     await asyncio.sleep(reply.stream_chunk_delay)

@@ -27,6 +27,7 @@ __all__ = [
     "error_response",
     "json_errors",
     "json_response",
+    "KEEPALIVE",
     "rate_limited_response",
     "read_json_object",
     "stream_events",
@@ -160,6 +161,11 @@ def stream_events(
         yield _sse({**envelope, "choices": [choice]})
     last = {"index": 0, "delta": {}, "finish_reason": reply.finish_reason}
     yield _sse({**envelope, "choices": [last], "usage": _usage(record, reply, content)})
+
+
+#: A keep-alive as sse-starlette (llama-cpp-python's server) sends it, and a field no
+#: client knows: the SSE format says to skip both.
+KEEPALIVE = b": ping - 2026-11-30 14:00:00.000000+00:00\r\nx-vendor-hint: 1\r\n\r\n"
 
 
 def _sse(payload: Any) -> bytes:

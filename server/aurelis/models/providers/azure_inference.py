@@ -8,10 +8,13 @@ Every failure becomes one of our exceptions with a message that says what to do.
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable
+from contextlib import aclosing
 from typing import Any
 
+import aiohttp
 from azure.ai.inference.aio import ChatCompletionsClient
 from azure.core.credentials import AzureKeyCredential
 from azure.core.exceptions import (
@@ -21,6 +24,7 @@ from azure.core.exceptions import (
     HttpResponseError,
     ResourceNotFoundError,
     ServiceRequestError,
+    ServiceRequestTimeoutError,
     ServiceResponseError,
 )
 from azure.core.rest import AsyncHttpResponse
@@ -36,7 +40,7 @@ from aurelis.core.exceptions import (
 )
 from aurelis.core.redaction import redact
 from aurelis.models.providers.base import Completion, ProviderCall, RateLimitInfo, StreamChunk
-from aurelis.models.providers.chat_stream import StreamReader, stream_request
+from aurelis.models.providers.chat_stream import EmptyStreamError, StreamReader, stream_request
 from aurelis.models.providers.context_fit import ContextLengthError, context_length_error, refit
 
 __all__ = ["AzureInferenceProvider", "GITHUB_MODELS_RETIRED"]
@@ -79,15 +83,18 @@ class AzureInferenceProvider:
         )
 
     async def complete(self, call: ProviderCall) -> Completion:
+        """The whole answer, read as a stream: closing a stream is the one way to make a
+        server stop generating for a caller that gave up (llama-cpp-python's server runs a
+        non-streamed request to the end even after the client has gone)."""
+        final: Completion | None = None
         try:
-            return await self._complete_once(call)
-        except ContextLengthError as too_long:
-            return await self._complete_once(self._refit(call, too_long))
-
-    async def _complete_once(self, call: ProviderCall) -> Completion:
-        headers: dict[str, str] = {}
-        result = await self._send(call, headers, stream=False)
-        return _completion_from(result, headers, call)
+            async with asyncio.timeout(call.timeout), aclosing(self.stream(call)) as chunks:
+                async for chunk in chunks:
+                    final = chunk.final or final
+        except TimeoutError:
+            raise self._translate(TimeoutError(), call) from None
+        assert final is not None  # stream() ends with a final chunk or raises
+        return final
 
     def _refit(self, call: ProviderCall, too_long: ContextLengthError) -> ProviderCall:
         # Only chat prompts are ours to rebuild; anything else fails as the server said.
@@ -95,22 +102,54 @@ class AzureInferenceProvider:
             raise too_long
         return refit(call, too_long, self.endpoint)
 
-    async def stream(self, call: ProviderCall) -> AsyncIterator[StreamChunk]:
-        """Our own SSE path on the SDK's pipeline (see `chat_stream`)."""
+    async def stream(self, call: ProviderCall) -> AsyncGenerator[StreamChunk, None]:
+        """Our own SSE path on the SDK's pipeline (see `chat_stream`); a prompt the server
+        finds too long is refitted and sent once more (see `context_fit`)."""
+        try:
+            async for chunk in self._stream_answer(call):
+                yield chunk
+        except ContextLengthError as too_long:  # raised before any chunk
+            async for chunk in self._stream_answer(self._refit(call, too_long)):
+                yield chunk
+
+    async def _stream_answer(self, call: ProviderCall) -> AsyncGenerator[StreamChunk, None]:
+        # A server that fails after it began its stream (llama-cpp-python: a prompt longer
+        # than its context) drops the connection or ends the stream without an event; the
+        # same request unstreamed gets the server's own answer or error (a 400 to refit by).
         try:
             response = await self._open_stream(call)
-        except ContextLengthError as too_long:
-            call = self._refit(call, too_long)
-            response = await self._open_stream(call)
+        except _DroppedAfterSending:
+            yield await self._complete_unstreamed(call)
+            return
         headers = {name.lower(): value for name, value in response.headers.items()}
         reader = StreamReader(response, call, self.endpoint, _rate_limit_info(headers))
         try:
             async for chunk in reader.read():
                 yield chunk
+        except (EmptyStreamError, TransientModelError):
+            if reader.chunks:
+                raise
+            yield await self._complete_unstreamed(call)
         finally:
             # Closing the response drops the connection, also when the caller cancels:
             # a streaming server notices that and stops generating.
             await response.close()
+
+    async def _complete_unstreamed(self, call: ProviderCall) -> StreamChunk:
+        headers: dict[str, str] = {}
+        try:
+            async with asyncio.timeout(call.timeout):
+                result = await self._client.complete(
+                    messages=call.messages,  # type: ignore[arg-type]  # dicts are accepted
+                    model=call.deployment,
+                    temperature=call.temperature,
+                    max_tokens=call.max_tokens,
+                    raw_response_hook=_header_recorder(headers),
+                )
+        except Exception as error:  # noqa: BLE001 - every failure is translated
+            raise self._translate(error, call) from None
+        completion = _completion_from(result, headers, call)
+        return StreamChunk(completion.content, final=completion)
 
     async def _open_stream(self, call: ProviderCall) -> AsyncHttpResponse:
         """Send the streamed request; an error status comes back as one of our exceptions."""
@@ -119,29 +158,14 @@ class AzureInferenceProvider:
                 response = await self._client.send_request(stream_request(call), stream=True)
                 if response.status_code >= 300:
                     await response.read()
-        except Exception as error:  # noqa: BLE001 - every failure is translated
+        except Exception as error:
+            if _dropped_after_sending(error):
+                raise _DroppedAfterSending() from error
             raise self._translate(error, call) from None
         if response.status_code >= 300:
             await response.close()
             raise self._http_error(HttpResponseError(response=response), call)
         return response
-
-    async def _send(self, call: ProviderCall, headers: dict[str, str], *, stream: bool) -> Any:
-        """One HTTP request; every failure comes back as one of our exceptions."""
-        # asyncio.timeout, not wait_for: on Python 3.11 wait_for runs the call in a task of
-        # its own, and that task switch costs more than the rest of our per-call work.
-        try:
-            async with asyncio.timeout(call.timeout):
-                return await self._client.complete(
-                    messages=call.messages,  # type: ignore[arg-type]  # dicts are accepted
-                    model=call.deployment,
-                    temperature=call.temperature,
-                    max_tokens=call.max_tokens,
-                    stream=stream,
-                    raw_response_hook=_header_recorder(headers),
-                )
-        except Exception as error:  # noqa: BLE001 - every failure is translated
-            raise self._translate(error, call) from None
 
     async def close(self) -> None:
         await self._client.close()
@@ -244,18 +268,32 @@ class AzureInferenceProvider:
         )
 
 
+class _DroppedAfterSending(Exception):
+    """The server took the streamed request, then dropped the connection before answering."""
+
+
+_NOT_DROPPED = (aiohttp.ClientConnectorError, TimeoutError, ServiceRequestTimeoutError)
+
+
+def _dropped_after_sending(error: BaseException) -> bool:
+    """A dropped connection once the request was sent, not a refused connect or a timeout."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, _NOT_DROPPED):
+            return False
+        if isinstance(seen, aiohttp.ServerDisconnectedError) or (
+            isinstance(seen, OSError) and seen.errno == errno.ECONNRESET
+        ):
+            return True
+        seen = getattr(seen, "inner_exception", None) or seen.__cause__
+    return False
+
+
 def _header_recorder(target: dict[str, str]) -> Callable[[Any], None]:
     def record(pipeline_response: Any) -> None:
         target.update({k.lower(): v for k, v in pipeline_response.http_response.headers.items()})
 
     return record
-
-
-def _headers_of(error: HttpResponseError) -> dict[str, str]:
-    response = getattr(error, "response", None)
-    if response is None:
-        return {}
-    return {k.lower(): v for k, v in response.headers.items()}
 
 
 def _completion_from(result: Any, headers: dict[str, str], call: ProviderCall) -> Completion:
@@ -271,50 +309,23 @@ def _completion_from(result: Any, headers: dict[str, str], call: ProviderCall) -
             f"{call.model} answered without a completion (no choices or content)",
             model=call.model,
         ) from None
-    return _final_completion(
-        content,
-        result.get("usage"),
-        choice.get("finish_reason"),
-        headers,
-        call,
-        result.get("model"),
-    )
-
-
-def _final_completion(
-    content: str,
-    usage: Any,
-    finish_reason: Any,
-    headers: dict[str, str],
-    call: ProviderCall,
-    model_reported: str | None = None,
-) -> Completion:
-    prompt_tokens = _int_attr(usage, "prompt_tokens")
-    completion_tokens = _int_attr(usage, "completion_tokens")
+    usage = result.get("usage") or {}
+    finish = choice.get("finish_reason")
     return Completion(
         content=content,
-        prompt_tokens=prompt_tokens,
-        completion_tokens=completion_tokens,
-        finish_reason=_finish_reason(finish_reason),
-        model_reported=model_reported,
+        prompt_tokens=int(usage.get("prompt_tokens") or 0),
+        completion_tokens=int(usage.get("completion_tokens") or 0),
+        finish_reason=None if finish is None else str(getattr(finish, "value", finish)),
+        model_reported=result.get("model"),
         rate_limit=_rate_limit_info(headers),
     )
 
 
-def _finish_reason(value: Any) -> str | None:
-    # The SDK gives an enum (CompletionsFinishReason.STOPPED whose value is "stop").
-    if value is None:
-        return None
-    return str(getattr(value, "value", value))
-
-
-def _int_attr(value: Any, name: str) -> int:
-    """`value.name` or `value[name]` (the SDK's models are both) as an int; 0 if absent."""
-    try:
-        raw = value.get(name) if isinstance(value, Mapping) else getattr(value, name, 0)
-        return int(raw or 0)
-    except (TypeError, ValueError):
-        return 0
+def _headers_of(error: HttpResponseError) -> dict[str, str]:
+    response = getattr(error, "response", None)
+    if response is None:
+        return {}
+    return {k.lower(): v for k, v in response.headers.items()}
 
 
 def _rate_limit_info(headers: dict[str, str]) -> RateLimitInfo:

@@ -30,7 +30,7 @@ from aurelis.core.redaction import redact
 from aurelis.models.providers.base import Completion, ProviderCall, RateLimitInfo, StreamChunk
 from aurelis.models.providers.sse import SseDecoder
 
-__all__ = ["API_VERSION", "StreamReader", "stream_request"]
+__all__ = ["API_VERSION", "EmptyStreamError", "StreamReader", "stream_request"]
 
 logger = logging.getLogger("aurelis.models.stream")
 
@@ -48,6 +48,10 @@ class _DropIncompleteDownload(logging.Filter):
 
 
 logging.getLogger("azure.core.pipeline.transport._aiohttp").addFilter(_DropIncompleteDownload())
+
+
+class EmptyStreamError(ModelResponseError):
+    """A 200 stream that ended without a single event (see `AzureInferenceProvider`)."""
 
 
 def stream_request(call: ProviderCall) -> HttpRequest:
@@ -153,7 +157,11 @@ class StreamReader:
 
     def _check_ended(self) -> None:
         if self.chunks == 0:
-            raise self._malformed("a stream with no completion events" + self._status_note())
+            raise EmptyStreamError(
+                f"{self.call.model} sent a malformed stream: no completion events"
+                + self._status_note(),
+                model=self.call.model,
+            )
         if not self.done and self.finish is None:
             raise self._cut("the stream ended without its end marker")
 

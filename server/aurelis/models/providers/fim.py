@@ -11,9 +11,15 @@ asked through its completion route. Three dialects:
 - "mistral": Mistral's `POST {root}/v1/fim/completions` (Codestral) with `prompt` and
   `suffix`, answer in `choices[0].message.content`.
 
+A model is sent FIM when `inline_fim` names its dialect and the request carries the text
+around the cursor in `metadata["fim"]` (`fim_prompt_for`); the language server's inline
+requests do, next to their chat prompt, so a model further down the fallback chain without
+FIM gets the chat prompt. The chat prompt holds the same prefix and suffix, so the cache
+key (which covers the prompt, not the metadata) covers them too.
+
 A `FimProvider` makes one call, translated into `aurelis.core.exceptions` errors like the
 chat provider's; the orchestrator owns retries, limits and fallback. It only takes calls
-that carry a `FimPrompt`: a chat call is refused, not guessed at.
+that carry a `FimPrompt` for a model with a dialect: anything else is refused, not guessed.
 """
 
 from __future__ import annotations
@@ -43,8 +49,20 @@ from aurelis.models.providers.base import (
     RateLimitInfo,
     StreamChunk,
 )
+from aurelis.models.types import ModelRequest, ModelType
 
-__all__ = ["FIM_DIALECTS", "FimDialect", "FimProvider", "FimRoute", "fim_route"]
+__all__ = [
+    "FIM_DIALECTS",
+    "FIM_METADATA_KEY",
+    "FimDialect",
+    "FimProvider",
+    "FimRoute",
+    "fim_prompt_for",
+    "fim_route",
+]
+
+#: `ModelRequest.metadata[FIM_METADATA_KEY] = {"prefix": ..., "suffix": ...}`.
+FIM_METADATA_KEY = "fim"
 
 FimDialect = Literal["openai", "llama_cpp", "mistral"]
 FIM_DIALECTS: tuple[FimDialect, ...] = ("openai", "llama_cpp", "mistral")
@@ -114,6 +132,21 @@ def fim_route(endpoint: str, dialect: FimDialect) -> FimRoute:
     raise ValueError(f"unknown fill-in-the-middle dialect {dialect!r}; use one of {FIM_DIALECTS}")
 
 
+def fim_prompt_for(
+    request: ModelRequest, model: ModelType, dialects: Mapping[ModelType, str]
+) -> FimPrompt | None:
+    """The FIM prompt for `model`, when it has a dialect and the request carries one."""
+    if model not in dialects or not request.metadata:
+        return None
+    parts = request.metadata.get(FIM_METADATA_KEY)
+    if not isinstance(parts, Mapping):
+        return None
+    prefix, suffix = parts.get("prefix"), parts.get("suffix")
+    if not isinstance(prefix, str) or not isinstance(suffix, str):
+        return None
+    return FimPrompt(prefix, suffix)
+
+
 def _text(value: Any) -> str:
     if not isinstance(value, str):
         raise TypeError("the completion text is not a string")
@@ -134,27 +167,29 @@ class FimProvider:
         endpoint: str,
         token: str | None,
         *,
-        dialect: FimDialect,
+        dialects: Mapping[str, FimDialect],
         connect_timeout: float,
         read_timeout: float,
     ) -> None:
+        """`dialects` maps a model (ModelType value) to the FIM dialect of its server."""
         self.endpoint = endpoint
-        self.route = fim_route(endpoint, dialect)
+        self._routes = {model: fim_route(endpoint, dialect) for model, dialect in dialects.items()}
         self._token = token
         self._timeout = aiohttp.ClientTimeout(sock_connect=connect_timeout, sock_read=read_timeout)
         self._session: aiohttp.ClientSession | None = None
 
     async def complete(self, call: ProviderCall) -> Completion:
-        fim = call.fim
-        if fim is None:
+        fim, route = call.fim, self._routes.get(call.model)
+        if fim is None or route is None:
             raise ModelError(
-                f"{self.route.url} only does fill-in-the-middle; {call.model} got a chat call",
+                f"{call.model} got a {call.kind} call, but the fill-in-the-middle path only "
+                "takes FIM calls for models with an inline_fim dialect",
                 model=call.model,
             )
-        body = self.route.body(call.deployment, fim, call.max_tokens, call.temperature)
+        body = route.body(call.deployment, fim, call.max_tokens, call.temperature)
         try:
             async with asyncio.timeout(call.timeout):
-                status, headers, data = await self._post(body)
+                status, headers, data = await self._post(route.url, body)
         except TimeoutError:
             raise ModelTimeoutError(
                 f"{call.model} did not answer within {call.timeout:g}s",
@@ -168,9 +203,9 @@ class FimProvider:
                 hint="check that the endpoint is reachable",
             ) from None
         if status != 200:
-            raise _http_error(status, headers, data, call, self.route.url)
+            raise _http_error(status, headers, data, call, route.url)
         try:
-            text, finish, prompt_tokens, completion_tokens = self.route.answer(json.loads(data))
+            text, finish, prompt_tokens, completion_tokens = route.answer(json.loads(data))
         except (ValueError, KeyError, IndexError, TypeError) as error:
             raise ModelResponseError(
                 f"{call.model} sent a malformed fill-in-the-middle response "
@@ -184,7 +219,7 @@ class FimProvider:
             finish_reason=finish,
             model_reported=call.deployment,
             rate_limit=_rate_limit_info(headers),
-            extra={"fim": self.route.dialect},
+            extra={"fim": route.dialect},
         )
 
     async def stream(self, call: ProviderCall) -> AsyncIterator[StreamChunk]:
@@ -194,7 +229,7 @@ class FimProvider:
             yield StreamChunk(completion.content)
         yield StreamChunk("", final=completion)
 
-    async def _post(self, body: dict[str, Any]) -> tuple[int, Mapping[str, str], str]:
+    async def _post(self, url: str, body: dict[str, Any]) -> tuple[int, Mapping[str, str], str]:
         session = self._session
         if session is None or session.closed:
             session = self._session = aiohttp.ClientSession(timeout=self._timeout)
@@ -203,7 +238,7 @@ class FimProvider:
             # Both spellings, as azure-ai-inference sends them: servers read one or the other.
             headers["Authorization"] = f"Bearer {self._token}"
             headers["api-key"] = self._token
-        async with session.post(self.route.url, json=body, headers=headers) as response:
+        async with session.post(url, json=body, headers=headers) as response:
             data = await response.text()
             return response.status, {k.lower(): v for k, v in response.headers.items()}, data
 

@@ -82,6 +82,7 @@ class LocalProvider:
         self.last_generation_tokens = 0
         self._state: LoadState = "not_loaded"
         self._warm = False
+        self._active: _Job | None = None  # the generation holding the model, if any
         #: Why loading failed (a user-facing message), while `state` is "failed".
         self.load_error: str | None = None
 
@@ -93,8 +94,22 @@ class LocalProvider:
     def state(self) -> LoadState:
         return self._state
 
+    @property
+    def busy(self) -> bool:
+        """Loading, warming up or generating for a call nobody cancelled: another call
+        would wait for it. A cancelled generation (a superseded or speculative one) stops
+        at its next token, so it does not count."""
+        if self._load_lock.locked():
+            return True
+        active = self._active
+        if active is not None:
+            return not active.cancel.is_set()
+        return self._generate_lock.locked()
+
     async def preload(self) -> LoadState:
         """Load the model in a worker thread now; the state it ends in (never raises)."""
+        if self._state == "not_loaded":
+            self._state = "loading"  # at once, so a status sent now says so
         try:
             await asyncio.to_thread(self._load_and_warm)
         except ModelUnavailableError:
@@ -102,15 +117,15 @@ class LocalProvider:
         return self._state
 
     def _load_and_warm(self) -> None:
-        llama = self._load()
+        llama = self._load(warm_up_next=True)
         with self._generate_lock:
-            if self._warm:
-                return
-            # llama.cpp sets up its compute buffers on the first evaluation (seconds on a
-            # busy machine): pay that here rather than on the first keystroke.
-            llama.reset()
-            llama.eval(llama.tokenize(b"\n", add_bos=True, special=False))
-            self._warm = True
+            if not self._warm:
+                # llama.cpp sets up its compute buffers on the first evaluation (seconds on
+                # a busy machine): pay that here rather than on the first keystroke.
+                llama.reset()
+                llama.eval(llama.tokenize(b"\n", add_bos=True, special=False))
+                self._warm = True
+            self._state = "ready"
 
     def count_tokens(self, text: str) -> int | None:
         """Tokens `text` takes with this model's own tokenizer; None until it is loaded."""
@@ -169,7 +184,11 @@ class LocalProvider:
         """Worker thread: generate token by token, handing pieces to the event loop."""
         try:
             with self._generate_lock:
-                info = self._run(job)
+                self._active = job
+                try:
+                    info = self._run(job)
+                finally:
+                    self._active = None
             job.put("done", info)
         except Exception as error:  # noqa: BLE001 - surfaced to the awaiting coroutine
             message = f"the local model failed: {type(error).__name__}: {error}"
@@ -202,7 +221,8 @@ class LocalProvider:
             "chat": job.chat,
         }
 
-    def _load(self) -> Any:
+    def _load(self, *, warm_up_next: bool = False) -> Any:
+        """The loaded model; `warm_up_next` leaves the state "loading" for the warm-up."""
         with self._load_lock:
             if self._llama is None:
                 self._state, self.load_error = "loading", None
@@ -211,7 +231,7 @@ class LocalProvider:
                 except ModelUnavailableError as error:
                     self._state, self.load_error = "failed", str(error)
                     raise
-                self._state = "ready"
+                self._state = "loading" if warm_up_next else "ready"
             return self._llama
 
     def _open(self) -> Any:

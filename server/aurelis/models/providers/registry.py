@@ -11,13 +11,14 @@ change — endpoint, token and timeouts for "remote"; model file, context size a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, Literal
 
 from aurelis.core.config import AurelisConfig
 from aurelis.core.redaction import register_secret
 from aurelis.models.providers.azure_inference import AzureInferenceProvider
-from aurelis.models.providers.base import Provider
+from aurelis.models.providers.base import Completion, Provider, ProviderCall, StreamChunk
+from aurelis.models.providers.fim import FimProvider
 from aurelis.models.providers.local import LocalProvider
 from aurelis.models.types import ModelType
 
@@ -28,19 +29,23 @@ __all__ = [
     "ProviderKind",
     "ProviderRegistry",
     "azure_provider",
+    "fim_provider",
     "local_provider",
     "provider_kind",
 ]
 
-ProviderKind = Literal["remote", "local"]
-PROVIDER_KINDS: tuple[ProviderKind, ...] = ("remote", "local")
+ProviderKind = Literal["remote", "local", "fim"]
+PROVIDER_KINDS: tuple[ProviderKind, ...] = ("remote", "local", "fim")
 
 #: Builds the provider of one kind from the config in force.
 ProviderFactory = Callable[[AurelisConfig], Provider]
 
 
-def provider_kind(model: ModelType) -> ProviderKind:
-    return "local" if model is ModelType.LOCAL else "remote"
+def provider_kind(model: ModelType, *, fim: bool = False) -> ProviderKind:
+    """The kind for LOCAL is "local"; a remote model's FIM calls take "fim"."""
+    if model is ModelType.LOCAL:
+        return "local"
+    return "fim" if fim else "remote"
 
 
 def _token(config: AurelisConfig) -> str | None:
@@ -55,9 +60,14 @@ def _local_settings(config: AurelisConfig) -> tuple[Any, ...]:
     return (config.local_model_path, config.local_context_size, config.local_threads)
 
 
+def _fim_settings(config: AurelisConfig) -> tuple[Any, ...]:
+    return (*_remote_settings(config), tuple(sorted(config.inline_fim.items())))
+
+
 _SETTINGS: dict[ProviderKind, Callable[[AurelisConfig], tuple[Any, ...]]] = {
     "remote": _remote_settings,
     "local": _local_settings,
+    "fim": _fim_settings,
 }
 
 
@@ -81,9 +91,21 @@ def local_provider(config: AurelisConfig) -> Provider:
     )
 
 
+def fim_provider(config: AurelisConfig) -> Provider:
+    """Fill-in-the-middle at the configured endpoint, for the models `inline_fim` names."""
+    return FimProvider(
+        config.endpoint,
+        _token(config),
+        dialects={model.value: dialect for model, dialect in config.inline_fim.items()},
+        connect_timeout=config.connect_timeout,
+        read_timeout=config.request_timeout,
+    )
+
+
 DEFAULT_FACTORIES: Mapping[str, ProviderFactory] = {
     "remote": azure_provider,
     "local": local_provider,
+    "fim": fim_provider,
 }
 
 
@@ -101,12 +123,18 @@ class ProviderRegistry:
         self._retired: list[Provider] = []
 
     def provider_for(self, model: ModelType, config: AurelisConfig) -> Provider:
-        kind = provider_kind(model)
+        """The provider serving `model`; a remote model's fill-in-the-middle calls (those
+        with `call.fim`) go to the "fim" provider, its chat calls to the "remote" one."""
+        if model is ModelType.LOCAL or not config.inline_fim:
+            return self._of_kind(provider_kind(model), config)
+        return _ByCallKind(self, config)
+
+    def _of_kind(self, kind: ProviderKind, config: AurelisConfig) -> Provider:
         settings = _SETTINGS[kind](config)
         built = self._built.get(kind)
         if built is not None and built[0] == settings:
             return built[1]
-        if kind == "remote":
+        if kind != "local":
             register_secret(_token(config))  # before anything could log or raise it
         provider = self._factories[kind](config)
         if built is not None:
@@ -119,3 +147,25 @@ class ProviderRegistry:
         self._retired, self._built = [], {}
         unique = list({id(provider): provider for provider in providers}.values())
         await asyncio.gather(*(provider.close() for provider in unique), return_exceptions=True)
+
+
+class _ByCallKind:
+    """A remote model's provider when some models speak fill-in-the-middle: each call goes
+    to the "fim" or the "remote" provider by its kind. Owns nothing (the registry does)."""
+
+    name = "remote"
+
+    def __init__(self, registry: ProviderRegistry, config: AurelisConfig) -> None:
+        self._registry, self._config = registry, config
+
+    def _for(self, call: ProviderCall) -> Provider:
+        return self._registry._of_kind("fim" if call.fim is not None else "remote", self._config)
+
+    async def complete(self, call: ProviderCall) -> Completion:
+        return await self._for(call).complete(call)
+
+    def stream(self, call: ProviderCall) -> AsyncIterator[StreamChunk]:
+        return self._for(call).stream(call)
+
+    async def close(self) -> None:
+        return None

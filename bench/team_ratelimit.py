@@ -50,6 +50,8 @@ def worker_env(server: ModelServer, limit: int, scale: float, redis_url: str | N
         "AURELIS_LOCAL_FALLBACK": "false",
         "AURELIS_CACHE_ENABLED": "false",
         "AURELIS_DEADLINE": "600",
+        # No fallback: another model has its own server window, which would hide 429s.
+        "AURELIS_FALLBACK_CHAINS": json.dumps({MODEL: []}),
         "AURELIS_RATE_LIMIT_WINDOW_SCALE": str(scale),
         "AURELIS_RATE_LIMITS": json.dumps(
             {MODEL: {"per_minute": limit, "per_day": None, "concurrent": None}}

@@ -137,6 +137,10 @@ def test_the_fast_path_takes_serve_with_the_options_editors_pass() -> None:
         "s.log",
     ]
     assert fast_server_argv(["serve", "--tcp=[::1]:9000", "--stdio"]) == ["--tcp", "::1:9000"]
+    assert fast_server_argv(["serve", "--max-message-bytes", "4096"]) == [
+        "--max-message-bytes",
+        "4096",
+    ]
 
 
 def test_the_fast_path_leaves_everything_else_to_the_typer_command() -> None:
@@ -228,3 +232,20 @@ def test_serve_options_it_does_not_take_go_through_the_command_and_its_errors() 
         timeout=60,
     )
     assert helped.returncode == 0 and "--log-file" in helped.stdout
+
+
+def test_serve_passes_a_message_size_limit_to_the_server_which_checks_it() -> None:
+    for args in (["--max-message-bytes", "10"], ["--max-message-bytes=10", "--help"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "aurelis", "serve", *args],
+            env=cli_env(None),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
+        if "--help" in args:
+            assert done.returncode == 0 and "--max-message-bytes" in done.stdout
+        else:
+            assert done.returncode == 2
+            assert "--max-message-bytes must be at least 1024 bytes" in done.stderr

@@ -210,8 +210,8 @@ def test_code_in_an_answer_is_highlighted_on_a_terminal(
     )
     process = spawn(["ask", *mode, "Explain fib"], shell_env)
     assert process.wait() == 0
-    # On a terminal the answer streams by default.
-    assert thread_server.requests[-1].stream is (mode == [])
+    # Every remote call is streamed on the wire (docs/endpoints.md), whole answers too.
+    assert thread_server.requests[-1].stream is True
     assert "task: explanation" in process.text  # the detected task, shown to people
     code_line = next(line for line in process.raw.splitlines() if "fib" in line and "def" in line)
     assert re.search(r"\x1b\[[0-9;]*m\s*def", code_line)

@@ -74,3 +74,31 @@ async def test_a_too_long_prompt_is_refitted_to_the_servers_window(
     assert second.model_used is ModelType.CODESTRAL_2501
     assert rejections(llama_server) == before + 1
     assert second.metadata is not None and second.metadata.get("context_truncated")
+
+
+async def test_the_servers_token_count_route_teaches_its_ratio(
+    llama_server: LlamaServer, isolated_config: AurelisConfig, orchestrator: ModelOrchestrator
+) -> None:
+    """llama-cpp-python counts with the model's own tokenizer at /extras/tokenize/count."""
+    isolated_config.update(
+        {
+            "provider": "azure",
+            "endpoint": llama_server.url,
+            "deployments": {ModelType.CODESTRAL_2501: ALIAS},
+            "local_fallback": False,
+            "cache_enabled": False,
+        }
+    )
+    code = BIG_FILE[:5000]  # ~1.2k of our tokens: fits the 4096 window either way
+    request = ModelRequest(
+        prompt="Name one class in this module.",
+        task_type=TaskType.CODE_GENERATION,
+        context={"existing_code": code},
+        max_tokens=4,
+    )
+    response = await orchestrator.process_request(request)
+    assert response.model_used is ModelType.CODESTRAL_2501
+    learned = learned_limit(llama_server.url, ALIAS)
+    assert learned is not None and learned.token_ratio is not None
+    assert 1.1 < learned.token_ratio < 2.0  # gemma counts ~1.5x cl100k on Python
+    assert "/extras/tokenize/count" in llama_server.log()

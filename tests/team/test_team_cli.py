@@ -98,3 +98,24 @@ def test_usage_without_redis_says_the_counts_are_this_processs(
     result = invoke("usage")
     assert result.exit_code == 0, result.stdout
     assert "no redis_url" in result.stdout
+
+
+async def test_models_shows_each_models_tokens_today_and_its_budget(
+    isolated_config: AurelisConfig, redis_url: str
+) -> None:
+    isolated_config.update(
+        {
+            "endpoint": "http://127.0.0.1:9/v1",
+            "token": "team-token-0123456789",
+            "redis_url": redis_url,
+            "budgets": {"gpt-4o": 1000},
+        }
+    )
+    link = SharedRedis(redis_url)
+    await TokenBudgets(link).spend(keyspace_of(isolated_config), ModelType.GPT_4O, 700)
+    await link.close()
+    result = await asyncio.to_thread(invoke, "models", "--json")
+    rows = {row["model"]: row for row in json.loads(result.stdout)["models"]}
+    assert (rows["gpt-4o"]["tokens_today"], rows["gpt-4o"]["budget"]) == (700, 1000)
+    assert (rows["gpt-4o-mini"]["tokens_today"], rows["gpt-4o-mini"]["budget"]) == (0, None)
+    assert "tokens_today" not in rows["local"]

@@ -268,3 +268,25 @@ async def test_a_context_length_400_is_refitted_and_sent_once_more(provider, mod
     assert completion.content
     assert len(json.dumps(second.body["messages"])) < len(json.dumps(first.body["messages"]))
     assert second.body["max_tokens"] == 100
+
+
+async def test_a_stream_that_fails_before_its_first_event_learns_why_unstreamed(
+    provider, model_server
+) -> None:
+    """llama-cpp-python starts its stream, then fails on a too-long prompt: only the same
+    request unstreamed gets the 400 that says how long it may be."""
+    too_long = (
+        "This model's maximum context length is 400 tokens. However, you requested 900 tokens."
+    )
+    model_server.script(
+        DEPLOYMENT,
+        Reply(cut_after_chunks=0),
+        Reply(status=400, error_message=too_long),
+        Reply(content="short answer"),
+    )
+    try:
+        completion = await provider.complete(call())
+    finally:
+        forget_learned_limits()
+    assert completion.content == "short answer"
+    assert [request.stream for request in model_server.requests] == [True, False, True]

@@ -22,6 +22,7 @@ from aurelis.cli.render import print_json
 from aurelis.core.config import AurelisConfig
 from aurelis.models.catalog import CATALOG
 from aurelis.models.routing import effective_route, resolve, route
+from aurelis.models.shared.usage import UsageReport, usage_today
 from aurelis.models.types import ModelType, TaskType
 
 __all__ = ["models_command", "model_rows", "OFFLINE_CAPTION"]
@@ -31,8 +32,14 @@ OFFLINE_CAPTION = (
 )
 
 
-def model_rows(settings: AurelisConfig, health: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """One dict per model, in catalog order (the JSON shape of `aurelis models --json`)."""
+def model_rows(
+    settings: AurelisConfig, health: dict[str, Any] | None, usage: UsageReport | None = None
+) -> list[dict[str, Any]]:
+    """One dict per model, in catalog order (the JSON shape of `aurelis models --json`).
+
+    With `usage` (redis_url or budgets set) each row also has today's tokens and budget.
+    """
+    spent = {row.name: row for row in usage.rows} if usage is not None else {}
     routed: dict[ModelType, list[str]] = {}
     configured: dict[ModelType, list[str]] = {}
     for task in TaskType:
@@ -57,6 +64,10 @@ def model_rows(settings: AurelisConfig, health: dict[str, Any] | None) -> list[d
                 "last_error": state.get("last_error"),
             }
         )
+        if usage is not None and model is not ModelType.LOCAL:
+            today = spent.get(model.value)
+            rows[-1]["tokens_today"] = today.used if today is not None else 0
+            rows[-1]["budget"] = settings.budgets.get(model.value)
     return rows
 
 
@@ -85,8 +96,12 @@ def _table(rows: list[dict[str, Any]], settings: AurelisConfig) -> Table:
     table.add_column("tasks routed here", no_wrap=True)
     table.add_column("health", no_wrap=True)
     table.add_column("rate limit left", justify="right")
+    with_usage = any("tokens_today" in row for row in rows)
+    if with_usage:
+        table.add_column("tokens today / budget", justify="right")
     for row in rows:
         remaining = row["rate_limit_remaining"]
+        cells = [] if not with_usage else [_usage_cell(row)]
         table.add_row(
             row["model"],
             row["provider"],
@@ -96,10 +111,19 @@ def _table(rows: list[dict[str, Any]], settings: AurelisConfig) -> Table:
             "\n".join(row["tasks"]) or "-",
             _health_cell(row, settings),
             "-" if remaining is None else str(remaining),
+            *cells,
         )
     if not settings.remote_enabled:
         table.caption = OFFLINE_CAPTION
     return table
+
+
+def _usage_cell(row: dict[str, Any]) -> str:
+    if "tokens_today" not in row:
+        return "-"
+    budget = row.get("budget")
+    used = f"{row['tokens_today']:,}"
+    return used if budget is None else f"{used} / {budget:,}"
 
 
 def models_command(
@@ -109,7 +133,10 @@ def models_command(
     with error_boundary(debug=runtime.STATE.debug):
         settings = runtime.config()
         health = runtime.run_async(_health)
-        rows = model_rows(settings, health)
+        usage = None
+        if settings.redis_url is not None or settings.budgets:
+            usage = runtime.run_async(lambda: usage_today(settings))
+        rows = model_rows(settings, health, usage)
         if json_output:
             print_json({"remote_enabled": settings.remote_enabled, "models": rows})
             return

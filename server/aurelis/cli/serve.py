@@ -31,10 +31,16 @@ def parse_tcp(value: str) -> tuple[str, int]:
     return address
 
 
-def server_argv(tcp: str | None, log_file: Path | None) -> list[str]:
+def server_argv(
+    tcp: str | None, log_file: Path | None, max_message_bytes: int | None = None
+) -> list[str]:
     """The argument list passed to `aurelis.lsp.server.main`."""
     address = None if tcp is None else parse_tcp(tcp)
-    return serve_args.server_argv(address, None if log_file is None else str(log_file))
+    return serve_args.server_argv(
+        address,
+        None if log_file is None else str(log_file),
+        None if max_message_bytes is None else str(max_message_bytes),
+    )
 
 
 def serve_command(
@@ -48,6 +54,15 @@ def serve_command(
         Path | None,
         typer.Option("--log-file", show_default=False, help="Write the server's log here."),
     ] = None,
+    max_message_bytes: Annotated[
+        int | None,
+        typer.Option(
+            "--max-message-bytes",
+            metavar="N",
+            show_default=False,
+            help="Largest LSP message accepted (default 64 MB, or AURELIS_LSP_MAX_MESSAGE_BYTES).",
+        ),
+    ] = None,
     stdio: Annotated[
         bool,
         # vscode-languageclient appends --stdio for stdio transports; it is the default.
@@ -56,7 +71,7 @@ def serve_command(
 ) -> None:
     """Run the Aurelis language server (for editors)."""
     with error_boundary(debug=runtime.STATE.debug):
-        argv = server_argv(tcp, log_file)
+        argv = server_argv(tcp, log_file, max_message_bytes)
         try:
             from aurelis.lsp.server import main as server_main
         except ImportError as error:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 __all__ = ["fast_server_argv", "server_argv", "tcp_address"]
 
-_VALUE_OPTIONS = ("--tcp", "--log-file")
+_VALUE_OPTIONS = ("--tcp", "--log-file", "--max-message-bytes")
 # vscode-languageclient appends --stdio for stdio transports; stdio is the default.
 _FLAGS = ("--stdio",)
 
@@ -25,13 +25,17 @@ def tcp_address(value: str) -> tuple[str, int] | None:
     return (host.strip("[]") or "127.0.0.1"), int(port_text)
 
 
-def server_argv(tcp: tuple[str, int] | None, log_file: str | None) -> list[str]:
-    """The argument list passed to `aurelis.lsp.server.main`."""
+def server_argv(
+    tcp: tuple[str, int] | None, log_file: str | None, max_message_bytes: str | None = None
+) -> list[str]:
+    """The argument list passed to `aurelis.lsp.server.main` (which validates the size)."""
     argv: list[str] = []
     if tcp is not None:
         argv += ["--tcp", f"{tcp[0]}:{tcp[1]}"]
     if log_file is not None:
         argv += ["--log-file", log_file]
+    if max_message_bytes is not None:
+        argv += ["--max-message-bytes", max_message_bytes]
     return argv
 
 
@@ -47,7 +51,7 @@ def fast_server_argv(args: Sequence[str]) -> list[str] | None:
         tcp = tcp_address(values["--tcp"])
         if tcp is None:
             return None
-    return server_argv(tcp, values.get("--log-file"))
+    return server_argv(tcp, values.get("--log-file"), values.get("--max-message-bytes"))
 
 
 def _option_values(options: Sequence[str]) -> dict[str, str] | None:

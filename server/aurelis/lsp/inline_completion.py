@@ -130,7 +130,8 @@ class InlineCompletions:
             return _items(remembered, document, offset)
         # The user went elsewhere: the guesses were not accepted.
         began = time.perf_counter()
-        await self.speculations.stop_running(within=_SPECULATION_STOP_WAIT)
+        if await self.speculations.stop_running(within=_SPECULATION_STOP_WAIT):
+            await _local_model_settled()
         timing.waiting += time.perf_counter() - began  # the model's wind-down, not ours
         if automatic and await self._debounced_away(document, superseded, timing):
             return _EMPTY
@@ -324,6 +325,15 @@ class InlineCompletions:
                 outcome=outcome,
                 model_ms=round((time.perf_counter() - began) * 1000, 1),
             )
+
+
+async def _local_model_settled() -> None:
+    """After cancelling a local guess: wait until it has let go of the model (it stops at
+    its next token), or the request would find the model's one slot taken."""
+    model = local_model()
+    if model is not None and routes_to_local(_PROBE):
+        await model.settled(_SPECULATION_STOP_WAIT)
+        await asyncio.sleep(0)  # the cancelled call releases its slot on the next turn
 
 
 def _fim_first() -> bool:

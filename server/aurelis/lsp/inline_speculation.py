@@ -91,15 +91,17 @@ class Speculations:
         if running is not None:
             running[1].cancel()
 
-    async def stop_running(self, within: float) -> None:
+    async def stop_running(self, within: float) -> bool:
         """Stop every running speculation and wait (at most `within` seconds) until they
         have: the user asked for something else, and a guess still winding down holds the
-        model's slot (the local model stops at its next token) the request needs."""
+        model's slot (the local model stops at its next token) the request needs. Whether any
+        was running."""
         tasks = [task for _, task in self._running.values()]
         for uri in list(self._running):
             self.cancel(uri)
         if tasks:
             await asyncio.wait(tasks, timeout=within)
+        return bool(tasks)
 
     def _finished(self, uri: str, task: asyncio.Task[None]) -> None:
         running = self._running.get(uri)

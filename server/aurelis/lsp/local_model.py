@@ -45,6 +45,8 @@ class LoadableModel(Protocol):
 
     def count_tokens(self, text: str) -> int | None: ...
 
+    async def settled(self, within: float) -> bool: ...
+
 
 def routes_inline_to_local() -> bool:
     """Whether inline completions go to the embedded model first."""

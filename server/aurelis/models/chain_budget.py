@@ -16,7 +16,8 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
 from aurelis.core.config import AurelisConfig
-from aurelis.core.exceptions import ModelTimeoutError
+from aurelis.core.exceptions import ModelTimeoutError, RateLimitError
+from aurelis.models.breaker import CircuitOpenError
 from aurelis.models.providers.registry import ProviderRegistry
 from aurelis.models.types import ModelType
 
@@ -92,8 +93,14 @@ class LocalWarmup:
         if wanted and self._preload() is not None:
             self._timer = asyncio.get_running_loop().create_task(self._after_delay())
 
-    def now(self) -> None:
-        """A link failed: the chain is heading for the local model; load it at once."""
+    def now(self, error: BaseException) -> None:
+        """A link failed: the chain is heading for the local model; load it at once.
+
+        Not for a limit of ours (a rate limit, an open breaker): those refuse at once, and a
+        burst of editor requests held back by them must not load a model nobody waits for.
+        """
+        if isinstance(error, (RateLimitError, CircuitOpenError)):
+            return
         if self._timer is not None and not self._loading:
             self._timer.cancel()
             self._timer = asyncio.get_running_loop().create_task(self._load())

@@ -270,7 +270,7 @@ class Pipeline:
                     except Exception as error:  # noqa: BLE001 - sorted out right here
                         _raise_unless_fallback_helps(error)
                         trail.failed(model, error)
-                        warmup.now()  # heading down the chain: have the local model ready
+                        warmup.now(error)  # heading down the chain: have the local model ready
                 if not await self._await_probe(chain, exchange):
                     raise chain_failure(trail.attempts)
                 trail.attempts.clear()

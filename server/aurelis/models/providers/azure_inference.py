@@ -42,6 +42,7 @@ from aurelis.core.redaction import redact
 from aurelis.models.providers.base import Completion, ProviderCall, RateLimitInfo, StreamChunk
 from aurelis.models.providers.chat_stream import EmptyStreamError, StreamReader, stream_request
 from aurelis.models.providers.context_fit import ContextLengthError, context_length_error, refit
+from aurelis.models.providers.token_route import TokenCounter
 
 __all__ = ["AzureInferenceProvider", "GITHUB_MODELS_RETIRED"]
 
@@ -81,6 +82,7 @@ class AzureInferenceProvider:
             read_timeout=read_timeout,
             logging_enable=False,
         )
+        self._counter = TokenCounter(endpoint)
 
     async def complete(self, call: ProviderCall) -> Completion:
         """The whole answer, read as a stream: closing a stream is the one way to make a
@@ -105,6 +107,8 @@ class AzureInferenceProvider:
     async def stream(self, call: ProviderCall) -> AsyncGenerator[StreamChunk, None]:
         """Our own SSE path on the SDK's pipeline (see `chat_stream`); a prompt the server
         finds too long is refitted and sent once more (see `context_fit`)."""
+        if self._counter.worth_asking(call):
+            await self._counter.learn_ratio(self._client.send_request, call)
         try:
             async for chunk in self._stream_answer(call):
                 yield chunk
@@ -129,27 +133,38 @@ class AzureInferenceProvider:
         except (EmptyStreamError, TransientModelError):
             if reader.chunks:
                 raise
-            yield await self._complete_unstreamed(call)
+            yield await self._complete_unstreamed(call, after_empty_stream=True)
         finally:
             # Closing the response drops the connection, also when the caller cancels:
             # a streaming server notices that and stops generating.
             await response.close()
 
-    async def _complete_unstreamed(self, call: ProviderCall) -> StreamChunk:
+    async def _complete_unstreamed(
+        self, call: ProviderCall, *, after_empty_stream: bool = False
+    ) -> StreamChunk:
         headers: dict[str, str] = {}
         try:
-            async with asyncio.timeout(call.timeout):
-                result = await self._client.complete(
-                    messages=call.messages,  # type: ignore[arg-type]  # dicts are accepted
-                    model=call.deployment,
-                    temperature=call.temperature,
-                    max_tokens=call.max_tokens,
-                    raw_response_hook=_header_recorder(headers),
-                )
+            result = await self._sdk_complete(call, headers)
         except Exception as error:  # noqa: BLE001 - every failure is translated
-            raise self._translate(error, call) from None
+            if not (after_empty_stream and _dropped_after_sending(error)):
+                raise self._translate(error, call) from None
+            # The pooled connection of the broken stream, closed by the server meanwhile.
+            try:
+                result = await self._sdk_complete(call, headers)
+            except Exception as again:  # noqa: BLE001 - every failure is translated
+                raise self._translate(again, call) from None
         completion = _completion_from(result, headers, call)
         return StreamChunk(completion.content, final=completion)
+
+    async def _sdk_complete(self, call: ProviderCall, headers: dict[str, str]) -> Any:
+        async with asyncio.timeout(call.timeout):
+            return await self._client.complete(
+                messages=call.messages,  # type: ignore[arg-type]  # dicts are accepted
+                model=call.deployment,
+                temperature=call.temperature,
+                max_tokens=call.max_tokens,
+                raw_response_hook=_header_recorder(headers),
+            )
 
     async def _open_stream(self, call: ProviderCall) -> AsyncHttpResponse:
         """Send the streamed request; an error status comes back as one of our exceptions."""

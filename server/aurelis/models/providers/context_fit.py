@@ -28,6 +28,7 @@ _REQUESTED = re.compile(r"requested (\d+) tokens|Requested tokens \((\d+)\)", re
 _IN_MESSAGES = re.compile(r"\((\d+) in (?:the messages|your prompt)", re.I)
 # Chat framing and the server's template cost tokens our count of the contents misses.
 _SLACK = 1.05
+_MAX_RATIO = 4.0
 
 
 class ContextLengthError(PromptTooLongError):
@@ -67,7 +68,8 @@ def refit(call: ProviderCall, error: ContextLengthError, endpoint: str) -> Provi
     theirs = error.prompt or (
         error.requested - call.max_tokens if error.requested is not None else None
     )
-    ratio = max(theirs / ours, 1.0) * _SLACK if theirs else _SLACK
+    # Clamped: no real tokenizer counts 4x cl100k, and a server's numbers may be odd.
+    ratio = min(max(theirs / ours, 1.0), _MAX_RATIO) * _SLACK if theirs else _SLACK
     learn_limit(endpoint, call.deployment, context_window=error.limit, token_ratio=ratio)
     output = min(call.max_tokens, error.limit // 2)
     budget = int((error.limit - output) / ratio)

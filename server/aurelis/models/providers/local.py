@@ -83,6 +83,7 @@ class LocalProvider:
         self._state: LoadState = "not_loaded"
         self._warm = False
         self._active: _Job | None = None  # the generation holding the model, if any
+        self._closed = False
         #: Why loading failed (a user-facing message), while `state` is "failed".
         self.load_error: str | None = None
 
@@ -105,6 +106,19 @@ class LocalProvider:
         if active is not None:
             return not active.cancel.is_set()
         return self._generate_lock.locked()
+
+    async def settled(self, within: float) -> bool:
+        """Wait (at most `within` seconds) until no generation holds the model, a cancelled
+        one included; whether it is free."""
+        if not self._generate_lock.locked():
+            return True
+        return await asyncio.to_thread(self._lock_free_within, within)
+
+    def _lock_free_within(self, within: float) -> bool:
+        if not self._generate_lock.acquire(timeout=within):
+            return False
+        self._generate_lock.release()
+        return True
 
     async def preload(self) -> LoadState:
         """Load the model in a worker thread now; the state it ends in (never raises)."""
@@ -224,6 +238,8 @@ class LocalProvider:
     def _load(self, *, warm_up_next: bool = False) -> Any:
         """The loaded model; `warm_up_next` leaves the state "loading" for the warm-up."""
         with self._load_lock:
+            if self._closed:
+                raise ModelUnavailableError("the local model was closed", model="local")
             if self._llama is None:
                 self._state, self.load_error = "loading", None
                 try:
@@ -271,8 +287,9 @@ class LocalProvider:
             ) from None
 
     async def close(self) -> None:
-        # The Llama object frees its memory when collected; nothing async to release.
-        self._llama = None
+        # The Llama object frees its memory when collected; nothing async to release. A call
+        # still in flight (a speculative one at shutdown) must not load it again.
+        self._llama, self._closed = None, True
         self._state, self._warm = "not_loaded", False
 
 

@@ -20,6 +20,8 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
+from redis.exceptions import AuthenticationError as RedisAuthenticationError
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from aurelis.core.redaction import redact, register_secret
@@ -43,8 +45,8 @@ ScriptArg = str | int | float | bytes
 DEFAULT_TIMEOUT = 0.25
 #: Inline completions are typed against: they wait on Redis at most this long.
 INTERACTIVE_TIMEOUT = 0.05
-#: Interactive calls that time out in a row before Redis counts as down (one slow answer
-#: under a 50 ms budget is a hiccup; a run of them is an outage).
+#: Calls that time out (or fail oddly) in a row before Redis counts as down: one slow
+#: answer is a hiccup, often our own busy event loop; a run of them is an outage.
 _SLOW_CALLS_TO_DOWN = 3
 
 
@@ -121,10 +123,13 @@ class SharedRedis:
             async with asyncio.timeout(timeout):
                 result = await op(client)
         except TimeoutError:
-            self._timed_out(interactive)
+            self._troubled("no answer within the timeout")
             raise SharedUnavailable("Redis did not answer in time") from None
-        except (RedisError, OSError) as error:
-            self._failed(error)
+        except (RedisConnectionError, RedisAuthenticationError, OSError) as error:
+            self._mark_down(self._describe(error))
+            raise SharedUnavailable(self._describe(error)) from None
+        except Exception as error:  # noqa: BLE001 - a request never fails because Redis did
+            self._troubled(self._describe(error))
             raise SharedUnavailable(self._describe(error)) from None
         finally:
             if probing:
@@ -182,13 +187,12 @@ class SharedRedis:
             registered = self._scripts[script.name] = client.register_script(script.source)
         return registered
 
-    def _timed_out(self, interactive: bool) -> None:
+    def _troubled(self, reason: str) -> None:
+        # One slow answer is often our own event loop being busy, not Redis: only a run
+        # of them (or a refused connection) counts as an outage.
         self._slow_calls += 1
-        if not interactive or self._slow_calls >= _SLOW_CALLS_TO_DOWN:
-            self._mark_down("no answer within the timeout")
-
-    def _failed(self, error: BaseException) -> None:
-        self._mark_down(self._describe(error))
+        if self._slow_calls >= _SLOW_CALLS_TO_DOWN:
+            self._mark_down(reason)
 
     def _mark_down(self, reason: str) -> None:
         now = self._clock()
@@ -206,12 +210,12 @@ class SharedRedis:
         self._discard_client()
 
     def _discard_client(self) -> None:
-        # After a restart the pool holds dead sockets, and a slow Redis may still answer
-        # on them: start afresh, closing the old pool in the background.
+        # After a restart the pool holds dead sockets: start afresh. Calls still running
+        # on the old pool finish (or time out) first; it is closed a little later.
         client, self._client, self._scripts = self._client, None, {}
         if client is None or self._client_loop is not asyncio.get_running_loop():
             return
-        closing = asyncio.get_running_loop().create_task(_close_quietly(client))
+        closing = asyncio.get_running_loop().create_task(_close_later(client, 5.0))
         self._closing.add(closing)
         closing.add_done_callback(self._closing.discard)
 
@@ -223,6 +227,11 @@ class SharedRedis:
 
     def _describe(self, error: BaseException) -> str:
         return redact(f"{type(error).__name__}: {error}", self._secrets)
+
+
+async def _close_later(client: Redis, delay: float) -> None:
+    await asyncio.sleep(delay)
+    await _close_quietly(client)
 
 
 async def _close_quietly(client: Redis) -> None:

@@ -219,7 +219,12 @@ class SharedRateLimiter:
                     interactive=interactive,
                 )
             except SharedUnavailable:
-                return await self._acquire_locally(target, config, mode, ends, interactive)
+                if interactive or not self._redis.available or self._clock() >= ends:
+                    return await self._acquire_locally(target, config, mode, ends, interactive)
+                # A slow answer, Redis not down: ask again (same member, so a first try
+                # that did get in is not counted twice) rather than guess in-process.
+                await self._sleep(_POLL_FIRST)
+                continue
             if status == 1:
                 return SharedSlot(self, target, member, None)
             left = ends - self._clock()

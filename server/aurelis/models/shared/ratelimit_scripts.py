@@ -18,6 +18,12 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local member = ARGV[1]
 local concurrent = tonumber(ARGV[6])
+-- A retry after a timeout whose first try got in: admitted already, count it once.
+for i = 1, 3 do
+  if redis.call('ZSCORE', KEYS[i], member) then
+    return {1, now, ''}
+  end
+end
 if concurrent >= 0 then
   redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
   if redis.call('ZCARD', KEYS[3]) >= concurrent then

@@ -46,6 +46,7 @@ from lsprotocol import types
 
 KEY_INTERVAL = 0.120
 FIRST_WAIT = 150.0  # seconds to wait for a first suggestion
+ANSWER_WAIT = 150.0  # seconds before an unanswered request is counted as lost
 WORDS = ["values", " =", " sorted(r,", " reverse=True)"]
 HEADER = "def summarize(r):\n"
 INDENT = "    "
@@ -96,6 +97,7 @@ class Typed:
     bad_indent: int = 0
     calls_per_pause: list[int] = field(default_factory=list)
     accept_next: float | None = None
+    unanswered: int = 0
     samples: list[str] = field(default_factory=list)
 
 
@@ -161,7 +163,11 @@ async def type_line(client: Any, uri: str, cursor: types.Position, log: Log, pau
             await asyncio.sleep(KEY_INTERVAL)
         await asyncio.sleep(pause)
         for index, (started, future, before) in enumerate(sent):
-            result = await future
+            try:
+                result = await asyncio.wait_for(asyncio.shield(future), ANSWER_WAIT)
+            except TimeoutError:
+                typed.unanswered += 1  # a request the server never answered: a bug
+                continue
             last = index == len(sent) - 1
             done_at = future.answered_at  # type: ignore[attr-defined]
             next_sent = sent[index + 1][0] if not last else float("inf")
@@ -186,7 +192,11 @@ async def type_line(client: Any, uri: str, cursor: types.Position, log: Log, pau
             character=len(lines[-1]) if len(lines) > 1 else column + len(last_shown),
         )
         started = time.perf_counter()
-        result = await inline(client, uri, end, False)
+        try:
+            result = await asyncio.wait_for(inline(client, uri, end, False), ANSWER_WAIT)
+        except TimeoutError:
+            typed.unanswered += 1
+            return typed
         typed.accept_next = time.perf_counter() - started
         typed.samples.append(f"after accept: {first_text(result)!r}")
     return typed
@@ -255,6 +265,7 @@ def summary(runs: list[dict[str, Any]]) -> None:
                 f"(n={len(typed.latencies)}, shown {typed.shown}) | model calls per pause "
                 f"{typed.calls_per_pause} | degenerate {typed.degenerate} | bad indent "
                 f"{typed.bad_indent + one[f'first_bad_indent_{lines}']} | accept→next {accept}"
+                f"{f' | UNANSWERED {typed.unanswered}' if typed.unanswered else ''}"
             )
             for sample in typed.samples[-3:]:
                 print(f"      {sample!r:.100}")

@@ -12,6 +12,10 @@ from typer.testing import CliRunner, Result
 
 from aurelis.cli.main import app
 from aurelis.core.config import AurelisConfig
+from aurelis.core.exceptions import TransientModelError
+from aurelis.models.breaker import BreakerRegistry
+from aurelis.models.routing import resolve
+from aurelis.models.shared.breaker import BreakerTarget, SharedBreakers
 from aurelis.models.shared.budgets import TokenBudgets
 from aurelis.models.shared.connection import SharedRedis
 from aurelis.models.shared.state import keyspace_of
@@ -119,3 +123,27 @@ async def test_models_shows_each_models_tokens_today_and_its_budget(
     assert (rows["gpt-4o"]["tokens_today"], rows["gpt-4o"]["budget"]) == (700, 1000)
     assert (rows["gpt-4o-mini"]["tokens_today"], rows["gpt-4o-mini"]["budget"]) == (0, None)
     assert "tokens_today" not in rows["local"]
+
+
+async def test_models_shows_a_breaker_another_process_opened(
+    isolated_config: AurelisConfig, redis_url: str
+) -> None:
+    isolated_config.update(
+        {
+            "endpoint": "http://127.0.0.1:9/v1",
+            "token": "team-token-0123456789",
+            "redis_url": redis_url,
+            "breaker_failure_threshold": 1,
+            "breaker_cooldown": 600,
+        }
+    )
+    link = SharedRedis(redis_url)
+    breakers = SharedBreakers(link, BreakerRegistry())
+    deployment = resolve(ModelType.GPT_4O, isolated_config).deployment
+    target = BreakerTarget(keyspace_of(isolated_config), ModelType.GPT_4O, deployment)
+    await (await breakers.admit(target, isolated_config)).failed(TransientModelError("HTTP 503"))
+    await link.close()
+    result = await asyncio.to_thread(invoke, "models", "--json")
+    rows = {row["model"]: row for row in json.loads(result.stdout)["models"]}
+    assert rows["gpt-4o"]["breaker"] == "open" and rows["gpt-4o"]["healthy"] is False
+    assert rows["gpt-4o-mini"]["breaker"] != "open"

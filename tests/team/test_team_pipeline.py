@@ -75,3 +75,29 @@ async def test_a_429_one_orchestrator_met_holds_the_other_back(
     assert len(model_server.requests) == 1
     await first.close()
     await second.close()
+
+
+async def test_clearing_the_cache_empties_the_shared_tier_for_every_process(
+    team_config: AurelisConfig, model_server: ModelServer
+) -> None:
+    first, second = ModelOrchestrator(), ModelOrchestrator()
+    request = ModelRequest(prompt="explain decorators", model_type=ModelType.GPT_4O_MINI)
+    await first.process_request(request)
+
+    first.clear_cache()  # memory and the disk on this machine, as `aurelis cache clear` does
+    assert await first.clear_shared_cache() == 1
+    again = await second.process_request(request)
+
+    assert not again.cached  # another machine's process would have hit the shared tier
+    assert len(model_server.requests) == 2
+    await first.close()
+    await second.close()
+
+
+async def test_clearing_without_redis_clears_nothing_shared(
+    remote_config: AurelisConfig, model_server: ModelServer
+) -> None:
+    orchestrator = ModelOrchestrator()
+    await orchestrator.process_request(ModelRequest(prompt="q", model_type=ModelType.GPT_4O_MINI))
+    assert await orchestrator.clear_shared_cache() == 0
+    await orchestrator.close()

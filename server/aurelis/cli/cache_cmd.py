@@ -26,7 +26,8 @@ async def _stats() -> dict[str, Any]:
 
 
 async def _clear() -> int:
-    return runtime.orchestrator().clear_cache()
+    orchestrator = runtime.orchestrator()
+    return orchestrator.clear_cache() + await orchestrator.clear_shared_cache()
 
 
 @cache_app.command("stats")
@@ -50,7 +51,7 @@ def cache_stats(
 
 @cache_app.command("clear")
 def cache_clear() -> None:
-    """Remove every cached answer (memory and disk)."""
+    """Remove every cached answer (memory, disk and, with `redis_url`, the shared tier)."""
     with error_boundary(debug=runtime.STATE.debug):
         runtime.config()
         count = runtime.run_async(_clear)

@@ -20,9 +20,10 @@ from aurelis.cli import runtime
 from aurelis.cli.errors import error_boundary
 from aurelis.cli.render import print_json
 from aurelis.core.config import AurelisConfig
+from aurelis.models.breaker import BreakerState
 from aurelis.models.catalog import CATALOG
 from aurelis.models.routing import effective_route, resolve, route
-from aurelis.models.shared.usage import UsageReport, usage_today
+from aurelis.models.shared.usage import UsageReport, shared_breakers, usage_today
 from aurelis.models.types import ModelType, TaskType
 
 __all__ = ["models_command", "model_rows", "OFFLINE_CAPTION"]
@@ -72,7 +73,17 @@ def model_rows(
 
 
 async def _health() -> dict[str, Any] | None:
-    return dict(runtime.orchestrator().health())
+    health = dict(runtime.orchestrator().health())
+    # With Redis, a breaker another process opened is open here too.
+    for name, (state, retry_in) in (await shared_breakers(runtime.config())).items():
+        if state is not BreakerState.CLOSED or name in health:
+            health[name] = {
+                **health.get(name, {}),
+                "healthy": state is not BreakerState.OPEN,
+                "breaker": state.value,
+                "retry_in": round(retry_in, 3),
+            }
+    return health
 
 
 def _health_cell(row: dict[str, Any], settings: AurelisConfig) -> str:

@@ -227,6 +227,11 @@ class ModelOrchestrator:
         """Empty the response cache (memory and disk); returns how many entries went."""
         return self.cache.clear(self.config)
 
+    async def clear_shared_cache(self) -> int:
+        """Empty the team's Redis cache tier for this endpoint and token (`redis_url`);
+        returns how many entries went (0 when nothing is shared or Redis is away)."""
+        return await self._pipeline.shared.clear_cache(self.config)
+
     async def close(self) -> None:
         """Release HTTP clients, the local model and the persistent cache."""
         await self._pipeline.close()

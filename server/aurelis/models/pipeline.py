@@ -48,7 +48,6 @@ from aurelis.models.providers.registry import ProviderFactory, ProviderRegistry
 from aurelis.models.ratelimit import ModelRateLimiter, RateLimiterRegistry
 from aurelis.models.retry import RetryPolicy, call_with_retries
 from aurelis.models.routing import ResolvedModel, input_budget, primary_model, resolve
-from aurelis.models.shared.handoff import handed_over, handoff
 from aurelis.models.shared.state import SharedStateHolder, is_interactive
 from aurelis.models.singleflight import SingleFlight
 from aurelis.models.stats import StatsRegistry
@@ -168,7 +167,13 @@ class Pipeline:
         self.stats = StatsRegistry()
         self._flights: SingleFlight[Outcome] = SingleFlight()
         #: Redis-backed limits, cache tier, single-flight, breakers, budgets (redis_url).
-        self.shared = SharedStateHolder(limiters=self.limiters, breakers=self.breakers, sleep=sleep)
+        self.shared = SharedStateHolder(
+            limiters=self.limiters,
+            breakers=self.breakers,
+            cache=self.cache,
+            stats=self.stats,
+            sleep=sleep,
+        )
 
     # --- cache ------------------------------------------------------------------------------
     def begin(self, request: ModelRequest, config: AurelisConfig) -> Hit | Exchange:
@@ -198,34 +203,15 @@ class Pipeline:
 
     async def lower_tiers(self, exchange: Exchange) -> Hit | None:
         """After a memory miss with Redis configured: the shared tier, then the disk."""
-        config, key = exchange.config, exchange.key
-        if key is None or not config.cache_enabled or self.shared.state(config) is None:
-            return None
-        entry = await self.shared.cached(config, key, interactive=is_interactive(exchange.request))
-        if entry is None:
-            return self._cached(key, config)
-        self.cache.put(key, entry, config)  # the next identical request stays in memory
-        self.stats[entry.model_used].cache_hits += 1
-        return Hit(entry)
+        return await self.shared.lower_tiers(exchange.config, exchange.key, exchange.request)
 
     async def _answer_shared(self, exchange: Exchange) -> Outcome:
         """The lower cache tiers, then one call per key across every process (Redis)."""
         hit = await self.lower_tiers(exchange)
         if hit is not None:
             return hit
-        key, config = exchange.key, exchange.config
-        if key is None or self.shared.state(config) is None:
-            return await self._answer_and_store(exchange)
-        outcome, _ = await self.shared.single_flight(
-            config,
-            key,
-            lambda: self._answer_and_store(exchange),
-            encode=handoff,
-            decode=handed_over,
-            max_wait=exchange.time_left(),
-            interactive=is_interactive(exchange.request),
-        )
-        return outcome
+        call = partial(self._answer_and_store, exchange)
+        return await self.shared.one_call(exchange.config, exchange.key, exchange.request, call)
 
     async def _answer_and_store(self, exchange: Exchange) -> Outcome:
         answer = await self._answer_handling_fallback(exchange, self._answer_once)
@@ -339,7 +325,7 @@ class Pipeline:
                 await self._call_failed(exchange, prepared, limiter, error)
                 raise
             answer = self._answered(exchange, prepared, limiter, completion, started)
-            await self._shared_answered(exchange, prepared, answer)
+            await self.shared.answered(config, prepared, completion.rate_limit, answer.tokens)
             return answer
 
     def _guards(
@@ -407,7 +393,7 @@ class Pipeline:
                 await _close_quietly(chunks)
             completion = final or Completion("".join(parts), 0, 0)
             answer = self._answered(exchange, prepared, limiter, completion, started)
-            await self._shared_answered(exchange, prepared, answer)
+            await self.shared.answered(config, prepared, completion.rate_limit, answer.tokens)
         await self._store(exchange, answer)
 
     # --- bookkeeping of one call ------------------------------------------------------------
@@ -439,15 +425,6 @@ class Pipeline:
         if answer.attempts:
             stats.fallbacks_to += 1
         return answer
-
-    async def _shared_answered(
-        self, exchange: Exchange, prepared: PreparedCall, answer: Answer
-    ) -> None:
-        """Share what the headers said, count the tokens against the budgets."""
-        info = answer.completion.rate_limit
-        await self.shared.answered(
-            exchange.config, prepared.model, prepared.resolved.deployment, info, answer.tokens
-        )
 
     async def _call_failed(
         self,

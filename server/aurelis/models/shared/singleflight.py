@@ -20,6 +20,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from redis.asyncio import Redis
+
 from aurelis.models.shared.connection import LuaScript, SharedRedis, SharedUnavailable
 from aurelis.models.shared.keys import Keyspace
 
@@ -34,6 +36,7 @@ LOCK_SECONDS = 5.0
 #: How long a handed-over result stays readable: waiters poll at least every 0.1 s.
 HANDOFF_SECONDS = 5.0
 _POLL_FIRST, _POLL_MAX = 0.002, 0.1
+_FORGET_TIMEOUT = 2.0
 
 # One poll: the result if the leader left one, else the lock if nobody holds it.
 _POLL = LuaScript(
@@ -89,6 +92,19 @@ class SharedSingleFlight:
         self._redis = redis
         self._lock_ms = max(1, round(lock_seconds * 1000))
         self._clock, self._sleep = clock, sleep
+
+    async def forget_results(self, keyspace: Keyspace) -> None:
+        """Drop handed-over results still readable (a cleared cache must not answer)."""
+
+        async def drop(client: Redis) -> None:
+            names = [
+                name async for name in client.scan_iter(match=keyspace.key("flight-result", "*"))
+            ]
+            if names:
+                await client.unlink(*names)
+
+        with contextlib.suppress(SharedUnavailable):
+            await self._redis.run(drop, time_limit=_FORGET_TIMEOUT)
 
     async def do(
         self,

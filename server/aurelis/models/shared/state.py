@@ -11,25 +11,26 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
 
 from aurelis.core.config import AurelisConfig
 from aurelis.models.breaker import BreakerRegistry
-from aurelis.models.cache import CacheEntry
+from aurelis.models.cache import CacheEntry, ResponseCache
+from aurelis.models.outcome import Hit, Outcome, PreparedCall
 from aurelis.models.providers.base import RateLimitInfo
 from aurelis.models.ratelimit import Mode, RateLimiterRegistry
 from aurelis.models.shared.breaker import BreakerTarget, SharedBreakers, SharedProbe
 from aurelis.models.shared.budgets import TokenBudgets
 from aurelis.models.shared.cache import SharedCache
 from aurelis.models.shared.connection import SharedRedis
+from aurelis.models.shared.handoff import handed_over, handoff
 from aurelis.models.shared.keys import Keyspace, keyspace_for
 from aurelis.models.shared.ratelimit import LimitTarget, SharedRateLimiter, SharedSlotHold
 from aurelis.models.shared.singleflight import SharedSingleFlight
+from aurelis.models.stats import StatsRegistry
 from aurelis.models.types import ModelRequest, ModelType
 
 __all__ = ["SharedState", "SharedStateHolder", "keyspace_of", "is_interactive", "redis_url_of"]
 
-T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -81,9 +82,12 @@ class SharedStateHolder:
         *,
         limiters: RateLimiterRegistry,
         breakers: BreakerRegistry,
+        cache: ResponseCache,
+        stats: StatsRegistry,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self._limiters, self._breakers, self._sleep = limiters, breakers, sleep
+        self._cache, self._stats = cache, stats  # the pipeline's memory and disk tiers
         self._state: SharedState | None = None
         self._local_budgets = TokenBudgets(None)
         self._retired: list[SharedState] = []
@@ -117,6 +121,15 @@ class SharedStateHolder:
             keyspace_of(config), key, ttl=config.cache_ttl, interactive=interactive
         )
 
+    async def clear_cache(self, config: AurelisConfig) -> int:
+        """Drop this team's shared cache entries (this endpoint and token); 0 without Redis."""
+        state = self.state(config)
+        if state is None:
+            return 0
+        keyspace = keyspace_of(config)
+        await state.flights.forget_results(keyspace)
+        return await state.cache.clear(keyspace)
+
     async def store(self, config: AurelisConfig, key: str, entry: CacheEntry) -> None:
         state = self.state(config)
         if state is not None:
@@ -128,29 +141,44 @@ class SharedStateHolder:
                 max_entries=config.cache_max_size,
             )
 
-    async def single_flight(
+    async def lower_tiers(
+        self, config: AurelisConfig, key: str | None, request: ModelRequest
+    ) -> Hit | None:
+        """After a memory miss: the shared tier, then the disk (None without Redis)."""
+        if key is None or not config.cache_enabled or self.state(config) is None:
+            return None
+        entry = await self.cached(config, key, interactive=is_interactive(request))
+        if entry is None:
+            entry = self._cache.get(key, config)  # the disk tier
+        else:
+            self._cache.put(key, entry, config)  # the next identical request stays in memory
+        if entry is None:
+            return None
+        self._stats[entry.model_used].cache_hits += 1
+        return Hit(entry)
+
+    async def one_call(
         self,
         config: AurelisConfig,
-        key: str,
-        call: Callable[[], Awaitable[T]],
-        *,
-        encode: Callable[[T], bytes | None],
-        decode: Callable[[bytes], T],
-        max_wait: float,
-        interactive: bool,
-    ) -> tuple[T, bool]:
+        key: str | None,
+        request: ModelRequest,
+        call: Callable[[], Awaitable[Outcome]],
+    ) -> Outcome:
+        """`call()` made by one process for everyone asking the same at once (Redis);
+        the others get its answer as a cache hit. Without Redis, simply `call()`."""
         state = self.state(config)
-        if state is None:
-            return await call(), False
-        return await state.flights.do(
+        if state is None or key is None:
+            return await call()
+        outcome, _ = await state.flights.do(
             keyspace_of(config),
             key,
             call,
-            encode=encode,
-            decode=decode,
-            max_wait=max_wait,
-            interactive=interactive,
+            encode=handoff,
+            decode=handed_over,
+            max_wait=config.deadline,
+            interactive=is_interactive(request),
         )
+        return outcome
 
     # --- one call ---------------------------------------------------------------------------
     def guards(
@@ -190,14 +218,10 @@ class SharedStateHolder:
             )
 
     async def answered(
-        self,
-        config: AurelisConfig,
-        model: ModelType,
-        deployment: str,
-        info: RateLimitInfo,
-        tokens: int,
+        self, config: AurelisConfig, prepared: PreparedCall, info: RateLimitInfo, tokens: int
     ) -> None:
         """Share what the answer's headers said, and count its tokens."""
+        model, deployment = prepared.model, prepared.resolved.deployment
         if model is ModelType.LOCAL:
             return
         state = self.state(config)

@@ -172,3 +172,26 @@ def _open_long_stream(server: LlamaServer) -> _Blocker:
     while b"data:" not in response.readline():
         pass
     return _Blocker(connection, response)
+
+
+async def test_concurrent_answers_from_a_server_with_default_settings_are_whole(
+    start_llama_server, isolated_config: AurelisConfig, orchestrator: ModelOrchestrator
+) -> None:
+    """By default llama-cpp-python ends a stream with [DONE] when another request arrives;
+    a whole answer must not come back cut short because of that."""
+    server = start_llama_server()  # --interrupt_requests left at its default (true)
+    point_at(isolated_config, server)
+
+    def request(n: int) -> ModelRequest:
+        return ModelRequest(
+            prompt=f"Complete this Python function:\ndef add_{n}(a, b):",
+            system_prompt="You are a coding assistant.",
+            task_type=TaskType.CODE_GENERATION,
+            max_tokens=40,
+        )
+
+    responses = await asyncio.gather(*(orchestrator.process_request(request(n)) for n in (1, 2)))
+    for response in responses:
+        assert response.model_used is ModelType.CODESTRAL_2501
+        assert response.metadata is not None
+        assert response.metadata["finish_reason"] in ("length", "stop"), response.metadata

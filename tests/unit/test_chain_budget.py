@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 from aurelis.core.config import AurelisConfig
 from aurelis.models import ModelOrchestrator, ModelRequest, ModelType, TaskType
@@ -88,3 +89,31 @@ async def test_without_local_at_the_end_the_primary_gets_the_whole_deadline(
     await orchestrator.close()
     assert "deadline" in str(failure)
     assert time.monotonic() - started >= 0.95
+
+
+async def test_a_slow_primary_starts_loading_the_local_model_in_the_background(
+    isolated_config: AurelisConfig, tmp_path: Path
+) -> None:
+    # A GGUF that is not there: loading it fails at once, which shows that it was tried.
+    online(
+        isolated_config,
+        deadline=3.0,
+        local_reserve=1.0,
+        local_warmup_after=0.2,
+        local_model_path=str(tmp_path / "absent.gguf"),
+        fallback_chains={"codestral-2501": []},
+    )
+    fake = FakeProvider(hang_unless_local)
+    orchestrator = ModelOrchestrator(providers={"remote": fake.factory})
+    local = orchestrator.providers.provider_for(ModelType.LOCAL, isolated_config)
+    request = asyncio.ensure_future(
+        orchestrator.process_request(ModelRequest(prompt="x", task_type=TaskType.CODE_GENERATION))
+    )
+    await asyncio.sleep(0.1)
+    assert local.state == "not_loaded"  # type: ignore[attr-defined]
+    await asyncio.sleep(0.6)
+    assert not request.done()  # still waiting on the primary
+    assert local.state == "failed"  # type: ignore[attr-defined]  # the load was tried
+    request.cancel()
+    await asyncio.gather(request, return_exceptions=True)
+    await orchestrator.close()

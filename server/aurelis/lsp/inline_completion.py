@@ -69,6 +69,7 @@ class InlineCompletions:
         self._newest: dict[str, asyncio.Event] = {}
         self.cache = CompletionCache()
         self.speculations = Speculations()
+        self._closed = False
         self._counter: tuple[object, TokenCounter] | None = None
 
     async def complete(self, params: types.InlineCompletionParams) -> types.InlineCompletionList:
@@ -89,6 +90,11 @@ class InlineCompletions:
                 waited_ms=round(timing.waiting * 1000, 1),
                 finish=timing.finish,
             )
+
+    async def shutdown(self) -> None:
+        """The server is shutting down: stop speculating (before the models are closed)."""
+        self._closed = True
+        await self.speculations.stop_running(within=_SPECULATION_STOP_WAIT)
 
     def forget(self, uri: str) -> None:
         """The document was closed: drop its cache entries and stop its pending request."""
@@ -268,7 +274,7 @@ class InlineCompletions:
     def _speculate(self, document: DocumentSnapshot, prefix: str, text: str, suffix: str) -> None:
         """Start computing the suggestion for after `text` is accepted (if not known yet)."""
         wanted = get_config().inline_speculation
-        if wanted == "never" or (wanted == "local" and not routes_to_local(_PROBE)):
+        if self._closed or wanted == "never" or (wanted == "local" and not routes_to_local(_PROBE)):
             return
         accepted = prefix + text
         uri = document.uri

@@ -94,7 +94,9 @@ def _report_warm_up(done: asyncio.Future[None]) -> None:
         logger.warning("warm-up failed: %s", type(done.exception()).__name__)
 
 
-def _register_lifecycle(ls: AurelisLanguageServer) -> None:
+def _register_lifecycle(
+    ls: AurelisLanguageServer, inline: inline_completion.InlineCompletions
+) -> None:
     @ls.feature(types.INITIALIZE)
     def initialize(params: types.InitializeParams) -> None:
         # Kept light on purpose: the editor waits for this answer (see live_config).
@@ -125,6 +127,7 @@ def _register_lifecycle(ls: AurelisLanguageServer) -> None:
 
     @ls.feature(types.SHUTDOWN)
     async def shutdown(params: None) -> None:
+        await inline.shutdown()  # no speculative call may outlive the models it uses
         await close_orchestrator()
 
     @ls.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
@@ -161,8 +164,8 @@ def _register_documents(
 def create_server() -> AurelisLanguageServer:
     """A server with every feature registered."""
     ls = AurelisLanguageServer()
-    _register_lifecycle(ls)
     inline = inline_completion.register(ls)
+    _register_lifecycle(ls, inline)
     _register_documents(ls, inline)
     code_actions.register(ls)
     commands.register(ls)

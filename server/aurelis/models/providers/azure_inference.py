@@ -40,7 +40,12 @@ from aurelis.core.exceptions import (
 )
 from aurelis.core.redaction import redact
 from aurelis.models.providers.base import Completion, ProviderCall, RateLimitInfo, StreamChunk
-from aurelis.models.providers.chat_stream import EmptyStreamError, StreamReader, stream_request
+from aurelis.models.providers.chat_stream import (
+    EmptyStreamError,
+    StreamInterruptedError,
+    StreamReader,
+    stream_request,
+)
 from aurelis.models.providers.context_fit import ContextLengthError, context_length_error, refit
 from aurelis.models.providers.token_route import TokenCounter
 
@@ -90,12 +95,18 @@ class AzureInferenceProvider:
         non-streamed request to the end even after the client has gone)."""
         final: Completion | None = None
         try:
-            async with asyncio.timeout(call.timeout), aclosing(self.stream(call)) as chunks:
-                async for chunk in chunks:
-                    final = chunk.final or final
+            async with asyncio.timeout(call.timeout):
+                try:
+                    async with aclosing(self.stream(call)) as chunks:
+                        async for chunk in chunks:
+                            final = chunk.final or final
+                except StreamInterruptedError:
+                    # The server cut this stream for another request: the whole answer,
+                    # asked for unstreamed, cannot be cut that way.
+                    final = (await self._complete_unstreamed(call)).final
         except TimeoutError:
             raise self._translate(TimeoutError(), call) from None
-        assert final is not None  # stream() ends with a final chunk or raises
+        assert final is not None  # both paths end with a final completion or raise
         return final
 
     def _refit(self, call: ProviderCall, too_long: ContextLengthError) -> ProviderCall:

@@ -30,7 +30,13 @@ from aurelis.core.redaction import redact
 from aurelis.models.providers.base import Completion, ProviderCall, RateLimitInfo, StreamChunk
 from aurelis.models.providers.sse import SseDecoder
 
-__all__ = ["API_VERSION", "EmptyStreamError", "StreamReader", "stream_request"]
+__all__ = [
+    "API_VERSION",
+    "EmptyStreamError",
+    "StreamInterruptedError",
+    "StreamReader",
+    "stream_request",
+]
 
 logger = logging.getLogger("aurelis.models.stream")
 
@@ -52,6 +58,14 @@ logging.getLogger("azure.core.pipeline.transport._aiohttp").addFilter(_DropIncom
 
 class EmptyStreamError(ModelResponseError):
     """A 200 stream that ended without a single event (see `AzureInferenceProvider`)."""
+
+
+class StreamInterruptedError(TransientModelError):
+    """The server ended the stream ([DONE]) before the answer had a finish reason.
+
+    llama-cpp-python's server does this to a stream whenever another request arrives (its
+    default `--interrupt_requests true`); the answer so far is incomplete.
+    """
 
 
 def stream_request(call: ProviderCall) -> HttpRequest:
@@ -164,6 +178,13 @@ class StreamReader:
             )
         if not self.done and self.finish is None:
             raise self._cut("the stream ended without its end marker")
+        if self.finish is None:
+            raise StreamInterruptedError(
+                f"{self.endpoint} ended {self.call.model}'s answer after {self._so_far()} "
+                "without a finish reason (llama-cpp-python's server does so when another "
+                "request arrives, unless started with --interrupt_requests false)",
+                model=self.call.model,
+            )
 
     def _completion(self) -> Completion:
         usage = self.usage if isinstance(self.usage, dict) else {}

@@ -291,6 +291,9 @@ class LocalProvider:
         # still in flight (a speculative one at shutdown) must not load it again.
         self._llama, self._closed = None, True
         self._state, self._warm = "not_loaded", False
+        active = self._active
+        if active is not None:
+            active.cancel.set()  # a generation in flight stops at its next token
 
 
 @dataclass(frozen=True)

@@ -18,13 +18,8 @@ from rich.text import Text
 from aurelis.cli import runtime
 from aurelis.cli.errors import EXIT_USAGE, error_boundary, print_problem
 from aurelis.cli.render import print_json
-from aurelis.core.config import (
-    LEGACY_GITHUB_MODELS_ENDPOINT,
-    AurelisConfig,
-    load_config,
-    project_config_path,
-    user_config_path,
-)
+from aurelis.core.config import LEGACY_GITHUB_MODELS_ENDPOINT, AurelisConfig, load_config
+from aurelis.core.config_files import project_config_path, user_config_path
 from aurelis.core.config_layers import layer_problems
 from aurelis.core.config_sources import SECRET_SETTINGS, setting_sources
 from aurelis.core.exceptions import ConfigurationError

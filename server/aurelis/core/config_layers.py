@@ -13,13 +13,13 @@ import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from aurelis.core.config import (
+from aurelis.core.config import AurelisConfig
+from aurelis.core.config_files import (
     ALL_LAYERS,
     IGNORED_SETTINGS,
     SELECTED_LAYERS,
-    AurelisConfig,
-    _project_root,
     project_config_path,
+    project_root,
     user_config_path,
 )
 from aurelis.core.exceptions import ConfigurationError
@@ -116,7 +116,7 @@ def _where(layer: str) -> tuple[str, str | None]:
     if layer == "user":
         return "the user file", str(user_config_path())
     try:
-        path = project_config_path(_project_root())
+        path = project_config_path(project_root())
     except ConfigurationError:
         path = None
     return "the project file", str(path) if path is not None else None

@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from aurelis.core.config import (
+from aurelis.core.config import AurelisConfig, load_config
+from aurelis.core.config_files import (
     ENV_PREFIX,
     TOKEN_VARIABLES,
-    AurelisConfig,
-    load_config,
     project_config_values,
     user_config_values,
 )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from aurelis.core.config import _flatten_sections, project_config_path
+from aurelis.core.config_files import flatten_sections, project_config_path
 from aurelis.core.exceptions import ConfigurationError
 from aurelis.core.trust import ProjectFile, TrustStore, read_project_file
 from aurelis.core.trust_policy import untrusted_part
@@ -43,7 +43,7 @@ def trust_project(path: Path, store: TrustStore | None = None) -> TrustedProject
         )
     project = read_project_file(settings_file)
     (store or TrustStore()).trust(project)
-    _, sensitive = untrusted_part(_flatten_sections(project.table), {})
+    _, sensitive = untrusted_part(flatten_sections(project.table), {})
     return TrustedProject(project, tuple(sensitive))
 
 

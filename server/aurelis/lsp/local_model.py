@@ -29,6 +29,7 @@ __all__ = [
     "preload_in_background",
     "preload_local_model",
     "routes_inline_to_local",
+    "stop_preloading",
     "wants_preload",
 ]
 
@@ -65,8 +66,12 @@ def wants_preload(config: AurelisConfig) -> bool:
 
 
 def local_model(*, build: bool = False) -> LoadableModel | None:
-    """The local provider in force, or None (orchestrator not loaded yet, or a provider
-    that is not the embedded model, e.g. a test's fake)."""
+    """The local provider in force, or None (orchestrator not loaded yet, the server is
+    shutting down, or a provider that is not the embedded model, e.g. a test's fake)."""
+    if _stopped:
+        # The orchestrator closed its providers: asking the registry now would build a
+        # fresh one, and a load after shutdown is seconds of CPU nobody waits for.
+        return None
     loaded = orchestrator() if build else orchestrator_if_loaded()
     if loaded is None:
         return None
@@ -111,6 +116,17 @@ def local_model_status() -> dict[str, Any] | None:
 
 
 _background: set[asyncio.Future[Any]] = set()
+_stopped = False
+
+
+def stop_preloading() -> None:
+    """The server is shutting down: cancel a background preload (one still waiting for
+    the warm-up would otherwise load the model after the models are closed) and build no
+    local model from now on."""
+    global _stopped
+    _stopped = True
+    for task in list(_background):
+        task.cancel()
 
 
 def preload_in_background(warming: Awaitable[Any], on_change: Callable[[], None]) -> None:

@@ -31,7 +31,7 @@ from aurelis.lsp import code_actions, commands, inline_completion, trust_command
 from aurelis.lsp.configuration import SECTION
 from aurelis.lsp.document_store import adopt_buffered_workspace
 from aurelis.lsp.live_config import get_config, load_or_defaults, warm_up
-from aurelis.lsp.local_model import preload_in_background
+from aurelis.lsp.local_model import preload_in_background, stop_preloading
 from aurelis.lsp.model_calls import close_orchestrator
 from aurelis.lsp.server_state import AurelisLanguageServer
 from aurelis.lsp.transport import ListenError, serve_stdio, serve_tcp
@@ -127,6 +127,7 @@ def _register_lifecycle(
 
     @ls.feature(types.SHUTDOWN)
     async def shutdown(params: None) -> None:
+        stop_preloading()  # no load may start once the models are closed
         await inline.shutdown()  # no speculative call may outlive the models it uses
         await close_orchestrator()
 

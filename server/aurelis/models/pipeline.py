@@ -51,7 +51,7 @@ from aurelis.models.routing import ResolvedModel, input_budget, primary_model, r
 from aurelis.models.shared.state import SharedStateHolder, is_interactive
 from aurelis.models.singleflight import SingleFlight
 from aurelis.models.stats import StatsRegistry
-from aurelis.models.tokens import counting_deadline
+from aurelis.models.tokens import ModelTokenizer, counting_deadline, counting_with, model_tokenizer
 from aurelis.models.types import ModelRequest, ModelType
 
 __all__ = ["Exchange", "Lookup", "Pipeline", "prepare_call", "request_key"]
@@ -289,12 +289,15 @@ class Pipeline:
             raise CircuitOpenError(model.value, breaker.retry_in())
         if model is ModelType.LOCAL and is_interactive(exchange.request):
             refuse_unless_idle(self.providers.provider_for(model, config))
-        prepared = prepare_call(exchange, model)
+        tokenizer = self._own_tokenizer(exchange, model)
+        with counting_with(tokenizer):
+            prepared = prepare_call(exchange, model)
         trail = exchange.trail
 
         async def attempt() -> T:
             try:
-                return await call_once(exchange, prepared, breaker)
+                with counting_with(tokenizer):  # the local provider fits its prompt too
+                    return await call_once(exchange, prepared, breaker)
             except Exception as error:
                 trail.retrying = error
                 raise
@@ -306,6 +309,13 @@ class Pipeline:
             can_retry=lambda: breaker.state is not BreakerState.OPEN,
             sleep=self.sleep,
         )
+
+    def _own_tokenizer(self, exchange: Exchange, model: ModelType) -> ModelTokenizer | None:
+        """The local model counts prompts with its own tokenizer once loaded (not a ratio)."""
+        if model is not ModelType.LOCAL:
+            return None
+        provider = self.providers.provider_for(model, exchange.config)
+        return model_tokenizer(provider, exchange.resolve(model).token_ratio)
 
     # --- one call ---------------------------------------------------------------------------
     async def _answer_once(

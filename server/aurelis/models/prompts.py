@@ -22,7 +22,13 @@ from typing import Any
 
 from aurelis.core.exceptions import PromptTooLongError
 from aurelis.core.redaction import redact
-from aurelis.models.tokens import MAX_CHARS_PER_TOKEN, count_tokens, fits, truncate_head
+from aurelis.models.tokens import (
+    MAX_CHARS_PER_TOKEN,
+    count_tokens,
+    fits,
+    tokenizer_in_force,
+    truncate_head,
+)
 from aurelis.models.types import ModelRequest, TaskType
 
 __all__ = [
@@ -316,9 +322,14 @@ def _estimate(*texts: str) -> int:
     return sum(count_tokens(text) for text in texts)
 
 
-@functools.lru_cache(maxsize=256)
 def _count_cached(text: str) -> int:
     """Token count of a text that recurs (system prompts, section labels)."""
+    # The cache holds cl100k counts; a model's own tokenizer counts these in microseconds.
+    return count_tokens(text) if tokenizer_in_force() else _count_cl100k(text)
+
+
+@functools.lru_cache(maxsize=256)
+def _count_cl100k(text: str) -> int:
     return count_tokens(text)
 
 

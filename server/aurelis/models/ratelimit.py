@@ -7,6 +7,10 @@ in one window and refuses the rest. Each admitted request is counted at the mome
 answer arrives, which is never earlier than the moment the server counted it, so our window
 never frees a slot before the server's does.
 
+A request that never reached the endpoint holds no slot: when the call is cancelled or fails
+before its provider reports the request sent (`providers.sending`), the slot is given back
+(`Slot.refund`), so superseded requests in a burst do not use up the window.
+
 Server feedback tightens the limiter: `x-ratelimit-remaining-requests` lowers what is left of
 the minute, and a 429 blocks the model for its Retry-After.
 """
@@ -17,12 +21,14 @@ import asyncio
 import math
 import time
 from collections.abc import Awaitable, Callable
+from contextvars import Token
 from dataclasses import dataclass
 from typing import Literal
 
 from aurelis.core.config import AurelisConfig
 from aurelis.core.exceptions import RateLimitError
 from aurelis.models.catalog import CATALOG
+from aurelis.models.providers import sending
 from aurelis.models.providers.base import RateLimitInfo
 from aurelis.models.types import ModelType
 
@@ -97,6 +103,12 @@ class _Window:
         self._expire(now)
         return min(self.hits) + self.period - now if self.hits else None
 
+    def drop(self, hit: float) -> None:
+        try:
+            self.hits.remove(hit)
+        except ValueError:  # expired meanwhile: nothing left to give back
+            pass
+
     def move(self, old: float, new: float) -> None:
         try:
             self.hits.remove(old)
@@ -128,6 +140,22 @@ class Slot:
         if self._semaphore is not None:
             self._semaphore.release()
 
+    def refund(self) -> None:
+        """Give the slot back uncounted: the request never reached the endpoint."""
+        if self._released:
+            return
+        self._released = True
+        self._limiter._uncount(self._counted_at)
+        if self._semaphore is not None:
+            self._semaphore.release()
+
+    def settle(self, watched: sending.SendWatch, failed: bool) -> None:
+        """Release, or refund when the call failed before its request went out."""
+        if failed and watched.unsent:
+            self.refund()
+        else:
+            self.release()
+
 
 class SlotHold:
     """`async with limiter.slot(...)`: a slot acquired on entry, released on exit, once.
@@ -135,7 +163,7 @@ class SlotHold:
     Async on both ends because the windows may live in a shared store (Redis).
     """
 
-    __slots__ = ("_limiter", "_model", "_mode", "_max_wait", "_interactive", "_slot")
+    __slots__ = ("_limiter", "_model", "_mode", "_max_wait", "_interactive", "_slot", "_watch")
 
     def __init__(
         self,
@@ -148,18 +176,23 @@ class SlotHold:
         self._limiter, self._model, self._mode, self._max_wait = limiter, model, mode, max_wait
         self._interactive = interactive
         self._slot: Slot | None = None
+        self._watch: tuple[sending.SendWatch, Token[sending.SendWatch | None]] | None = None
 
     async def __aenter__(self) -> Slot:
         self._slot = await self._limiter.acquire(
             self._model, mode=self._mode, max_wait=self._max_wait, interactive=self._interactive
         )
+        self._watch = sending.watch()  # set here, seen by the body of `async with`
         return self._slot
 
     async def __aexit__(
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: object
     ) -> None:
-        if self._slot is not None:
-            self._slot.release()
+        if self._slot is None or self._watch is None:
+            return
+        watched, token = self._watch
+        sending.unwatch(token)
+        self._slot.settle(watched, failed=error is not None)
 
 
 class ModelRateLimiter:
@@ -254,6 +287,10 @@ class ModelRateLimiter:
         for window in self._windows:
             wait = max(wait, window.wait(now))
         return wait
+
+    def _uncount(self, counted_at: float) -> None:
+        for window in self._windows:
+            window.drop(counted_at)
 
     def _recount(self, counted_at: float) -> None:
         now = self._clock()

@@ -27,6 +27,7 @@ from azure.core.exceptions import (
     ServiceRequestTimeoutError,
     ServiceResponseError,
 )
+from azure.core.pipeline.transport import AioHttpTransport
 from azure.core.rest import AsyncHttpResponse
 
 from aurelis.core.exceptions import (
@@ -39,6 +40,7 @@ from aurelis.core.exceptions import (
     TransientModelError,
 )
 from aurelis.core.redaction import redact
+from aurelis.models.providers import sending
 from aurelis.models.providers.base import Completion, ProviderCall, RateLimitInfo, StreamChunk
 from aurelis.models.providers.chat_stream import (
     EmptyStreamError,
@@ -83,8 +85,9 @@ class AzureInferenceProvider:
             endpoint=endpoint,
             credential=AzureKeyCredential(token or _NO_TOKEN),
             retry_total=0,
-            connection_timeout=connect_timeout,
-            read_timeout=read_timeout,
+            transport=_SendReportingTransport(
+                connection_timeout=connect_timeout, read_timeout=read_timeout
+            ),
             logging_enable=False,
         )
         self._counter = TokenCounter(endpoint)
@@ -118,8 +121,10 @@ class AzureInferenceProvider:
     async def stream(self, call: ProviderCall) -> AsyncGenerator[StreamChunk, None]:
         """Our own SSE path on the SDK's pipeline (see `chat_stream`); a prompt the server
         finds too long is refitted and sent once more (see `context_fit`)."""
+        sending.expect_report()  # our transport reports when the request goes out
         if self._counter.worth_asking(call):
-            await self._counter.learn_ratio(self._client.send_request, call)
+            with sending.not_the_call():  # the count route: no model request yet
+                await self._counter.learn_ratio(self._client.send_request, call)
         try:
             async for chunk in self._stream_answer(call):
                 yield chunk
@@ -292,6 +297,28 @@ class AzureInferenceProvider:
             model=call.model,
             status_code=status,
         )
+
+
+class _SendReportingTransport(AioHttpTransport):  # type: ignore[misc]  # lazily exported
+    """azure-core's aiohttp transport on a session that reports when a request goes out
+    (`providers.sending`): a call cancelled before that gives its rate-limit slot back."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._session_made = False
+
+    async def open(self) -> None:
+        if not self._session_made:
+            # The same session azure-core would open, plus the trace; once only, so a
+            # closed transport stays closed as azure-core expects.
+            self._session_made = True
+            self.session = aiohttp.ClientSession(
+                trust_env=True,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                auto_decompress=False,
+                trace_configs=[sending.sent_trace()],
+            )
+        await super().open()
 
 
 class _DroppedAfterSending(Exception):

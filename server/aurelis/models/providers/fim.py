@@ -42,6 +42,7 @@ from aurelis.core.exceptions import (
     TransientModelError,
 )
 from aurelis.core.redaction import redact
+from aurelis.models.providers import sending
 from aurelis.models.providers.base import (
     Completion,
     FimPrompt,
@@ -187,6 +188,7 @@ class FimProvider:
                 model=call.model,
             )
         body = route.body(call.deployment, fim, call.max_tokens, call.temperature)
+        sending.expect_report()  # our session reports when the request goes out
         try:
             async with asyncio.timeout(call.timeout):
                 status, headers, data = await self._post(route.url, body)
@@ -232,7 +234,9 @@ class FimProvider:
     async def _post(self, url: str, body: dict[str, Any]) -> tuple[int, Mapping[str, str], str]:
         session = self._session
         if session is None or session.closed:
-            session = self._session = aiohttp.ClientSession(timeout=self._timeout)
+            session = self._session = aiohttp.ClientSession(
+                timeout=self._timeout, trace_configs=[sending.sent_trace()]
+            )
         headers = {"Content-Type": "application/json"}
         if self._token:
             # Both spellings, as azure-ai-inference sends them: servers read one or the other.

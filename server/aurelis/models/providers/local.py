@@ -139,7 +139,7 @@ class LocalProvider:
                 llama.reset()
                 llama.eval(llama.tokenize(b"\n", add_bos=True, special=False))
                 self._warm = True
-            self._state = "ready"
+            self._state = "not_loaded" if self._closed else "ready"
 
     def count_tokens(self, text: str) -> int | None:
         """Tokens `text` takes with this model's own tokenizer; None until it is loaded."""
@@ -247,6 +247,9 @@ class LocalProvider:
                 except ModelUnavailableError as error:
                     self._state, self.load_error = "failed", str(error)
                     raise
+                if self._closed:  # closed while it was loading: nothing may use it now
+                    self._llama, self._state = None, "not_loaded"
+                    raise ModelUnavailableError("the local model was closed", model="local")
                 self._state = "loading" if warm_up_next else "ready"
             return self._llama
 
@@ -269,7 +272,7 @@ class LocalProvider:
         self._model_path = path
         try:
             with _native_stderr_to_log():
-                return Llama(
+                llama = Llama(
                     model_path=str(path),
                     n_ctx=self._context_size,
                     n_threads=self._threads,
@@ -277,7 +280,12 @@ class LocalProvider:
                     # the end of the KV cache, and every prompt is evaluated from scratch
                     # instead of re-using the prefix it shares with the previous one.
                     swa_full=True,
-                    verbose=False,
+                    # verbose=False makes llama-cpp-python point the whole process's fd 1
+                    # and sys.stdout at /dev/null while it loads: a language server's
+                    # replies written meanwhile (by the event loop) were silently lost, and
+                    # the editor waited forever. Verbose, it writes only to stderr, which
+                    # _native_stderr_to_log turns into debug log lines.
+                    verbose=True,
                 )
         except Exception as error:  # noqa: BLE001 - llama.cpp raises ValueError/RuntimeError
             raise ModelUnavailableError(
@@ -285,6 +293,8 @@ class LocalProvider:
                 model="local",
                 hint="check that the file is a valid GGUF",
             ) from None
+        _quiet(llama)
+        return llama
 
     async def close(self) -> None:
         # The Llama object frees its memory when collected; nothing async to release. A call
@@ -399,6 +409,17 @@ def _native_stderr_to_log() -> Iterator[None]:
             noise = capture.read().decode("utf-8", "replace").strip()
             if noise:
                 logger.debug("llama.cpp: %s", noise)
+
+
+def _quiet(llama: Any) -> None:
+    """No timing reports on stderr after each generation (llama-cpp-python prints them
+    when verbose), and llama.cpp's own log down to errors again."""
+    llama.verbose = False
+    try:
+        from llama_cpp._logger import set_verbose
+    except ImportError:  # a llama-cpp-python without it logs through its own logger
+        return
+    set_verbose(False)
 
 
 def _as_bytes(prompt: str) -> bytes:

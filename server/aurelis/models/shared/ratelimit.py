@@ -6,7 +6,9 @@ step however many processes ask at once: N processes together never exceed the l
 Times come from Redis's clock (`TIME` inside the script), never from each process's.
 
 - A request is counted when admitted and re-counted when its answer arrives (as the
-  in-process limiter does), so our window never frees a slot before the server's.
+  in-process limiter does), so our window never frees a slot before the server's. One
+  cancelled or failed before its request went out (`providers.sending`) is taken out of
+  the window again: it never reached the server.
 - A concurrency slot is a lease that a running request renews; a process that dies stops
   renewing and its slot comes back within `lease_seconds`.
 - What the server teaches is shared too: a 429's Retry-After blocks the model for everyone,
@@ -24,11 +26,13 @@ import math
 import secrets
 import time
 from collections.abc import Awaitable, Callable
+from contextvars import Token
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Literal
 
 from aurelis.core.config import AurelisConfig
+from aurelis.models.providers import sending
 from aurelis.models.providers.base import RateLimitInfo
 from aurelis.models.ratelimit import (
     DAY,
@@ -118,18 +122,32 @@ class SharedSlot:
         return self._member is not None
 
     async def release(self) -> None:
+        await self._finish(refund=False)
+
+    async def refund(self) -> None:
+        """Give the slot back uncounted: the request never reached the endpoint."""
+        await self._finish(refund=True)
+
+    async def settle(self, watched: sending.SendWatch, failed: bool) -> None:
+        """Release, or refund when the call failed before its request went out."""
+        await self._finish(refund=failed and watched.unsent)
+
+    async def _finish(self, *, refund: bool) -> None:
         if self._released:
             return
         self._released = True
         if self._renewal is not None:
             self._renewal.cancel()
-        if self._local is not None:
+        if self._local is not None and refund:
+            self._local.refund()
+        elif self._local is not None:
             self._local.release()
         if self._member is not None:
             # Shielded: a cancelled request still gives its slot back.
-            release = asyncio.ensure_future(self._limiter._release(self._target, self._member))
+            finish = self._limiter._refund if refund else self._limiter._release
+            done = asyncio.ensure_future(finish(self._target, self._member))
             with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.shield(release)
+                await asyncio.shield(done)
 
     async def __aenter__(self) -> SharedSlot:
         return self
@@ -146,7 +164,16 @@ class SharedSlot:
 class SharedSlotHold:
     """`async with limiter.slot(...)`: a slot acquired on entry and released on exit."""
 
-    __slots__ = ("_limiter", "_target", "_config", "_mode", "_max_wait", "_interactive", "_slot")
+    __slots__ = (
+        "_limiter",
+        "_target",
+        "_config",
+        "_mode",
+        "_max_wait",
+        "_interactive",
+        "_slot",
+        "_watch",
+    )
 
     def __init__(
         self,
@@ -160,6 +187,7 @@ class SharedSlotHold:
         self._limiter, self._target, self._config = limiter, target, config
         self._mode, self._max_wait, self._interactive = mode, max_wait, interactive
         self._slot: SharedSlot | None = None
+        self._watch: tuple[sending.SendWatch, Token[sending.SendWatch | None]] | None = None
 
     async def __aenter__(self) -> SharedSlot:
         self._slot = await self._limiter.acquire(
@@ -169,6 +197,7 @@ class SharedSlotHold:
             max_wait=self._max_wait,
             interactive=self._interactive,
         )
+        self._watch = sending.watch()  # set here, seen by the body of `async with`
         return self._slot
 
     async def __aexit__(
@@ -177,8 +206,11 @@ class SharedSlotHold:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        if self._slot is not None:
-            await self._slot.release()
+        if self._slot is None or self._watch is None:
+            return
+        watched, token = self._watch
+        sending.unwatch(token)
+        await self._slot.settle(watched, failed=exc is not None)
 
 
 class SharedRateLimiter:
@@ -287,6 +319,11 @@ class SharedRateLimiter:
         # Redis away: the lease expires on its own, and the hit ages out from admission.
         with contextlib.suppress(SharedUnavailable):
             await self._redis.script(scripts.RELEASE, target.keys, args)
+
+    async def _refund(self, target: LimitTarget, member: str) -> None:
+        # Redis away: the hit ages out with its window, as a counted one would.
+        with contextlib.suppress(SharedUnavailable):
+            await self._redis.script(scripts.REFUND, target.keys, [member])
 
     async def _renew(self, target: LimitTarget, member: str) -> None:
         every = self._lease_ms / 3000

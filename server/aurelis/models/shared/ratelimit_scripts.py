@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from aurelis.models.shared.connection import LuaScript
 
-__all__ = ["ACQUIRE", "RELEASE", "RENEW", "BLOCK", "ALIGN", "REMAINING"]
+__all__ = ["ACQUIRE", "RELEASE", "REFUND", "RENEW", "BLOCK", "ALIGN", "REMAINING"]
 
 ACQUIRE = LuaScript(
     "aurelis_rl_acquire",
@@ -88,6 +88,20 @@ for i = 1, 2 do
 end
 redis.call('ZREM', KEYS[3], member)
 return now
+""",
+)
+
+# The request never reached the endpoint (cancelled or failed before it was sent): its
+# hits and its lease go, as if it had never been admitted.
+REFUND = LuaScript(
+    "aurelis_rl_refund",
+    """
+local member = ARGV[1]
+local removed = 0
+for i = 1, 3 do
+  removed = removed + redis.call('ZREM', KEYS[i], member)
+end
+return removed
 """,
 )
 

@@ -237,6 +237,18 @@ async def test_a_complete_call_is_streamed_and_sees_the_same_cut(provider, model
     assert model_server.requests[-1].stream  # internally streamed (issue 12, item 4)
 
 
+async def test_a_complete_call_reads_the_whole_stream_past_keepalives(
+    provider, model_server
+) -> None:
+    model_server.script(
+        DEPLOYMENT, Reply(content="héllo ✓ wörld", chunk_size=3, stream_comments=True)
+    )
+    completion = await provider.complete(call())
+    assert completion.content == "héllo ✓ wörld"
+    assert completion.finish_reason == "stop" and completion.completion_tokens > 0
+    assert model_server.requests[-1].stream
+
+
 async def test_a_garbage_reply_to_a_stream_is_a_response_error(provider, model_server) -> None:
     model_server.script(DEPLOYMENT, Reply(malformed=True))
     with pytest.raises(ModelResponseError, match="malformed stream"):

@@ -240,7 +240,7 @@ class Pipeline:
 
     async def _walk_chain(self, exchange: Exchange, call_once: _CallOnce[T]) -> T:
         chain = fallback_chain(exchange.primary, exchange.config)
-        refuse_beyond_chain(exchange.request, [exchange.resolve(model) for model in chain])
+        refuse_beyond_chain(exchange.request, (exchange.resolve(model) for model in chain))
         trail = exchange.trail
         # Prompt building tokenizes on the loop, where asyncio.timeout cannot reach it.
         with (

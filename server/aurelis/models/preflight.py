@@ -10,25 +10,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 
 from aurelis.models.prompts import SYSTEM_PROMPTS, refuse_oversized
 from aurelis.models.ratelimit import ClientRateLimitError
 from aurelis.models.routing import ResolvedModel, input_budget
+from aurelis.models.tokens import MAX_CHARS_PER_TOKEN
 from aurelis.models.types import ModelRequest, ModelType
 
 __all__ = ["refuse_beyond_chain", "refuse_unless_idle"]
 
 
-def refuse_beyond_chain(request: ModelRequest, chain: Sequence[ResolvedModel]) -> None:
-    """PromptTooLongError when the prompt surely exceeds the largest window of `chain`."""
-    if not chain:
-        return
-    budgets = [(input_budget(resolved, request.max_tokens)[0], resolved) for resolved in chain]
-    budget, largest = max(budgets, key=lambda pair: pair[0])
+def refuse_beyond_chain(request: ModelRequest, chain: Iterable[ResolvedModel]) -> None:
+    """PromptTooLongError when the prompt surely exceeds the largest window of `chain`.
+
+    `chain` is read lazily and only until a window takes the prompt (usually the first):
+    resolving every model of the chain for each request cost more than the check.
+    """
     system = request.system_prompt or SYSTEM_PROMPTS[request.task_type]
-    where = f"{largest.model.value}, the largest window of the fallback chain,"
-    refuse_oversized(len(system) + len(request.prompt), budget, where)
+    chars = len(system) + len(request.prompt)
+    largest: tuple[int, ResolvedModel] | None = None
+    for resolved in chain:
+        budget = input_budget(resolved, request.max_tokens)[0]
+        if chars <= budget * MAX_CHARS_PER_TOKEN:
+            return  # this model may take it
+        if largest is None or budget > largest[0]:
+            largest = (budget, resolved)
+    if largest is None:
+        return
+    budget, widest = largest
+    where = f"{widest.model.value}, the largest window of the fallback chain,"
+    refuse_oversized(chars, budget, where)
 
 
 def refuse_unless_idle(local: object) -> None:

@@ -10,8 +10,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import json
-from collections.abc import AsyncGenerator, Callable
-from contextlib import aclosing
+from collections.abc import AsyncGenerator, Callable, Mapping
 from typing import Any
 
 import aiohttp
@@ -96,21 +95,36 @@ class AzureInferenceProvider:
         """The whole answer, read as a stream: closing a stream is the one way to make a
         server stop generating for a caller that gave up (llama-cpp-python's server runs a
         non-streamed request to the end even after the client has gone)."""
-        final: Completion | None = None
         try:
             async with asyncio.timeout(call.timeout):
                 try:
-                    async with aclosing(self.stream(call)) as chunks:
-                        async for chunk in chunks:
-                            final = chunk.final or final
+                    await self._before_sending(call)
+                    try:
+                        return await self._read_answer(call)
+                    except ContextLengthError as too_long:  # raised before any event
+                        return await self._read_answer(self._refit(call, too_long))
                 except StreamInterruptedError:
                     # The server cut this stream for another request: the whole answer,
                     # asked for unstreamed, cannot be cut that way.
-                    final = (await self._complete_unstreamed(call)).final
+                    return _final(await self._complete_unstreamed(call))
         except TimeoutError:
             raise self._translate(TimeoutError(), call) from None
-        assert final is not None  # both paths end with a final completion or raise
-        return final
+
+    async def _read_answer(self, call: ProviderCall) -> Completion:
+        """`_stream_answer` for a caller that takes the answer whole: no chunk per event."""
+        try:
+            response = await self._open_stream(call)
+        except _DroppedAfterSending:
+            return _final(await self._complete_unstreamed(call))
+        reader = self._reader(response, call)
+        try:
+            return await reader.read_all()
+        except (EmptyStreamError, TransientModelError):
+            if reader.chunks:
+                raise
+            return _final(await self._complete_unstreamed(call, after_empty_stream=True))
+        finally:
+            await response.close()  # drops the connection: the server stops generating
 
     def _refit(self, call: ProviderCall, too_long: ContextLengthError) -> ProviderCall:
         # Only chat prompts are ours to rebuild; anything else fails as the server said.
@@ -121,16 +135,23 @@ class AzureInferenceProvider:
     async def stream(self, call: ProviderCall) -> AsyncGenerator[StreamChunk, None]:
         """Our own SSE path on the SDK's pipeline (see `chat_stream`); a prompt the server
         finds too long is refitted and sent once more (see `context_fit`)."""
-        sending.expect_report()  # our transport reports when the request goes out
-        if self._counter.worth_asking(call):
-            with sending.not_the_call():  # the count route: no model request yet
-                await self._counter.learn_ratio(self._client.send_request, call)
+        await self._before_sending(call)
         try:
             async for chunk in self._stream_answer(call):
                 yield chunk
         except ContextLengthError as too_long:  # raised before any chunk
             async for chunk in self._stream_answer(self._refit(call, too_long)):
                 yield chunk
+
+    async def _before_sending(self, call: ProviderCall) -> None:
+        sending.expect_report()  # our transport reports when the request goes out
+        if self._counter.worth_asking(call):
+            with sending.not_the_call():  # the count route: no model request yet
+                await self._counter.learn_ratio(self._client.send_request, call)
+
+    def _reader(self, response: AsyncHttpResponse, call: ProviderCall) -> StreamReader:
+        # The response's headers are case-insensitive already: no lowercased copy.
+        return StreamReader(response, call, self.endpoint, _rate_limit_info(response.headers))
 
     async def _stream_answer(self, call: ProviderCall) -> AsyncGenerator[StreamChunk, None]:
         # A server that fails after it began its stream (llama-cpp-python: a prompt longer
@@ -141,8 +162,7 @@ class AzureInferenceProvider:
         except _DroppedAfterSending:
             yield await self._complete_unstreamed(call)
             return
-        headers = {name.lower(): value for name, value in response.headers.items()}
-        reader = StreamReader(response, call, self.endpoint, _rate_limit_info(headers))
+        reader = self._reader(response, call)
         try:
             async for chunk in reader.read():
                 yield chunk
@@ -374,6 +394,11 @@ def _completion_from(result: Any, headers: dict[str, str], call: ProviderCall) -
     )
 
 
+def _final(chunk: StreamChunk) -> Completion:
+    assert chunk.final is not None  # `_complete_unstreamed` always ends with the whole answer
+    return chunk.final
+
+
 def _headers_of(error: HttpResponseError) -> dict[str, str]:
     response = getattr(error, "response", None)
     if response is None:
@@ -381,7 +406,7 @@ def _headers_of(error: HttpResponseError) -> dict[str, str]:
     return {k.lower(): v for k, v in response.headers.items()}
 
 
-def _rate_limit_info(headers: dict[str, str]) -> RateLimitInfo:
+def _rate_limit_info(headers: Mapping[str, str]) -> RateLimitInfo:
     return RateLimitInfo(
         remaining_requests=_int_header(headers, "x-ratelimit-remaining-requests"),
         remaining_tokens=_int_header(headers, "x-ratelimit-remaining-tokens"),
@@ -393,12 +418,12 @@ def _rate_limit_info(headers: dict[str, str]) -> RateLimitInfo:
     )
 
 
-def _int_header(headers: dict[str, str], name: str) -> int | None:
+def _int_header(headers: Mapping[str, str], name: str) -> int | None:
     value = _float_header(headers, name)
     return None if value is None else int(value)
 
 
-def _float_header(headers: dict[str, str], name: str, scale: float = 1.0) -> float | None:
+def _float_header(headers: Mapping[str, str], name: str, scale: float = 1.0) -> float | None:
     raw = headers.get(name)
     if raw is None:
         return None

@@ -114,6 +114,36 @@ class StreamReader:
         self._check_ended()
         yield StreamChunk("", final=self._completion())
 
+    async def read_all(self) -> Completion:
+        """The whole answer, for a caller that wants no pieces (`complete`).
+
+        The same checks as `read`, without a generator and a chunk object per event. No
+        timeout per piece: the caller bounds the whole read with the call's timeout, which
+        began earlier and so always ends first.
+        """
+        if _is_json(self.response):
+            whole = await self._whole_answer()
+            assert whole.final is not None
+            return whole.final
+        decoder = SseDecoder()
+        try:
+            async for piece in self.response.iter_bytes():
+                for event in decoder.feed(piece):
+                    if event.data.strip() == _DONE:
+                        self.done = True
+                        break
+                    self.chunks += 1
+                    text = self._take(event.data)
+                    if text:
+                        self.parts.append(text)
+                if self.done:
+                    break
+        except (AzureError, OSError) as error:
+            raise self._read_failed(error) from None
+        self._note_comments(decoder)
+        self._check_ended()
+        return self._completion()
+
     async def _event_data(self) -> AsyncIterator[str]:
         decoder = SseDecoder()
         pieces = self.response.iter_bytes().__aiter__()
@@ -127,6 +157,9 @@ class StreamReader:
                     break
                 self.chunks += 1
                 yield event.data
+        self._note_comments(decoder)
+
+    def _note_comments(self, decoder: SseDecoder) -> None:
         if decoder.comments:
             logger.debug("%s: skipped %d SSE comment line(s)", self.call.model, decoder.comments)
 
@@ -136,15 +169,23 @@ class StreamReader:
                 return await anext(pieces)
         except StopAsyncIteration:
             return None
-        except (TimeoutError, ServiceResponseTimeoutError):
-            raise ModelTimeoutError(
-                f"{self.call.model} sent nothing for {self.call.timeout:g}s after {self._so_far()}",
-                model=self.call.model,
-                hint="raise request_timeout or try again",
-            ) from None
+        except TimeoutError:
+            raise self._silent() from None
         except (AzureError, OSError) as error:
-            logger.debug("%s: stream read failed: %r", self.call.model, error)
-            raise self._cut("the answer stopped before its end") from None
+            raise self._read_failed(error) from None
+
+    def _read_failed(self, error: AzureError | OSError) -> ModelError:
+        if isinstance(error, ServiceResponseTimeoutError):  # the transport's read timeout
+            return self._silent()
+        logger.debug("%s: stream read failed: %r", self.call.model, error)
+        return self._cut("the answer stopped before its end")
+
+    def _silent(self) -> ModelTimeoutError:
+        return ModelTimeoutError(
+            f"{self.call.model} sent nothing for {self.call.timeout:g}s after {self._so_far()}",
+            model=self.call.model,
+            hint="raise request_timeout or try again",
+        )
 
     def _take(self, data: str) -> str:
         """The text of one completion chunk (a JSON object); anything else is an error."""

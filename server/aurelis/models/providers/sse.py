@@ -12,7 +12,6 @@ supported"), which is why remote streams are read with this decoder instead.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 __all__ = ["ServerSentEvent", "SseDecoder"]
@@ -37,40 +36,42 @@ class SseDecoder:
         #: Comment lines skipped so far (keep-alives).
         self.comments = 0
 
-    def feed(self, chunk: bytes) -> Iterator[ServerSentEvent]:
-        """The events completed by `chunk`."""
-        for line in self._lines(chunk):
-            event = self._take_line(line)
-            if event is not None:
-                yield event
+    def feed(self, chunk: bytes) -> list[ServerSentEvent]:
+        """The events completed by `chunk`.
 
-    def _lines(self, chunk: bytes) -> Iterator[bytes]:
+        The complete lines of a piece are decoded and split at once rather than line by
+        line: a piece of a model's stream usually holds whole events, and per-line work in
+        Python was most of the cost of reading one. Line breaks are ASCII, so a piece cut
+        inside a UTF-8 character leaves that character in the pending bytes.
+        """
         if self._saw_cr and chunk.startswith(b"\n"):
             chunk = chunk[1:]  # the LF of a CRLF split across two pieces
         self._saw_cr = False
-        buffer = self._pending + chunk
-        start = 0
-        length = len(buffer)
-        while True:
-            end = _next_break(buffer, start)
-            if end < 0:
-                break
-            yield buffer[start:end]
-            if buffer[end] == 0x0D:  # CR
-                if end + 1 < length and buffer[end + 1] == 0x0A:
-                    end += 1
-                elif end + 1 == length:
-                    self._saw_cr = True
-            start = end + 1
-        self._pending = buffer[start:]
+        buffer = self._pending + chunk if self._pending else chunk
+        end = max(buffer.rfind(b"\n"), buffer.rfind(b"\r"))
+        if end < 0:
+            self._pending = buffer
+            return []
+        self._pending = buffer[end + 1 :]
+        complete = buffer[: end + 1]
+        if b"\r" in complete:
+            self._saw_cr = end == len(buffer) - 1 and buffer[end] == 0x0D
+            complete = complete.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        lines = complete.decode("utf-8", "replace").split("\n")
+        lines.pop()  # the text after the last break, empty: that break ended a line
+        events = []
+        for line in lines:
+            event = self._take_line(line)
+            if event is not None:
+                events.append(event)
+        return events
 
-    def _take_line(self, raw: bytes) -> ServerSentEvent | None:
-        if not raw:
+    def _take_line(self, line: str) -> ServerSentEvent | None:
+        if not line:
             return self._dispatch()
-        if raw.startswith(b":"):
+        if line[0] == ":":
             self.comments += 1
             return None
-        line = raw.decode("utf-8", "replace")
         name, colon, value = line.partition(":")
         if colon and value.startswith(" "):
             value = value[1:]
@@ -89,14 +90,3 @@ class SseDecoder:
         if not data:
             return None
         return ServerSentEvent("\n".join(data), event or "message", self._id)
-
-
-def _next_break(buffer: bytes, start: int) -> int:
-    """Index of the next CR or LF at or after `start`; -1 if none."""
-    lf = buffer.find(b"\n", start)
-    cr = buffer.find(b"\r", start)
-    if lf < 0:
-        return cr
-    if cr < 0:
-        return lf
-    return min(lf, cr)

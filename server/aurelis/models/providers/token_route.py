@@ -54,6 +54,8 @@ class TokenCounter:
     def worth_asking(self, call: ProviderCall) -> bool:
         if self._unsupported or call.kind != "chat":
             return False
+        if _surely_short(call):
+            return False
         known = learned_limit(self.endpoint, call.deployment)
         return (known is None or known.token_ratio is None) and _ours(call) >= _WORTH_ASKING
 
@@ -78,6 +80,16 @@ class TokenCounter:
         ratio = max(count / max(_ours(call), 1), 1.0)
         learn_limit(self.endpoint, call.deployment, token_ratio=ratio)
         return ratio
+
+
+def _surely_short(call: ProviderCall) -> bool:
+    """Under `_WORTH_ASKING` tokens without running the tokenizer: a token is at least one
+    UTF-8 byte, and a character at most four."""
+    chars = sum(len(message.get("content") or "") for message in call.messages)
+    return chars * 4 < _WORTH_ASKING or (
+        sum(len((message.get("content") or "").encode()) for message in call.messages)
+        < _WORTH_ASKING
+    )
 
 
 def _ours(call: ProviderCall) -> int:

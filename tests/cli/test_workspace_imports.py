@@ -73,8 +73,8 @@ def ask(command: list[str], workspace: Path, env: dict[str, str]) -> subprocess.
 def test_ask_from_a_hostile_workspace_imports_nothing_from_it(
     command: list[str], workspace: Path, thread_server: ModelServer
 ) -> None:
-    if not Path(command[0]).exists():
-        pytest.skip("the console script is not installed (pip install -e .)")
+    # scripts/setup.sh installs the package (and its console script) into the venv.
+    assert Path(command[0]).exists(), f"{command[0]} missing: run scripts/setup.sh local,dev"
     thread_server.set_default("*", Reply(content="hello from the model"))
     done = ask(command, workspace, cli_env(thread_server))
     assert done.returncode == 0, done.stderr
@@ -249,8 +249,8 @@ def serve_a_session(command: list[str], workspace: Path, env: dict[str, str]) ->
 def test_the_server_started_in_a_hostile_workspace_imports_nothing_from_it(
     command: list[str], workspace: Path, thread_server: ModelServer
 ) -> None:
-    if not Path(command[0]).exists():
-        pytest.skip("the console script is not installed (pip install -e .)")
+    # scripts/setup.sh installs the package (and its console script) into the venv.
+    assert Path(command[0]).exists(), f"{command[0]} missing: run scripts/setup.sh local,dev"
     init = serve_a_session(command, workspace, cli_env(thread_server))
     assert "capabilities" in init["result"]
     assert markers_written(workspace) == []

@@ -7,7 +7,7 @@ import json
 from collections.abc import AsyncIterator
 
 import pytest
-from tests.lsp.wire_client import RawServer, frame, notification, request
+from tests.lsp.wire_client import RawServer, frame, notification, open_session, request
 
 from aurelis.lsp.wire import DroppedFrame, Frame, FrameParser, Skipped
 from aurelis.testing import ModelServer
@@ -18,13 +18,8 @@ TEXT = "def add(a, b):\n    return a + b\n"
 
 @pytest.fixture
 async def server(model: ModelServer) -> AsyncIterator[RawServer]:
-    raw = await RawServer.start(model)
-    try:
-        await raw.initialize()
-        await raw.open(URI, TEXT)
+    async with open_session(model, URI, TEXT) as raw:
         yield raw
-    finally:
-        await raw.close()
 
 
 def _body(msg_id: int) -> bytes:

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from tests.lsp.wire_client import RawServer, notification
+from tests.lsp.wire_client import RawServer, notification, open_session
 
 from aurelis.testing import ModelServer, Reply
 
@@ -19,13 +19,8 @@ TEXT = "def add(a, b):\n    return a + b\n"
 
 @pytest.fixture
 async def server(model: ModelServer) -> AsyncIterator[RawServer]:
-    raw = await RawServer.start(model)
-    try:
-        await raw.initialize()
-        await raw.open(URI, TEXT)
+    async with open_session(model, URI, TEXT) as raw:
         yield raw
-    finally:
-        await raw.close()
 
 
 async def test_requests_after_shutdown_are_invalid_and_exit_is_0(server: RawServer) -> None:

@@ -4,8 +4,10 @@ its frames back, so malformed frames can be sent that no LSP library would produ
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -161,3 +163,15 @@ def _client_reply(request_message: dict[str, Any]) -> dict[str, Any]:
     elif method == "workspace/configuration":
         result = [None for _ in params.get("items", [])]
     return {"jsonrpc": "2.0", "id": request_message["id"], "result": result}
+
+
+@contextlib.asynccontextmanager
+async def open_session(model: ModelServer, uri: str, text: str) -> AsyncIterator[RawServer]:
+    """A started, initialized server with `text` open at `uri`; closed on exit."""
+    raw = await RawServer.start(model)
+    try:
+        await raw.initialize()
+        await raw.open(uri, text)
+        yield raw
+    finally:
+        await raw.close()

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -39,25 +38,6 @@ async def other_process(redis_url: str) -> AsyncIterator[SharedRateLimiter]:
     link = SharedRedis(redis_url)
     yield SharedRateLimiter(link, RateLimiterRegistry())
     await link.close()
-
-
-@pytest.fixture
-def stalled_endpoint() -> Iterator[str]:
-    """A port whose accept queue is full: a connect there hangs, nothing is ever sent."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(0)
-    port = listener.getsockname()[1]
-    fillers = []
-    for _ in range(3):
-        filler = socket.socket()
-        filler.setblocking(False)
-        with contextlib.suppress(BlockingIOError):
-            filler.connect(("127.0.0.1", port))
-        fillers.append(filler)
-    yield f"http://127.0.0.1:{port}"
-    for sock in (*fillers, listener):
-        sock.close()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 from tests.conftest import TEST_TOKEN
@@ -34,25 +34,6 @@ def inline(prompt: str) -> ModelRequest:
         model_type=ModelType.GPT_4O_MINI,
         metadata={"source": "lsp", "feature": "inline_completion", "cache_disabled": True},
     )
-
-
-@pytest.fixture
-def stalled_endpoint() -> Iterator[str]:
-    """A port whose accept queue is full: a connect there hangs, nothing is ever sent."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(0)
-    port = listener.getsockname()[1]
-    fillers = []
-    for _ in range(3):
-        filler = socket.socket()
-        filler.setblocking(False)
-        with contextlib.suppress(BlockingIOError):
-            filler.connect(("127.0.0.1", port))
-        fillers.append(filler)
-    yield f"http://127.0.0.1:{port}"
-    for sock in (*fillers, listener):
-        sock.close()
 
 
 @pytest.fixture

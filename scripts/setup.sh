@@ -9,6 +9,9 @@ if [ ! -x .venv/bin/python ]; then
     "$python" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
-# llama-cpp-python compiles llama.cpp on first install (several minutes on 2 cores);
-# pip caches the built wheel, so later installs are quick.
+if [[ ",$extras," == *",local,"* ]]; then
+    # llama-cpp-python compiles llama.cpp on first install (several minutes on 2 cores),
+    # for this CPU without the features that crash in VMs; later installs reuse the wheel.
+    scripts/install_llama.sh .venv/bin/python
+fi
 .venv/bin/python -m pip install --quiet -e ".[${extras}]"

@@ -9,7 +9,7 @@ import pytest
 from lsprotocol import types
 
 from aurelis.core.redaction import REDACTED
-from aurelis.lsp.actions import (
+from aurelis.lsp.actions.catalog import (
     ACTIONS,
     ActionRequest,
     Markdown,
@@ -17,11 +17,11 @@ from aurelis.lsp.actions import (
     Replacement,
     plan_action,
 )
-from aurelis.lsp.arguments import action_request, parse_arguments
+from aurelis.lsp.actions.arguments import action_request, parse_arguments
 from aurelis.lsp.context import ContextSources, ProjectCache
-from aurelis.lsp.documents import DocumentSnapshot
+from aurelis.lsp.workspace.documents import DocumentSnapshot
 from aurelis.lsp.errors import InvalidArguments, RequestFailed
-from aurelis.lsp.workspace_files import WorkspaceRoots
+from aurelis.lsp.workspace.workspace_files import WorkspaceRoots
 from aurelis.models.types import TaskType
 
 BUDGET = 4000

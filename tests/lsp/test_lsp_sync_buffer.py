@@ -11,7 +11,7 @@ import random
 
 import pytest
 
-from aurelis.lsp.text_buffer import BLOCK_LINES, Lines, TextBuffer, split_lines
+from aurelis.lsp.workspace.text_buffer import BLOCK_LINES, Lines, TextBuffer, split_lines
 
 
 def _line_spans(text: str) -> list[tuple[int, int]]:

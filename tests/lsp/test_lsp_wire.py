@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 from tests.lsp.wire_client import RawServer, frame, notification, open_session, request
 
-from aurelis.lsp.wire import DroppedFrame, Frame, FrameParser, Skipped
+from aurelis.lsp.protocol.wire import DroppedFrame, Frame, FrameParser, Skipped
 from aurelis.testing import ModelServer
 
 URI = "file:///tmp/wire/doc.py"

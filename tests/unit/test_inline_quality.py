@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from aurelis.lsp.inline_quality import drop_repetition, echoes_suffix, is_degenerate
+from aurelis.lsp.inline.quality import drop_repetition, echoes_suffix, is_degenerate
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@ put while the user types (so llama.cpp re-uses the KV cache of the previous prom
 
 from __future__ import annotations
 
-from aurelis.lsp.inline_window import ChunkCounter, WindowLimits, window_around
+from aurelis.lsp.inline.window import ChunkCounter, WindowLimits, window_around
 
 
 def words(text: str) -> int:

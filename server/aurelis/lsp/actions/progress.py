@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, TypeVar
 from lsprotocol import types
 from pygls.capabilities import get_capability
 
-from aurelis.lsp.cancellation import Interrupted, run_until
+from aurelis.lsp.protocol.cancellation import Interrupted, run_until
 from aurelis.lsp.errors import RequestCancelled
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ActionProgress"]
 
-logger = logging.getLogger("aurelis.lsp.progress")
+logger = logging.getLogger("aurelis.lsp.actions.progress")
 # A client that never answers the create request must not hold the action hostage.
 _CREATE_TIMEOUT = 5.0
 

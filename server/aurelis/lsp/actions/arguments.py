@@ -17,9 +17,9 @@ from lsprotocol import types
 
 from aurelis.core.redaction import looks_like_env_file
 from aurelis.core.secret_files import secret_file_refusal
-from aurelis.lsp.actions import ActionRequest
+from aurelis.lsp.actions.catalog import ActionRequest
 from aurelis.lsp.configuration import plain
-from aurelis.lsp.documents import DocumentSnapshot, snapshot
+from aurelis.lsp.workspace.documents import DocumentSnapshot, snapshot
 from aurelis.lsp.errors import InvalidArguments
 
 if TYPE_CHECKING:

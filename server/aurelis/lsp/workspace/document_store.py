@@ -17,7 +17,7 @@ from lsprotocol import types
 from pygls.workspace import TextDocument, Workspace
 from pygls.workspace.position_codec import PositionCodec
 
-from aurelis.lsp.text_buffer import Lines, TextBuffer
+from aurelis.lsp.workspace.text_buffer import Lines, TextBuffer
 
 __all__ = [
     "BufferedTextDocument",
@@ -26,7 +26,7 @@ __all__ = [
     "encoding_name",
 ]
 
-logger = logging.getLogger("aurelis.lsp.documents")
+logger = logging.getLogger("aurelis.lsp.workspace.documents")
 
 
 def encoding_name(encoding: object) -> str:

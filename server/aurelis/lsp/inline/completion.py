@@ -22,14 +22,14 @@ from lsprotocol import types
 
 from aurelis.core.log import log_event
 from aurelis.core.redaction import REDACTED, looks_like_env_file
-from aurelis.lsp.cancellation import Interrupted, run_until, wait_unless
-from aurelis.lsp.documents import DocumentSnapshot, snapshot
+from aurelis.lsp.protocol.cancellation import Interrupted, run_until, wait_unless
+from aurelis.lsp.workspace.documents import DocumentSnapshot, snapshot
 from aurelis.lsp.errors import RequestFailed
-from aurelis.lsp.inline_cache import CompletionCache
-from aurelis.lsp.inline_prompt import LocalInline, build_inline_request
-from aurelis.lsp.inline_quality import drop_repetition, is_degenerate
-from aurelis.lsp.inline_speculation import Speculations, has_spare_slot
-from aurelis.lsp.inline_window import ChunkCounter, TokenCounter, WindowLimits
+from aurelis.lsp.inline.cache import CompletionCache
+from aurelis.lsp.inline.prompt import LocalInline, build_inline_request
+from aurelis.lsp.inline.quality import drop_repetition, is_degenerate
+from aurelis.lsp.inline.speculation import Speculations, has_spare_slot
+from aurelis.lsp.inline.window import ChunkCounter, TokenCounter, WindowLimits
 from aurelis.lsp.live_config import get_config, orchestrator, route
 from aurelis.lsp.local_model import local_model
 from aurelis.lsp.model_calls import routes_to_local

@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from aurelis.lsp.json_scan import ObjectScanner
+from aurelis.lsp.protocol.json_scan import ObjectScanner
 
 __all__ = [
     "DEFAULT_MAX_MESSAGE_BYTES",

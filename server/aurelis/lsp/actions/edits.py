@@ -18,14 +18,14 @@ from lsprotocol import types
 from pygls.capabilities import get_capability
 
 from aurelis.core.log import log_event
-from aurelis.lsp.documents import DocumentSnapshot, snapshot
+from aurelis.lsp.workspace.documents import DocumentSnapshot, snapshot
 
 if TYPE_CHECKING:
     from pygls.lsp.server import LanguageServer
 
 __all__ = ["EditOutcome", "minimal_edits", "apply_document_edits", "apply_workspace_edit"]
 
-logger = logging.getLogger("aurelis.lsp.edits")
+logger = logging.getLogger("aurelis.lsp.actions.edits")
 _APPLY_TIMEOUT = 60.0
 
 

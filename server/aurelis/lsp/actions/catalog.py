@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from lsprotocol import types
 
 from aurelis.core.redaction import REDACTED
-from aurelis.lsp.answer_guard import guarded
+from aurelis.lsp.actions.answer_guard import guarded
 from aurelis.lsp.budget import count_tokens, fit_head
 from aurelis.lsp.context import ContextSources, action_context, relative_path
-from aurelis.lsp.documents import DocumentSnapshot
+from aurelis.lsp.workspace.documents import DocumentSnapshot
 from aurelis.lsp.errors import InvalidArguments, RequestFailed
-from aurelis.lsp.generated_tests import GeneratedTestFile, locate_test_file
+from aurelis.lsp.actions.generated_tests import GeneratedTestFile, locate_test_file
 from aurelis.lsp.postprocess import extract_code, reindent, restore_secrets, strip_comment_markers
 from aurelis.lsp.symbols import (
     Definition,
@@ -33,7 +33,7 @@ from aurelis.lsp.symbols import (
     indentation,
     language_family,
 )
-from aurelis.lsp.workspace_files import WorkspaceRoots
+from aurelis.lsp.workspace.workspace_files import WorkspaceRoots
 from aurelis.models.types import ModelRequest, TaskType
 
 __all__ = [
@@ -46,7 +46,6 @@ __all__ = [
     "Replacement",
     "NewFileEdit",
     "Markdown",
-    "diagnostics_lines",
     "plan_action",
 ]
 
@@ -487,11 +486,3 @@ ACTIONS: dict[str, ActionSpec] = {
     "analyze": ActionSpec(TaskType.ANALYSIS, "Analyze", _analyze),
 }
 
-
-def diagnostics_lines(diagnostics: Sequence[types.Diagnostic]) -> tuple[str, ...]:
-    """Diagnostics as short lines for a prompt ("line 3: name 'x' is not defined (pyflakes)")."""
-    lines = []
-    for diagnostic in diagnostics:
-        source = f" ({diagnostic.source})" if diagnostic.source else ""
-        lines.append(f"line {diagnostic.range.start.line + 1}: {diagnostic.message}{source}")
-    return tuple(lines)

@@ -20,8 +20,8 @@ from urllib.parse import unquote
 from lsprotocol import types
 from pygls.uris import to_fs_path
 
-from aurelis.lsp.document_store import BufferedTextDocument, encoding_name
-from aurelis.lsp.text_buffer import Lines
+from aurelis.lsp.workspace.document_store import BufferedTextDocument, encoding_name
+from aurelis.lsp.workspace.text_buffer import Lines
 
 if TYPE_CHECKING:
     from pygls.workspace import Workspace

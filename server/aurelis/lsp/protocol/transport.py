@@ -20,13 +20,13 @@ from typing import Any, BinaryIO
 from pygls.exceptions import JsonRpcInvalidRequest, JsonRpcParseError
 from pygls.io_ import StdoutWriter
 
-from aurelis.lsp.json_scan import scan_fields
-from aurelis.lsp.protocol import AurelisProtocol
-from aurelis.lsp.wire import DroppedFrame, Event, Frame, FrameParser, Skipped
+from aurelis.lsp.protocol.json_scan import scan_fields
+from aurelis.lsp.protocol.server_protocol import AurelisProtocol
+from aurelis.lsp.protocol.wire import DroppedFrame, Event, Frame, FrameParser, Skipped
 
 __all__ = ["ListenError", "decode_body", "serve_stdio", "serve_tcp"]
 
-logger = logging.getLogger("aurelis.lsp.wire")
+logger = logging.getLogger("aurelis.lsp.protocol.wire")
 _CHUNK = 64 * 1024
 
 ReadChunk = Callable[[], Awaitable[bytes]]

@@ -1,0 +1,1 @@
+"""The workspace: text buffers, the document store, document snapshots and the files of each root."""

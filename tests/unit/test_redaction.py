@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from aurelis.core.log import RedactingFilter
-from aurelis.core.redaction import REDACTED, looks_like_env_file, redact, register_secret
+from aurelis.core.secrets.redaction import REDACTED, looks_like_env_file, redact, register_secret
 
 
 @pytest.mark.parametrize(
@@ -159,7 +159,7 @@ def test_a_string_holding_only_a_pem_header_is_code_not_a_key() -> None:
         "# token          = 1*tchar",  # a grammar in a comment
         "eth0 Link encap:Ethernet HWaddr 12:34:56:78:90:ab",  # a MAC address, not .pgpass
         "    plain_token_server: ModelServer,",  # a parameter's annotation
-        "secrets by nature (`.env`, keys, credentials: `core.secret_files`)",
+        "secrets by nature (`.env`, keys, credentials: `core.secrets.files`)",
         "'pass': 'The \"pass\" statement'",
         '_NO_TOKEN = "unused"',
     ],

@@ -40,8 +40,12 @@ from pygls.protocol import (
     lsp_method,
 )
 
-from aurelis.core.redaction import redact
-from aurelis.lsp.protocol.rpc_errors import invalid_params_message, request_cancelled, response_error
+from aurelis.core.secrets.redaction import redact
+from aurelis.lsp.protocol.rpc_errors import (
+    invalid_params_message,
+    request_cancelled,
+    response_error,
+)
 
 __all__ = ["AurelisProtocol"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from aurelis.core.secret_patterns import REDACTED, is_placeholder
+from aurelis.core.secrets.patterns import REDACTED, is_placeholder
 
 __all__ = ["mask_named_secrets", "is_secret_name", "is_secret_literal"]
 
@@ -77,7 +77,7 @@ _NOT_SECRETS = frozenset(
      "unused", "dummy", "placeholder", "example", "redacted", "unknown", "unset", "missing",
      "default", "disabled", "anonymous", "required", "optional"}
 )  # fmt: skip
-# `credentials: `core.secret_files`` in prose, `token = "config.api_token"`: a dotted
+# `credentials: `core.secrets.files`` in prose, `token = "config.api_token"`: a dotted
 # name is code, not a credential.
 _DOTTED_NAME = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$")
 # A line that is just `NAME=value` / `name: value` (env files, YAML, INI): the value is

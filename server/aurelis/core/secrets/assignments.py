@@ -49,10 +49,12 @@ _DESCRIPTIVE_ENDINGS = frozenset(
 _NAME_WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 
 # name [annotation] op value; the name may be quoted or subscripted (`env["DB_PASS"] =`).
+# The name's parts are bounded: a 100 kB word of `passpass...` must cost a few thousand
+# steps, not one scan of the rest of the line per keyword in it.
 _ASSIGNMENT = re.compile(
     r"""(?x)
-    (?P<name>(?<![\w$.\-])[$@]?[\w.\-]*?(?i:pass|pwd|pw|secret|token|key|cred|contrase)
-        [\w.\-]*)
+    (?P<name>(?<![\w$.\-])[$@]?[\w.\-]{0,64}?(?i:pass|pwd|pw|secret|token|key|cred|contrase)
+        [\w.\-]{0,64})
     (?P<close>["'`]?\]?)
     (?P<annotation>\s*:\s*[A-Za-z_][\w.\[\], |]*?(?=\s*=[^=]))?
     (?P<op>\s*(?::=|=>|===?|!==?|[:=])\s*)
@@ -103,14 +105,26 @@ def is_secret_name(name: str) -> bool:
 
 
 def _described_after(words: list[str], index: int) -> bool:
-    """`token_type`, `password_hint`: a descriptive word after the secret word."""
-    return any(word in _DESCRIPTIVE_ENDINGS for word in words[index + 1 :])
+    """`token_type`, `password_hint`: a descriptive word after the secret word.
+
+    `key` is not one: `secret_access_key`, `secret_key` hold the secret itself.
+    """
+    return any(word in _DESCRIPTIVE_ENDINGS and word != "key" for word in words[index + 1 :])
+
+
+# `ENV NAME value` (Dockerfile), `setenv NAME value` (csh), `set -gx NAME value` (fish):
+# a name and a value with only a space between, the value running to the end of the line.
+_SPACED_ASSIGNMENT = re.compile(
+    r"(?i)^(?P<head>\s*(?:ENV|setenv|set\s+-[a-z]+)\s+(?P<name>[A-Za-z_][\w.-]*)[ \t]+)"
+    r"(?P<value>[^\s=].*?)(?P<tail>\r?)$"
+)
 
 
 def mask_named_secrets(line: str) -> str:
     lowered = line.lower()
     if not any(keyword in lowered for keyword in _KEYWORDS):
         return line
+    line = _SPACED_ASSIGNMENT.sub(_mask_spaced, line)
     masked = _ASSIGNMENT.sub(lambda match: _mask(match, line), line)
     if masked != line and _WHOLE_LINE_VALUE in masked:
         # `DB_PASS=correct horse battery` on a line of its own: the rest of the line
@@ -120,6 +134,13 @@ def mask_named_secrets(line: str) -> str:
         ending = "\r" if line.endswith("\r") and comment < 0 else ""  # CRLF files keep CR
         return head + REDACTED + (rest[comment:] if comment >= 0 else ending)
     return masked
+
+
+def _mask_spaced(match: re.Match[str]) -> str:
+    value = match.group("value").strip("\"'")
+    if not is_secret_name(match.group("name")) or not is_secret_literal(value):
+        return match.group(0)
+    return match.group("head") + REDACTED + match.group("tail")
 
 
 def _mask(match: re.Match[str], line: str) -> str:
@@ -141,10 +162,17 @@ def _mask_quoted(match: re.Match[str], inner: str, quote: str) -> str:
     return f"{head}{quote}{REDACTED}{quote}"
 
 
+# `{token:02x}` in an f-string: a format spec, not a value.
+_FORMAT_SPEC = re.compile(r"^[<>=^]?[+\- ]?#?0?\d*[,_]?(?:\.\d+)?[bcdeEfFgGnosxX%]?$")
+
+
 def is_secret_literal(value: str) -> bool:
     """Whether a value given a secret's name is a literal credential (not a placeholder)."""
     stripped = value.strip()
-    if len(stripped) < 4 or stripped.lower() in _NOT_SECRETS or is_placeholder(stripped):
+    if len(stripped) <= 3 and not any(char.isalnum() for char in stripped):
+        return False  # `token = "("`: a tokenizer's symbol, not a credential
+    # No length floor: a short password is as much a credential as a 40-character key.
+    if not stripped or stripped.lower() in _NOT_SECRETS or is_placeholder(stripped):
         return False
     if _ENV_NAME.match(stripped) or _DOTTED_NAME.match(stripped):
         return False  # "GITHUB_TOKEN" names a variable, "config.token" an attribute
@@ -159,6 +187,8 @@ def _mask_unquoted(match: re.Match[str], value: str, line: str) -> str:
     if not is_secret_literal(value) or any(char in value for char in "*<>"):
         # `*<>`: grammar in comments (`token = 1*tchar`), not a credential
         return match.group(0)
+    if _is_count_or_format_spec(value, match, line):
+        return match.group(0)
     if value.lower().rstrip("?") in _TYPE_NAMES:
         return match.group(0)
     if _CODE.match(value) and not _looks_generated(value, match, line):
@@ -167,6 +197,14 @@ def _mask_unquoted(match: re.Match[str], value: str, line: str) -> str:
     if _WHOLE_LINE.match(line[: match.start()]) and "(" not in value:
         return head + _WHOLE_LINE_VALUE
     return head + REDACTED
+
+
+def _is_count_or_format_spec(value: str, match: re.Match[str], line: str) -> bool:
+    """`MAX_CHARS_PER_TOKEN = 8`, `{token:02x}`: a small number or a format spec is code."""
+    if value.replace(".", "", 1).isdigit() and len(value) < 4:
+        return True  # counts, sizes, flags; a PIN has four digits or more
+    in_braces = line[match.start() - 1 : match.start()] == "{" and line[match.end() :][:1] == "}"
+    return in_braces and _FORMAT_SPEC.match(value) is not None
 
 
 def _looks_generated(value: str, match: re.Match[str], line: str) -> bool:

@@ -76,16 +76,32 @@ def detector_available() -> bool:
     return bool(_plugins if _plugins is not None else _load())
 
 
+# Some detect-secrets patterns backtrack quadratically (a URL followed by 64 k `@` costs
+# half a second): long lines are scanned in overlapping windows, the overlap longer than
+# any credential, so each window costs a bounded time and no secret falls between two.
+_WINDOW = 2048
+_OVERLAP = 512
+
+
 def detect(line: str) -> Iterator[tuple[str, str]]:
     """(detector name, secret value) for what detect-secrets finds in `line`."""
-    if not _is_candidate(line):
-        return
-    for plugin in _plugins if _plugins is not None else _load():
-        try:
-            for value in plugin.analyze_string(line):
-                yield type(plugin).__name__, value
-        except Exception:  # noqa: BLE001 - a detector bug must not stop redaction
+    for window in _windows(line):
+        if not _is_candidate(window):
             continue
+        for plugin in _plugins if _plugins is not None else _load():
+            try:
+                for value in plugin.analyze_string(window):
+                    yield type(plugin).__name__, value
+            except Exception:  # noqa: BLE001 - a detector bug must not stop redaction
+                continue
+
+
+def _windows(line: str) -> Iterator[str]:
+    if len(line) <= _WINDOW:
+        yield line
+        return
+    for start in range(0, len(line) - _OVERLAP, _WINDOW - _OVERLAP):
+        yield line[start : start + _WINDOW]
 
 
 def _is_candidate(line: str) -> bool:

@@ -204,15 +204,16 @@ def mask_key_blocks(text: str) -> str:
 
 # --- URLs ---------------------------------------------------------------------------------
 # scheme://user:password@host — the password may itself hold `@` or `:` (the last `@`
-# before the path ends it), the user may be empty (`redis://:pw@host`).
+# before the path ends it), the user may be empty (`redis://:pw@host`). Parts are bounded
+# so a hostile line of `@`s costs linear time.
 _URL_CREDENTIALS = re.compile(
-    r"(?P<scheme>\b[a-z][a-z0-9+.-]*://)(?P<user>[^\s/?#\"'<>:@]*):(?P<password>[^\s/?#\"'<>]+)"
-    r"@(?P<host>[^\s/?#\"'<>@]+)",
+    r"(?P<scheme>\b[a-z][a-z0-9+.-]{0,32}://)(?P<user>[^\s/?#\"'<>:@]{0,256}):"
+    r"(?P<password>[^\s/?#\"'<>]{1,512})@(?P<host>[^\s/?#\"'<>@]+)",
     re.I,
 )
 # scheme://TOKEN@host (git over https with a token as the user name).
 _URL_TOKEN_USER = re.compile(
-    r"(?P<scheme>\b[a-z][a-z0-9+.-]*://)(?P<token>[A-Za-z0-9_\-.]{20,})@(?=[^\s/?#\"'<>@]+)",
+    r"(?P<scheme>\b[a-z][a-z0-9+.-]{0,32}://)(?P<token>[A-Za-z0-9_\-.]{20,512})@(?=[^\s/?#\"'<>@])",
     re.I,
 )
 _PLACEHOLDER = re.compile(
@@ -264,7 +265,7 @@ _CONNECTION_PASSWORD = re.compile(
 # `machine HOST ... password PW` anywhere (a linter may quote it after "line 3: "), or a
 # line starting with `default`.
 _NETRC = re.compile(
-    r"(?i)(?P<lead>(?:\bmachine\s+\S+|^\s*default)\s.*?\b(?:password|passwd|account)\s+)"
+    r"(?i)(?P<lead>(?:\bmachine\s+\S+|^\s*default)\s.{0,512}?\b(?:password|passwd|account)\s+)"
     r"(?P<value>\S+)"
 )
 _NETRC_ALONE = re.compile(r"(?i)^(?P<lead>\s*(?:password|passwd)\s+)(?P<value>\S+)\s*$")

@@ -6,8 +6,8 @@ history and error messages. Three layers, cheapest first:
 1. exact values we know are secret (the configured token, registered before the first
    request is built);
 2. our own rules: provider token formats, private key blocks, URL and connection-string
-   passwords, `.netrc`/`.pgpass` lines, values named like secrets (`patterns`,
-   `assignments`);
+   passwords, `.netrc`/`.pgpass` lines, values named like secrets whatever their length
+   (`patterns`, `assignments`), passwords passed as program flags (`command_flags`);
 3. Yelp's detect-secrets regex detectors on the few lines that could hold a token
    (`detector`).
 
@@ -25,6 +25,7 @@ import threading
 from collections.abc import Iterable
 
 from aurelis.core.secrets.assignments import mask_named_secrets
+from aurelis.core.secrets.command_flags import mask_command_flags
 from aurelis.core.secrets.detector import mask_detected
 from aurelis.core.secrets.files import is_secret_file
 from aurelis.core.secrets.patterns import (
@@ -112,6 +113,7 @@ def _redact_line(line: str) -> str:
     line = mask_connection_strings(line)
     line = mask_netrc(line)
     line = mask_named_secrets(line)
+    line = mask_command_flags(line)
     return mask_detected(line)
 
 

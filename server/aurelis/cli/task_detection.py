@@ -15,6 +15,9 @@ attached), so it is cheap, deterministic and easy to test. The rules, in order:
 3. **A question about code.** A question with code attached (a file, or a fenced block in
    the prompt) is an explanation.
 4. Otherwise: general.
+
+Only the first `MAX_SCANNED_CHARS` characters are read and every pattern runs in time
+linear in what it reads, so a pasted megabyte on one line answers as fast as a page.
 """
 
 from __future__ import annotations
@@ -137,7 +140,18 @@ _CODE_START = re.compile(
 )
 # A trailing ":" only counts after a keyword ("def f():"), never on its own ("Here it is:").
 _CODE_END = re.compile(r"[;{}()\[\],]\s*$|^\s*[}\])]")
-_CODE_SYMBOLS = re.compile(r"(?:==|!=|=>|->|::|\+=|-=|&&|\|\||\w+\(.*\)|\w+\s*=\s*\S)")
+# A name starts only where a word starts (`(?<!\w)`), and a call's parentheses hold no
+# others: each pattern then tries each character a bounded number of times (a 200 kB
+# word once took a quadratic scan per starting letter).
+_CODE_SYMBOLS = re.compile(
+    r"(?:==|!=|=>|->|::|\+=|-=|&&|\|\||(?<!\w)\w+\([^()\n]*\)|(?<!\w)\w+[ \t]*=[ \t]*\S)"
+)
+#: Task detection reads this much of a prompt: the request's words come first, and a
+#: pasted megabyte must not cost more than its first page.
+MAX_SCANNED_CHARS = 16_384
+#: The code-shape rule looks at this many lines, each cut to this many characters.
+MAX_SCANNED_LINES = 200
+MAX_SCANNED_LINE_CHARS = 400
 
 
 def strip_code(prompt: str) -> str:
@@ -152,7 +166,8 @@ def looks_like_code(text: str) -> bool:
     a statement (`;`, `{`, `:`, `)`...) or reads as an assignment or call; a line that ends
     with `?` or has the rhythm of a sentence (several words, no symbols) counts as prose.
     """
-    lines = [line for line in text.splitlines() if line.strip()]
+    lines = [line[:MAX_SCANNED_LINE_CHARS] for line in text.splitlines() if line.strip()]
+    lines = lines[:MAX_SCANNED_LINES]
     if not lines:
         return False
     code = sum(1 for line in lines if _is_code_line(line))
@@ -180,7 +195,12 @@ def _is_sentence(text: str) -> bool:
 
 
 def detect_task(prompt: str, *, has_code: bool = False) -> TaskDetection:
-    """Detect the task `prompt` asks for. `has_code`: code is attached (e.g. `--file`)."""
+    """Detect the task `prompt` asks for. `has_code`: code is attached (e.g. `--file`).
+
+    Reads at most `MAX_SCANNED_CHARS` of the prompt, so its cost is bounded whatever the
+    prompt's size.
+    """
+    prompt = prompt[:MAX_SCANNED_CHARS]
     prose = strip_code(prompt)
     specific = _first_specific(prose)
     if specific is not None:

@@ -47,6 +47,10 @@ __all__ = [
 MAX_CHARS_PER_TOKEN = 32
 _PIECE_CHARS = 256 * 1024
 _PIECE_END = re.compile(r"\n(?=\S)")
+# BPE merges within one pre-tokenized word cost time quadratic in its length (a 3 MB
+# line of one letter took 4 s a count). Runs this long are encoded in slices: a slice's
+# tokens decode to the slice, so counts stay close and truncation stays exact.
+_LONG_RUN = re.compile(r"\S{256}|\s{256}")
 
 _deadline: ContextVar[tuple[float, Callable[[], float]] | None] = ContextVar(
     "aurelis_counting_deadline", default=None
@@ -126,16 +130,23 @@ def _pieces(text: str) -> Iterator[str]:
     yield text[start:]
 
 
+def _sliced(piece: str) -> Iterator[str]:
+    """`piece` cut after every `_LONG_RUN` (ordinary text has none and stays whole)."""
+    start = 0
+    for run in _LONG_RUN.finditer(piece):
+        yield piece[start : run.end()]
+        start = run.end()
+    if start < len(piece) or not start:
+        yield piece[start:]
+
+
 def _encode(text: str) -> list[int]:
     encoding = _encoding()
-    if len(text) <= _PIECE_CHARS:
-        _check_deadline()
-        tokens: list[int] = encoding.encode(text, disallowed_special=())
-        return tokens
-    tokens = []
-    for piece in _pieces(text):
-        _check_deadline()
-        tokens.extend(encoding.encode(piece, disallowed_special=()))
+    tokens: list[int] = []
+    for piece in _pieces(text) if len(text) > _PIECE_CHARS else (text,):
+        for part in _sliced(piece):
+            _check_deadline()
+            tokens.extend(encoding.encode(part, disallowed_special=()))
     return tokens
 
 
@@ -158,6 +169,18 @@ def count_tokens(text: str) -> int:
         real = model.count(text)
         if real is not None:
             return math.ceil(real / model.ratio)
+    if len(text) > _REMEMBERED_COUNT_CHARS:
+        return _count_long(text)
+    return len(_encode(text))
+
+
+#: Longer texts keep their count: a request walking a chain of deployments builds its
+#: prompt once per deployment, and a megabyte costs about a second to tokenize.
+_REMEMBERED_COUNT_CHARS = 64 * 1024
+
+
+@functools.lru_cache(maxsize=8)
+def _count_long(text: str) -> int:
     return len(_encode(text))
 
 

@@ -108,6 +108,12 @@ class AurelisConfig(BaseSettings):
     #: invoked and speculative completions, and automatic ones while typing.
     inline_local_time_limit_ms: int = Field(1000, ge=50)
     inline_local_typing_time_limit_ms: int = Field(250, ge=50)
+    #: Inline completions from a remote model end after this long: the editor gets an empty
+    #: result (ghost text that arrives after the user typed on is useless) and the call is
+    #: cancelled upstream instead of waiting out `deadline`. Automatic requests (while
+    #: typing) and invoked ones (asked for, so worth waiting a little longer).
+    inline_deadline_ms: int = Field(2000, ge=100)
+    inline_invoked_deadline_ms: int = Field(5000, ge=100)
     #: Compute the next suggestion (after accepting the shown one) in the background:
     #: "local" only on the embedded model (a remote call would spend rate limit on a
     #: guess), "always" on remote models too (never taking the last free slot), "never".

@@ -213,12 +213,20 @@ class InlineCompletions:
         if request is None:
             return ""
         began = time.perf_counter()
+        # The local model has its own generation limits; a remote one gets the inline
+        # deadline, past which the call is cancelled (its connection closed) and the
+        # editor gets nothing rather than a suggestion for text already typed over.
+        deadline = None if local is not None else self._deadline(automatic=automatic)
         try:
             if local is not None and not automatic:
                 await run_until(_model_loaded(), superseded)
-            response = await run_until(self._ls.models.call(request), superseded)
+            call = asyncio.wait_for(self._ls.models.call(request), deadline)
+            response = await run_until(call, superseded)
         except Interrupted:
             timing.outcome = "superseded"
+            return ""
+        except TimeoutError:
+            timing.outcome = "deadline"
             return ""
         except RequestFailed:
             timing.outcome = "model_error"  # the status notification tells the user
@@ -236,6 +244,11 @@ class InlineCompletions:
         if not text:
             timing.outcome = "dropped"  # empty, degenerate or unsafe
         return text
+
+    def _deadline(self, *, automatic: bool) -> float:
+        config = get_config()
+        limit = config.inline_deadline_ms if automatic else config.inline_invoked_deadline_ms
+        return limit / 1000
 
     def _local_inline(self, *, typing: bool = False) -> LocalInline | None:
         """Window and limits for the embedded model, when inline completions go there.

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from tests.cli.helpers import cli_env, run_cli
 from typer.testing import Result
 
 from aurelis.core.config import get_config, reset_config
@@ -114,3 +115,20 @@ def test_check_rejects_an_unknown_key_and_broken_toml(invoke: Invoke) -> None:
     user.write_text("this is [not toml\n")
     broken = invoke(["config", "check"])
     assert broken.exit_code == 2 and "cannot read config file" in broken.stderr
+
+
+@pytest.mark.parametrize("kind", ["directory", "fifo"])
+def test_a_config_file_that_is_not_a_regular_file_is_a_clear_error(
+    tmp_path: Path, kind: str
+) -> None:
+    path = tmp_path / "config.toml"
+    if kind == "directory":
+        path.mkdir()
+    else:
+        os.mkfifo(path)
+
+    result = run_cli(["ask", "hello"], cli_env(None, AURELIS_CONFIG_FILE=str(path)), timeout=30)
+
+    assert result.returncode == 2, result.stderr
+    assert f"{path} is a" in result.stderr and "not a regular file" in result.stderr
+    assert "Traceback" not in result.stderr

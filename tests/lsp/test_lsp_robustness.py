@@ -129,23 +129,27 @@ async def test_a_5_mb_document_stays_within_the_prompt_budget(
     await _still_answers(lsp, model, uri)
 
 
-async def test_positions_past_the_end_are_clamped(
+async def test_an_inline_position_past_the_end_is_clamped_a_command_range_refused(
     lsp: AurelisTestClient, model: ModelServer, project: Path
 ) -> None:
     uri = lsp.open(project / "pkg" / "short.py", "def f():\n    return 1\n")
     model.set_default("*", Reply(content="## f returns 1"))
 
     completion = await lsp.inline(uri, types.Position(line=500, character=80))
-    explained = await lsp.command(
-        "aurelis.explain",
-        {
-            "uri": uri,
-            "range": {"start": {"line": 0, "character": 0}, "end": {"line": 900, "character": 900}},
-        },
-    )
+    with pytest.raises(JsonRpcException) as refused:
+        await lsp.command(
+            "aurelis.explain",
+            {
+                "uri": uri,
+                "range": {
+                    "start": {"line": 0, "character": 0},
+                    "end": {"line": 900, "character": 900},
+                },
+            },
+        )
 
     assert completion.items[0].range.start == types.Position(line=2, character=0)
-    assert explained == {"markdown": "## f returns 1"}
+    assert refused.value.code == -32602 and "line 900" in str(refused.value)
     assert "def f():\n    return 1" in recorded_prompt(model)
     await _still_answers(lsp, model, uri)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextvars
 import json
 import os
+import stat
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -157,9 +158,28 @@ def _routing_below_project() -> dict[str, Any]:
 
 def user_config_values() -> tuple[dict[str, Any], Path | None]:
     path = user_config_path()
-    if not path.is_file():
+    if not path.exists():
         return {}, None
+    if not path.is_file():
+        # A directory or a FIFO named as the config is a mistake worth saying out loud:
+        # ignoring it would run with settings the user believes are elsewhere.
+        raise ConfigurationError(
+            f"cannot read config file: {path} is {_file_kind(path)}, not a regular file",
+            hint="point AURELIS_CONFIG_FILE at a TOML file, or unset it",
+        )
     return flatten_sections(_read_toml(path)), path
+
+
+def _file_kind(path: Path) -> str:
+    mode = path.stat().st_mode
+    kinds = (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a named pipe (FIFO)"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a device"),
+        (stat.S_ISBLK, "a device"),
+    )
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
 
 
 def project_root() -> Path:

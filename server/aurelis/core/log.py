@@ -4,7 +4,9 @@ Every handler installed here redacts twice: a filter cleans the message and the
 traceback text of each record before any handler sees it (libraries such as pygls log
 request parameters and exceptions whose text quotes them), and the formatter redacts the
 finished line, so nothing a format string or a traceback adds escapes. The log file is
-created 0600 and never opened through a symlink (`core.private_files`).
+created 0600 and never opened through a symlink (`core.private_files`). Lines are then
+cut short and repeats rate-limited (`core.log_limits`): clients choose what many of them
+quote.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from aurelis.core.log_limits import BoundedFilter
 from aurelis.core.private_files import open_private_append
 from aurelis.core.secrets.redaction import redact
 
@@ -81,6 +84,8 @@ def configure_logging(level: str = "INFO", log_file: Path | None = None) -> None
         handler = _new_handler(None)
     handler.set_name(_HANDLER_NAME)
     handler.addFilter(RedactingFilter())
+    # After redaction: a cut must never leave half a secret the rules no longer recognise.
+    handler.addFilter(BoundedFilter())
     handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logger.addHandler(handler)
     logger.setLevel(level)

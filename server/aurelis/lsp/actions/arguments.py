@@ -97,6 +97,8 @@ def _range(value: Any, usage: str) -> types.Range | None:
     end = _position(value.get("end"), "range.end", usage)
     if start is None or end is None:
         raise InvalidArguments(f"{usage}; `range` needs both `start` and `end`")
+    if (end.line, end.character) < (start.line, start.character):
+        raise InvalidArguments(f"{usage}; `range` ends before it starts")
     return types.Range(start=start, end=end)
 
 
@@ -110,10 +112,25 @@ def open_document(workspace: Workspace, uri: str) -> DocumentSnapshot:
     return document
 
 
+def _check_lines(document: DocumentSnapshot, args: CommandArguments) -> None:
+    """A line past the document's end is an error (the LSP lets a character past a line's
+    end mean the end, but no rule makes line 1,000,000 of a short file mean anything)."""
+    lines = document.text.count("\n") + 1
+    points = [("position", args.position)]
+    if args.range is not None:
+        points += [("range.start", args.range.start), ("range.end", args.range.end)]
+    for name, point in points:
+        if point is not None and point.line >= lines:
+            raise InvalidArguments(
+                f"`{name}` is on line {point.line}, but the document has {lines} line(s)"
+            )
+
+
 def action_request(
     name: str, document: DocumentSnapshot, args: CommandArguments, diagnostics: tuple[str, ...] = ()
 ) -> ActionRequest:
     """The action `name` on `document` where the arguments point (selection, cursor)."""
+    _check_lines(document, args)
     selection = document.range_offsets(args.range) if args.range is not None else None
     if args.position is not None:
         cursor: int | None = document.offset(args.position)

@@ -85,7 +85,11 @@ class AurelisProtocol(LanguageServerProtocol):
             logger.warning("dropped $/cancelRequest: the id must be an integer or a string")
             return
         task = self._command_tasks.pop(msg_id, None)
-        super()._handle_cancel_notification(msg_id)
+        if msg_id in self._request_futures:
+            super()._handle_cancel_notification(msg_id)
+        elif task is None:
+            # The request has already been answered: an ordinary race, not a warning.
+            logger.debug("$/cancelRequest for %.80r, which is not running", msg_id)
         if task is not None:
             task.cancel()
 

@@ -64,11 +64,11 @@ def test_exits_are_described_by_signal_or_code() -> None:
 
 def test_restarts_back_off_and_a_crash_loop_stops_them() -> None:
     crashes = CrashHistory(limit=3, window=60)
-    assert crashes.record() == 1.0
-    with pytest.raises(ModelUnavailableError, match="restarting"):
+    assert crashes.record("SIGSEGV") == 1.0
+    with pytest.raises(ModelUnavailableError, match=r"ended \(SIGSEGV\); it restarts in"):
         crashes.check_may_start()  # inside the pause
-    assert crashes.record() == 2.0
-    assert crashes.record() is None  # the third crash within the window
+    assert crashes.record("SIGILL") == 2.0
+    assert crashes.record("SIGSEGV") is None  # the third crash within the window
     with pytest.raises(ModelUnavailableError, match="keeps crashing"):
         crashes.check_may_start()
 

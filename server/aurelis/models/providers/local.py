@@ -28,7 +28,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, Literal
 
-from aurelis.core.exceptions import ModelUnavailableError
+from aurelis.core.exceptions import ModelProcessDownError, ModelUnavailableError
 from aurelis.models.prompts import build_completion_prompt
 from aurelis.models.providers.base import Completion, ProviderCall, StreamChunk
 from aurelis.models.providers.local_limits import GenerationLimits
@@ -41,6 +41,7 @@ LoadState = Literal["not_loaded", "loading", "ready", "failed"]
 logger = logging.getLogger("aurelis.models.local")
 
 _INSTALL_HINT = "install the local extra: pip install 'aurelis[local]'"
+_DOCTOR_HINT = "run `aurelis doctor` to check the local model and its llama.cpp build"
 _LOAD_TIMEOUT = 300.0  # seconds: a 250 MB GGUF on a slow disk and a busy machine
 _COUNT_TIMEOUT = 0.5  # seconds: a token count that takes longer falls back to the ratio
 _COUNTS_KEPT = 512  # token counts remembered (prompt windows count the same text again)
@@ -233,11 +234,11 @@ class LocalProvider:
         return built.text, built.stops, built.lead
 
     @staticmethod
-    def _worker_error(reason: str) -> ModelUnavailableError:
-        return ModelUnavailableError(
+    def _worker_error(reason: str) -> ModelProcessDownError:
+        return ModelProcessDownError(
             f"the local model failed: {reason}",
             model="local",
-            hint="run `aurelis doctor` to check the local model build",
+            hint=_DOCTOR_HINT,
         )
 
     def _loaded_process(self) -> LocalProcess:
@@ -295,7 +296,7 @@ class LocalProvider:
         if self._closed:
             return
         self._counts.clear()
-        delay = self._crashes.record()
+        delay = self._crashes.record(reason)
         if delay is None:
             self._state, self.load_error = "failed", self._crashes.given_up_message(reason)
             logger.error("%s", self.load_error)
@@ -303,15 +304,11 @@ class LocalProvider:
             return
         self._state = "failed"
         self.load_error = f"the local model process ended ({reason}); restarting in {delay:.0f} s"
-        logger.warning("%s (%s)", self.load_error, self._process_stderr())
+        logger.warning("%s", self.load_error)
         self._notify()
         timer = threading.Timer(delay, self._restart)
         timer.daemon = True
         timer.start()
-
-    def _process_stderr(self) -> str:
-        process = self._process
-        return process.stderr_tail() or "no output" if process is not None else "no process"
 
     def _restart(self) -> None:
         if self._closed:
@@ -338,10 +335,12 @@ class CrashHistory:
         self._limit, self._window = limit, window
         self._times: list[float] = []
         self._next_start = 0.0
+        self._last_reason = ""
         self.gave_up = False
 
-    def record(self) -> float | None:
+    def record(self, reason: str) -> float | None:
         """A crash now; seconds until a restart, or None when restarting stops."""
+        self._last_reason = reason
         now = time.monotonic()
         self._times = [t for t in self._times if now - t < self._window] + [now]
         if len(self._times) >= self._limit:
@@ -353,15 +352,18 @@ class CrashHistory:
 
     def check_may_start(self) -> None:
         if self.gave_up:
-            raise ModelUnavailableError(
-                "the local model process keeps crashing; it is not restarted",
+            raise ModelProcessDownError(
+                f"the local model process keeps crashing (last: {self._last_reason}); "
+                "it is not restarted",
                 model="local",
-                hint="run `aurelis doctor`, then restart Aurelis",
+                hint=_DOCTOR_HINT + ", then restart Aurelis",
             )
         wait = self._next_start - time.monotonic()
         if wait > 0.05:  # a restart timer may wake a hair early
-            raise ModelUnavailableError(
-                f"the local model process is restarting (in {wait:.1f} s)", model="local"
+            raise ModelProcessDownError(
+                f"the local model process ended ({self._last_reason}); it restarts in {wait:.1f} s",
+                model="local",
+                hint=_DOCTOR_HINT,
             )
 
     def given_up_message(self, reason: str) -> str:

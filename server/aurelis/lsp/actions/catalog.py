@@ -483,4 +483,3 @@ ACTIONS: dict[str, ActionSpec] = {
     "explain": ActionSpec(TaskType.EXPLANATION, "Explain", _explain),
     "analyze": ActionSpec(TaskType.ANALYSIS, "Analyze", _analyze),
 }
-

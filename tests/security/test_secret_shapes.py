@@ -138,6 +138,23 @@ async def test_shapes_in_the_buffer_and_either_side_of_the_cursor_are_masked(
         assert shape.marker + "_after" in sent, f"{shape.name}: no text after the cursor"
 
 
+@pytest.mark.parametrize("dialect", ["openai", "llama_cpp", "mistral"])
+async def test_shapes_in_fim_prefix_and_suffix_are_masked(
+    start_lsp: Starter, model: ModelServer, project: Path, dialect: str
+) -> None:
+    fim = json.dumps({"codestral-2501": dialect})
+    client: AurelisTestClient = await start_lsp(env={**FAST_WINDOWS, "AURELIS_INLINE_FIM": fim})
+    for index, shape in enumerate(SHAPES):
+        _fresh(model)
+        after = shape.text.replace(shape.marker, shape.marker + "_after")
+        uri = _open_shape(client, project / f"fim_{index:02d}", shape, shape.text + "\n\n" + after)
+        await client.inline(uri, types.Position(line=shape.text.count("\n") + 1, character=0))
+        sent = _sent(model)
+        assert all("completions" in r.path or "infill" in r.path for r in model.requests)
+        _assert_masked(sent, shape, f"a {dialect} FIM prefix")
+        assert shape.marker + "_after" in sent, f"{shape.name}: no FIM suffix"
+
+
 async def test_shapes_in_other_open_documents_and_imported_files_are_masked(
     logged_lsp: AurelisTestClient, model: ModelServer, project: Path
 ) -> None:

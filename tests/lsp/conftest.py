@@ -69,7 +69,6 @@ async def start_lsp(
         env: dict[str, str] | None = None,
         configuration: dict[str, Any] | None = None,
         args: list[str] | None = None,
-        folders: list[Path] | None = None,
     ) -> AurelisTestClient:
         extra = {"AURELIS_CACHE_ENABLED": "false", "PYTHONPATH": str(SERVER_DIR), **(env or {})}
         config = ClientServerConfig(
@@ -79,14 +78,11 @@ async def start_lsp(
         )
         client = await config.start()
         clients.append(client)
-        folders_sent = [
-            types.WorkspaceFolder(uri=folder.as_uri(), name=folder.name)
-            for folder in (folders or ([root] if root else []))
-        ] or None
+        folders = [types.WorkspaceFolder(uri=root.as_uri(), name=root.name)] if root else None
         params = types.InitializeParams(
             capabilities=client_capabilities or capabilities(),
             root_uri=root.as_uri() if root else None,
-            workspace_folders=folders_sent,
+            workspace_folders=folders,
             initialization_options=init_options,
         )
         client.initialize_result = await asyncio.wait_for(

@@ -112,10 +112,6 @@ class AurelisConfig(BaseSettings):
     #: result (ghost text that arrives after the user typed on is useless) and the call is
     #: cancelled upstream instead of waiting out `deadline`. Automatic requests (while
     #: typing) and invoked ones (asked for, so worth waiting a little longer).
-    #: Context for a request comes from its document's own workspace folder only: in a
-    #: multi-root workspace each folder may be another project. True lets other folders'
-    #: open files, imports and trees in (a user setting: a project cannot widen it).
-    context_across_roots: bool = False
     inline_deadline_ms: int = Field(2000, ge=100)
     inline_invoked_deadline_ms: int = Field(5000, ge=100)
     #: Compute the next suggestion (after accepting the shown one) in the background:

@@ -82,7 +82,6 @@ SETTING_TRUST: Mapping[str, SettingTrust] = MappingProxyType(
         "inline_window_align_lines": _h("a size limit"),
         "inline_local_time_limit_ms": _h("a time limit"),
         "inline_local_typing_time_limit_ms": _h("a time limit"),
-        "context_across_roots": _s("lets one folder's code into another folder's requests"),
         "inline_deadline_ms": _h("a time limit"),
         "inline_invoked_deadline_ms": _h("a time limit"),
         "inline_fim": _h("the request format at the endpoint you configured; same code sent"),

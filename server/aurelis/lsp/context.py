@@ -10,7 +10,6 @@ token budget, highest-priority section first, and redacted before it leaves this
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +18,6 @@ from pathlib import Path
 from aurelis.core.secrets.files import is_secret_file
 from aurelis.core.secrets.redaction import redact
 from aurelis.lsp.budget import count_tokens, fit_head, fit_tail
-from aurelis.lsp.live_config import get_config
 from aurelis.lsp.symbols import enclosing_header, import_lines, imported_paths
 from aurelis.lsp.workspace.documents import DocumentSnapshot
 from aurelis.lsp.workspace.workspace_files import (
@@ -93,13 +91,6 @@ class ContextSources:
     #: Open documents, most recently edited first.
     open_documents: Callable[[], list[DocumentSnapshot]]
     project: ProjectCache
-
-    def for_document(self, document: DocumentSnapshot) -> ContextSources:
-        """These sources narrowed to the document's own workspace folder (none when it is
-        outside every folder), unless the user lets context cross folders."""
-        if get_config().context_across_roots:
-            return self
-        return dataclasses.replace(self, roots=self.roots.scoped_to(document.path))
 
 
 def relative_path(document: DocumentSnapshot, roots: WorkspaceRoots) -> str:
@@ -185,7 +176,6 @@ def inline_context(
     document: DocumentSnapshot, offset: int, sources: ContextSources, budget: int
 ) -> dict[str, str]:
     """Context for an inline completion: memory only, no disk, no parsing."""
-    sources = sources.for_document(document)
     head = _head_lines(document.text, 300)
     sections: list[_Section] = [
         ("file", 0.1, _fixed(f"{relative_path(document, sources.roots)} ({document.language_id})")),
@@ -209,7 +199,6 @@ async def action_context(
     diagnostics: Sequence[str] = (),
 ) -> dict[str, str]:
     """Context for an editor action on `document[target[0]:target[1]]`."""
-    sources = sources.for_document(document)
     start, end = target
     related = await _related_files(document, sources)
     text = document.text

@@ -126,7 +126,6 @@ async def plan_action(action: ActionRequest, *, budget: int, sources: ContextSou
     InvalidArguments when the action cannot apply here.
     """
     spec = ACTIONS[action.name]
-    sources = sources.for_document(action.document)  # its own folder's files only
     draft = spec.build(action, budget, sources.roots)
     prompt_tokens = count_tokens(draft.prompt)
     left = budget - prompt_tokens - 64

@@ -69,7 +69,6 @@ class WorkspaceRoots:
         # reads never use them: `contains` resolves links afresh every time.
         self._names: dict[str, str] = {}
         self._holds: dict[str, bool] = {}
-        self._scoped: dict[Path | None, WorkspaceRoots] = {}
 
     def __bool__(self) -> bool:
         return bool(self.roots)
@@ -85,20 +84,6 @@ class WorkspaceRoots:
             if real == root or real.is_relative_to(root):
                 return root
         return None
-
-    def scoped_to(self, path: str | None) -> WorkspaceRoots:
-        """The folder holding `path` alone; no folder at all when it is outside every one.
-
-        A request's context comes from its own folder: each folder may be another
-        project, trusted or not, and one project's code is no business of another's.
-        """
-        root = self.root_of(path) if path else None
-        scoped = self._scoped.get(root)
-        if scoped is None:
-            scoped = WorkspaceRoots(() if root is None else (root,))
-            if len(self._scoped) < _MEMO_LIMIT:
-                self._scoped[root] = scoped
-        return scoped
 
     def contains(self, path: str | Path) -> bool:
         return self.root_of(path) is not None

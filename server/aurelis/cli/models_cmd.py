@@ -27,7 +27,8 @@ from aurelis.models.breaker import BreakerState
 from aurelis.models.catalog import CATALOG
 from aurelis.models.routing import effective_route, resolve, route
 from aurelis.models.shared.usage import UsageReport, shared_breakers, usage_today
-from aurelis.models.suggestions import SuggestionReport, SuggestionRow, read_outcomes
+from aurelis.models.suggestions.counts import SuggestionRow
+from aurelis.models.suggestions.report import SuggestionReport, read_outcomes
 from aurelis.models.types import ModelType, TaskType
 
 __all__ = ["models_command", "model_rows", "OFFLINE_CAPTION"]

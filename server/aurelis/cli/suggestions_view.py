@@ -7,7 +7,8 @@ from typing import Any
 
 from rich.table import Table
 
-from aurelis.models.suggestions import SuggestionReport, SuggestionRow
+from aurelis.models.suggestions.counts import SuggestionRow
+from aurelis.models.suggestions.report import SuggestionReport
 
 __all__ = ["PERIODS", "suggestion_json", "suggestion_tables"]
 

@@ -20,7 +20,7 @@ from aurelis.cli.render import print_json
 from aurelis.cli.suggestions_view import suggestion_json, suggestion_tables
 from aurelis.models.shared.budgets import BudgetUsage
 from aurelis.models.shared.usage import usage_today
-from aurelis.models.suggestions import read_outcomes
+from aurelis.models.suggestions.report import read_outcomes
 
 __all__ = ["usage_command", "usage_rows"]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +25,7 @@ from aurelis.lsp.inline.retention import CONTEXT_CHARS, Placement, retained_char
 from aurelis.lsp.live_config import get_config
 from aurelis.lsp.server_state import AurelisLanguageServer
 from aurelis.lsp.workspace.documents import DocumentSnapshot, snapshot
+from aurelis.models import telemetry
 from aurelis.models.suggestions.counts import OutcomeKey, latency_counter
 from aurelis.models.types import TaskType
 
@@ -46,7 +47,6 @@ PARTIAL_NOTIFICATION = "aurelis/didPartiallyAcceptCompletion"
 #: Items remembered for a later show / accept: a suggestion older than this many newer
 #: ones is gone from the screen anyway.
 _REMEMBERED = 256
-Recorder = Callable[[OutcomeKey, Mapping[str, int]], None]
 
 
 @dataclass(frozen=True)
@@ -72,9 +72,8 @@ class _Offered:
 class SuggestionOutcomes:
     """The items offered lately and what the editor said about them."""
 
-    def __init__(self, ls: AurelisLanguageServer, recorder: Recorder | None = None) -> None:
+    def __init__(self, ls: AurelisLanguageServer) -> None:
         self._ls = ls
-        self._recorder = recorder
         self._ledger: SuggestionLedger | None = None
         self._items: OrderedDict[str, _Offered] = OrderedDict()
         self._checks: set[asyncio.TimerHandle] = set()
@@ -162,8 +161,9 @@ class SuggestionOutcomes:
         self._count(item.key, checked)
 
     def _count(self, key: OutcomeKey, counts: Mapping[str, int]) -> None:
-        if self._recorder is not None:
-            self._recorder(key, counts)
+        metrics = telemetry.active()
+        if metrics is not None:
+            metrics.suggestion_counts(key.labels(), counts)
         self._ledger_now().add(key, counts)
 
     def _ledger_now(self) -> SuggestionLedger:

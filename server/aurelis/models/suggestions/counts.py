@@ -56,6 +56,16 @@ class OutcomeKey:
     language: str
     dialect: str  # "chat", "fim" (fill-in-the-middle) or "completion" (a base model)
 
+    def labels(self) -> dict[str, str]:
+        """The key as metric labels (the language id sanitised as in the stores)."""
+        language = _label(self.language)
+        return {
+            "model": self.model,
+            "task": self.task,
+            "language": language,
+            "dialect": self.dialect,
+        }
+
     def field(self, counter: str) -> str:
         parts = (self.model, self.task, _label(self.language), self.dialect, counter)
         return "|".join(parts)

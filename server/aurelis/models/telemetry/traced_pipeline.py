@@ -1,0 +1,221 @@
+"""The pipeline with spans and metrics: what the orchestrator runs when telemetry is on.
+
+Each override wraps one layer of `Pipeline` and calls it unchanged, so the span tree
+follows the layers: `aurelis.request` → `aurelis.cache` (and `aurelis.cache.lower_tiers`)
+→ `aurelis.attempt` per model of the fallback chain → `aurelis.provider_call` per try →
+`aurelis.breaker` and `aurelis.rate_limit` (the time spent getting the breaker's leave
+and a rate-limit slot). With telemetry off the plain `Pipeline` runs and none of this is
+even imported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterable
+from types import TracebackType
+from typing import Any, TypeVar
+
+from opentelemetry.trace import Span, Status, StatusCode
+
+from aurelis.core.config import AurelisConfig
+from aurelis.core.exceptions import RateLimitError
+from aurelis.models.breaker import CircuitBreaker
+from aurelis.models.outcome import Answer, Hit, Outcome, PreparedCall
+from aurelis.models.pipeline import Exchange, Guard, Pipeline, _CallOnce
+from aurelis.models.ratelimit import ModelRateLimiter
+from aurelis.models.routing import primary_model
+from aurelis.models.telemetry.instruments import Telemetry
+from aurelis.models.types import ModelRequest, ModelType
+
+__all__ = ["TracedPipeline"]
+
+T = TypeVar("T")
+
+
+class TracedPipeline(Pipeline):
+    """`Pipeline`, recorded (see the module docstring)."""
+
+    def __init__(self, telemetry: Telemetry, **options: Any) -> None:
+        super().__init__(**options)
+        self._telemetry = telemetry
+        self._tracer = telemetry.tracer
+        telemetry.watch_breakers(self._breaker_states)
+
+    def _breaker_states(self) -> Iterable[tuple[str, str]]:
+        return [(model.value, self.breakers.get(model).state.value) for model in ModelType]
+
+    async def answer(self, request: ModelRequest, config: AurelisConfig) -> tuple[Outcome, bool]:
+        started = time.perf_counter()
+        task = request.task_type.value
+        with self._tracer.start_as_current_span("aurelis.request") as span:
+            try:
+                outcome, shared = await super().answer(request, config)
+            except BaseException as error:
+                model = primary_model(request, config).value
+                outcome_name = "cancelled" if _cancelled(error) else "failed"
+                labels = {"model": model, "task": task, "outcome": outcome_name}
+                self._telemetry.request_done(span, labels, started, {"error": _name(error)})
+                raise
+            self._request_answered(span, outcome, task, started)
+            return outcome, shared
+
+    def _request_answered(self, span: Span, outcome: Outcome, task: str, started: float) -> None:
+        telemetry = self._telemetry
+        if isinstance(outcome, Hit):
+            model = outcome.entry.model_used.value
+            labels = {"model": model, "task": task, "outcome": "cached"}
+            facts: dict[str, Any] = {"cached": True, "tokens": outcome.entry.tokens_used}
+            telemetry.request_done(span, labels, started, facts)
+            return
+        model = outcome.prepared.model.value
+        facts = outcome.facts()
+        hops = len(outcome.attempts)
+        prompt_tokens = int(facts.get("prompt_tokens") or 0)
+        completion_tokens = int(facts.get("completion_tokens") or 0)
+        telemetry.tokens.add(prompt_tokens, {"model": model, "direction": "in"})
+        telemetry.tokens.add(completion_tokens, {"model": model, "direction": "out"})
+        if hops:
+            telemetry.fallbacks.add(1, {"model": model})
+        details = {"cached": False, "tokens": outcome.tokens, "fallback_hops": hops}
+        labels = {"model": model, "task": task, "outcome": "answered"}
+        telemetry.request_done(span, labels, started, details)
+
+    def begin(self, request: ModelRequest, config: AurelisConfig) -> Hit | Exchange:
+        with self._tracer.start_as_current_span("aurelis.cache") as span:
+            found = super().begin(request, config)
+            hit = isinstance(found, Hit)
+            span.set_attribute("aurelis.cache.hit", hit)
+        if isinstance(found, Hit):
+            self._hit(found, "memory")
+        return found
+
+    async def lower_tiers(self, exchange: Exchange) -> Hit | None:
+        with self._tracer.start_as_current_span("aurelis.cache.lower_tiers") as span:
+            found = await super().lower_tiers(exchange)
+            span.set_attribute("aurelis.cache.hit", found is not None)
+        if found is not None:
+            self._hit(found, "shared")
+        return found
+
+    def _hit(self, hit: Hit, tier: str) -> None:
+        self._telemetry.cache_hits.add(1, {"model": hit.entry.model_used.value, "tier": tier})
+
+    async def _answer_handling_retries(
+        self,
+        exchange: Exchange,
+        model: ModelType,
+        call_once: _CallOnce[T],
+        time_left: Callable[[], float] | None = None,
+    ) -> T:
+        calls = 0
+        retries = self._telemetry.retries
+
+        async def counted(exchange: Exchange, prepared: PreparedCall, breaker: CircuitBreaker) -> T:
+            nonlocal calls
+            calls += 1
+            if calls > 1:
+                retries.add(1, {"model": model.value})
+            return await call_once(exchange, prepared, breaker)
+
+        attributes = {"aurelis.model": model.value, "aurelis.hop": len(exchange.trail.attempts)}
+        with self._tracer.start_as_current_span("aurelis.attempt", attributes=attributes) as span:
+            try:
+                return await super()._answer_handling_retries(exchange, model, counted, time_left)
+            except Exception as error:
+                _failed(span, error)
+                raise
+            finally:
+                span.set_attribute("aurelis.calls", calls)
+
+    async def _answer_once(
+        self, exchange: Exchange, prepared: PreparedCall, breaker: CircuitBreaker
+    ) -> Answer:
+        attributes = {
+            "aurelis.model": prepared.model.value,
+            "aurelis.deployment": prepared.resolved.deployment,
+        }
+        tracer = self._tracer
+        with tracer.start_as_current_span("aurelis.provider_call", attributes=attributes) as span:
+            try:
+                answer = await super()._answer_once(exchange, prepared, breaker)
+            except Exception as error:
+                _failed(span, error)
+                raise
+            span.set_attribute("aurelis.tokens", answer.tokens)
+            return answer
+
+    def _guards(
+        self,
+        exchange: Exchange,
+        prepared: PreparedCall,
+        breaker: CircuitBreaker,
+        limiter: ModelRateLimiter,
+    ) -> tuple[Guard, Guard]:
+        probe, slot = super()._guards(exchange, prepared, breaker, limiter)
+        model = prepared.model.value
+        waits = self._telemetry.waits
+        return (
+            _Entered(probe, self._tracer, "aurelis.breaker", model, None),
+            _Entered(slot, self._tracer, "aurelis.rate_limit", model, waits.record),
+        )
+
+    async def _call_failed(
+        self,
+        exchange: Exchange,
+        prepared: PreparedCall,
+        limiter: ModelRateLimiter,
+        error: BaseException,
+    ) -> None:
+        if isinstance(error, RateLimitError):
+            self._telemetry.throttled.add(1, {"model": prepared.model.value})
+        await super()._call_failed(exchange, prepared, limiter, error)
+
+
+class _Entered:
+    """A guard whose entry (the wait for leave or for a slot) is a span of its own."""
+
+    def __init__(
+        self,
+        guard: Guard,
+        tracer: Any,
+        name: str,
+        model: str,
+        record: Callable[[float, dict[str, str]], None] | None,
+    ) -> None:
+        self._guard, self._tracer, self._name = guard, tracer, name
+        self._model, self._record = model, record
+
+    async def __aenter__(self) -> Any:
+        started = time.perf_counter()
+        with self._tracer.start_as_current_span(self._name) as span:
+            span.set_attribute("aurelis.model", self._model)
+            try:
+                return await self._guard.__aenter__()
+            except Exception as error:
+                _failed(span, error)
+                raise
+            finally:
+                if self._record is not None:
+                    self._record(time.perf_counter() - started, {"model": self._model})
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> bool | None:
+        return await self._guard.__aexit__(kind, error, trace)
+
+
+def _failed(span: Span, error: BaseException) -> None:
+    span.set_status(Status(StatusCode.ERROR, _name(error)))
+    span.set_attribute("aurelis.error", _name(error))
+
+
+def _name(error: BaseException) -> str:
+    return type(error).__name__
+
+
+def _cancelled(error: BaseException) -> bool:
+    return isinstance(error, asyncio.CancelledError)

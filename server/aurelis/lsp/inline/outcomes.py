@@ -119,7 +119,9 @@ class SuggestionOutcomes:
         if item is None or item.whole or length <= item.accepted_length:
             return
         self.shown(item_id)
-        self._take(item, min(length, len(item.text)), {"partially_accepted": 1})
+        taken = _code_points(item.text, length)
+        if taken > item.accepted_length:
+            self._take(item, taken, {"partially_accepted": 1})
 
     async def close(self) -> None:
         """Stop the pending checks and write what was counted (the server shuts down)."""
@@ -173,6 +175,17 @@ class SuggestionOutcomes:
 
             self._ledger = SuggestionLedger(get_config)
         return self._ledger
+
+
+def _code_points(text: str, utf16_units: int) -> int:
+    """How many characters of `text` the first `utf16_units` UTF-16 code units cover
+    (editors count the accepted length in UTF-16, as JavaScript strings do)."""
+    units = 0
+    for index, character in enumerate(text):
+        units += 2 if ord(character) > 0xFFFF else 1
+        if units > utf16_units:
+            return index
+    return len(text)
 
 
 def _item_id(params: Any) -> str | None:

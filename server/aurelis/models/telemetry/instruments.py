@@ -16,7 +16,7 @@ from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.trace import Span, Status, StatusCode
+from opentelemetry.trace import NoOpTracer, Span, Status, StatusCode, Tracer
 
 from aurelis.core.config import AurelisConfig
 from aurelis.models.telemetry.exporters import Exporters, build_exporters
@@ -40,7 +40,10 @@ class Telemetry:
         for processor in exporters.span_processors:
             self._tracing.add_span_processor(processor)
         self._metering = MeterProvider(resource=resource, metric_readers=exporters.readers)
-        self.tracer = self._tracing.get_tracer("aurelis")
+        # Without a span exporter (Prometheus alone) spans would be built for no one.
+        self.tracer: Tracer = (
+            self._tracing.get_tracer("aurelis") if exporters.span_processors else NoOpTracer()
+        )
         self._breaker_sources: list[BreakerSource] = []
         self._create_instruments()
 

@@ -13,6 +13,7 @@ Target (docs/telemetry.md): Prometheus on within 10 % of off, whole request time
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import gc
 import socket
@@ -104,3 +105,9 @@ def report(n: int, bare: list[float], off: list[float], on: list[float]) -> None
         print(f"{name:14} n={n}: p50 {ms(p50(samples))}  p95 {ms(p95(samples))}")
     print(f"overhead p50: off {ms(p50(off) - p50(bare))}, on {ms(p50(on) - p50(bare))}")
     print(f"on / off, p50 request time: {p50(on) / p50(off):.3f}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=1500)
+    asyncio.run(main(parser.parse_args().n))

@@ -41,9 +41,8 @@ class Telemetry:
             self._tracing.add_span_processor(processor)
         self._metering = MeterProvider(resource=resource, metric_readers=exporters.readers)
         # Without a span exporter (Prometheus alone) spans would be built for no one.
-        self.tracer: Tracer = (
-            self._tracing.get_tracer("aurelis") if exporters.span_processors else NoOpTracer()
-        )
+        self.tracing = bool(exporters.span_processors)
+        self.tracer: Tracer = self._tracing.get_tracer("aurelis") if self.tracing else NoOpTracer()
         self._breaker_sources: list[BreakerSource] = []
         self._create_instruments()
 

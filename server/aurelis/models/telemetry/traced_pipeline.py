@@ -11,12 +11,13 @@ even imported.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any, TypeVar
 
-from opentelemetry.trace import Span, Status, StatusCode
+from opentelemetry.trace import INVALID_SPAN, Span, Status, StatusCode
 
 from aurelis.core.config import AurelisConfig
 from aurelis.core.exceptions import RateLimitError
@@ -31,6 +32,8 @@ from aurelis.models.types import ModelRequest, ModelType
 __all__ = ["TracedPipeline"]
 
 T = TypeVar("T")
+#: Reusable: entering it costs a method call and yields a span that records nothing.
+_NO_SPAN = contextlib.nullcontext(INVALID_SPAN)
 
 
 class TracedPipeline(Pipeline):
@@ -40,7 +43,15 @@ class TracedPipeline(Pipeline):
         super().__init__(**options)
         self._telemetry = telemetry
         self._tracer = telemetry.tracer
+        self._tracing = telemetry.tracing
         telemetry.watch_breakers(self._breaker_states)
+
+    def _span(self, name: str, attributes: dict[str, Any] | None = None) -> Any:
+        """The span `name` as the current one; nothing at all without a span exporter
+        (Prometheus alone), so metrics-only telemetry pays for no span machinery."""
+        if not self._tracing:
+            return _NO_SPAN
+        return self._tracer.start_as_current_span(name, attributes=attributes)
 
     def _breaker_states(self) -> Iterable[tuple[str, str]]:
         return [(model.value, self.breakers.get(model).state.value) for model in ModelType]
@@ -48,7 +59,7 @@ class TracedPipeline(Pipeline):
     async def answer(self, request: ModelRequest, config: AurelisConfig) -> tuple[Outcome, bool]:
         started = time.perf_counter()
         task = request.task_type.value
-        with self._tracer.start_as_current_span("aurelis.request") as span:
+        with self._span("aurelis.request") as span:
             try:
                 outcome, shared = await super().answer(request, config)
             except BaseException as error:
@@ -82,7 +93,7 @@ class TracedPipeline(Pipeline):
         telemetry.request_done(span, labels, started, details)
 
     def begin(self, request: ModelRequest, config: AurelisConfig) -> Hit | Exchange:
-        with self._tracer.start_as_current_span("aurelis.cache") as span:
+        with self._span("aurelis.cache") as span:
             found = super().begin(request, config)
             hit = isinstance(found, Hit)
             span.set_attribute("aurelis.cache.hit", hit)
@@ -91,7 +102,7 @@ class TracedPipeline(Pipeline):
         return found
 
     async def lower_tiers(self, exchange: Exchange) -> Hit | None:
-        with self._tracer.start_as_current_span("aurelis.cache.lower_tiers") as span:
+        with self._span("aurelis.cache.lower_tiers") as span:
             found = await super().lower_tiers(exchange)
             span.set_attribute("aurelis.cache.hit", found is not None)
         if found is not None:
@@ -119,7 +130,7 @@ class TracedPipeline(Pipeline):
             return await call_once(exchange, prepared, breaker)
 
         attributes = {"aurelis.model": model.value, "aurelis.hop": len(exchange.trail.attempts)}
-        with self._tracer.start_as_current_span("aurelis.attempt", attributes=attributes) as span:
+        with self._span("aurelis.attempt", attributes) as span:
             try:
                 return await super()._answer_handling_retries(exchange, model, counted, time_left)
             except Exception as error:
@@ -135,8 +146,7 @@ class TracedPipeline(Pipeline):
             "aurelis.model": prepared.model.value,
             "aurelis.deployment": prepared.resolved.deployment,
         }
-        tracer = self._tracer
-        with tracer.start_as_current_span("aurelis.provider_call", attributes=attributes) as span:
+        with self._span("aurelis.provider_call", attributes) as span:
             try:
                 answer = await super()._answer_once(exchange, prepared, breaker)
             except Exception as error:
@@ -155,10 +165,9 @@ class TracedPipeline(Pipeline):
         probe, slot = super()._guards(exchange, prepared, breaker, limiter)
         model = prepared.model.value
         waits = self._telemetry.waits
-        return (
-            _Entered(probe, self._tracer, "aurelis.breaker", model, None),
-            _Entered(slot, self._tracer, "aurelis.rate_limit", model, waits.record),
-        )
+        if self._tracing:
+            probe = _Entered(probe, self._span, "aurelis.breaker", model, None)
+        return probe, _Entered(slot, self._span, "aurelis.rate_limit", model, waits.record)
 
     async def _call_failed(
         self,
@@ -178,17 +187,17 @@ class _Entered:
     def __init__(
         self,
         guard: Guard,
-        tracer: Any,
+        span: Callable[[str], Any],
         name: str,
         model: str,
         record: Callable[[float, dict[str, str]], None] | None,
     ) -> None:
-        self._guard, self._tracer, self._name = guard, tracer, name
+        self._guard, self._span, self._name = guard, span, name
         self._model, self._record = model, record
 
     async def __aenter__(self) -> Any:
         started = time.perf_counter()
-        with self._tracer.start_as_current_span(self._name) as span:
+        with self._span(self._name) as span:
             span.set_attribute("aurelis.model", self._model)
             try:
                 return await self._guard.__aenter__()

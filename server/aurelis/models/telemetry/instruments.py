@@ -20,6 +20,7 @@ from opentelemetry.trace import NoOpTracer, Span, Status, StatusCode, Tracer
 
 from aurelis.core.config import AurelisConfig
 from aurelis.models.telemetry.exporters import Exporters, build_exporters
+from aurelis.models.telemetry.tallies import Tally
 
 __all__ = ["Telemetry", "BREAKER_VALUES"]
 
@@ -52,7 +53,10 @@ class Telemetry:
 
     def _create_instruments(self) -> None:
         meter = self._metering.get_meter("aurelis")
-        counter = meter.create_counter
+
+        def counter(name: str, description: str) -> Tally:
+            return Tally(meter, name, description)
+
         self.requests = counter("aurelis_requests", description="Requests answered or failed")
         self.duration = meter.create_histogram(
             "aurelis_request_duration",

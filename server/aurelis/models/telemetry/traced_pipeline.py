@@ -32,6 +32,9 @@ from aurelis.models.types import ModelRequest, ModelType
 __all__ = ["TracedPipeline"]
 
 T = TypeVar("T")
+#: A slot taken within this many seconds was free: no wait is recorded (a histogram
+#: measurement per request would cost more than taking the slot).
+_WAITED = 0.001
 #: Reusable: entering it costs a method call and yields a span that records nothing.
 _NO_SPAN = contextlib.nullcontext(INVALID_SPAN)
 
@@ -205,8 +208,9 @@ class _Entered:
                 _failed(span, error)
                 raise
             finally:
-                if self._record is not None:
-                    self._record(time.perf_counter() - started, {"model": self._model})
+                waited = time.perf_counter() - started
+                if self._record is not None and waited >= _WAITED:
+                    self._record(waited, {"model": self._model})
 
     async def __aexit__(
         self,

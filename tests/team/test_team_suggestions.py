@@ -83,9 +83,7 @@ async def test_two_servers_on_one_redis_show_one_acceptance_table(
         {"endpoint": model_thread.url, "token": TEST_TOKEN, "redis_url": redis_url}
     )
 
-    result = await asyncio.to_thread(
-        CliRunner().invoke, app, ["usage", "--suggestions", "--json"]
-    )
+    result = await asyncio.to_thread(CliRunner().invoke, app, ["usage", "--suggestions", "--json"])
 
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)["suggestions"]

@@ -10,6 +10,9 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+)
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from aurelis.core.config import AurelisConfig
@@ -134,3 +137,41 @@ async def test_without_an_exporter_the_plain_pipeline_runs(
         assert type(orchestrator._pipeline).__name__ == "Pipeline"
     finally:
         await orchestrator.close()
+
+
+async def test_a_streamed_request_has_its_span_and_its_tokens_in_the_exported_metrics(
+    remote_config: AurelisConfig, model_server: ModelServer, receiver: Receiver
+) -> None:
+    remote_config.update({"otlp_endpoint": receiver.url})
+    model_server.set_default("*", Reply(content="streamed answer text", completion_tokens=7))
+    orchestrator = ModelOrchestrator()
+    try:
+        request = ModelRequest(prompt="say something", task_type=TaskType.CODE_GENERATION)
+        chunks = [chunk async for chunk in orchestrator.stream_request(request)]
+    finally:
+        await orchestrator.close()
+        telemetry.shutdown()
+
+    assert "".join(chunks) == "streamed answer text"
+    [root] = [span for span in _spans(receiver) if span["name"] == "aurelis.request"]
+    assert root["attributes"]["aurelis.stream"] is True
+    assert root["attributes"]["aurelis.outcome"] == "answered"
+    sums = _metric_sums(receiver)
+    assert sums[("aurelis_tokens", "out")] == 7
+    assert sums[("aurelis_requests", "answered")] == 1
+
+
+def _metric_sums(receiver: Receiver) -> dict[tuple[str, str], float]:
+    """Sum data points per (metric, the `direction` or `outcome` label)."""
+    sums: dict[tuple[str, str], float] = {}
+    for body in receiver.bodies.get("/v1/metrics", []):
+        request = ExportMetricsServiceRequest.FromString(body)
+        for resource in request.resource_metrics:
+            for scope in resource.scope_metrics:
+                for metric in scope.metrics:
+                    for point in metric.sum.data_points:
+                        labels = {a.key: a.value.string_value for a in point.attributes}
+                        label = labels.get("direction") or labels.get("outcome") or ""
+                        key = (metric.name, label)
+                        sums[key] = sums.get(key, 0) + (point.as_int or point.as_double)
+    return sums

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncGenerator, Callable, Iterable
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -24,6 +24,7 @@ from aurelis.core.exceptions import RateLimitError
 from aurelis.models.breaker import CircuitBreaker
 from aurelis.models.outcome import Answer, Hit, Outcome, PreparedCall
 from aurelis.models.pipeline import Exchange, Guard, Pipeline, _CallOnce
+from aurelis.models.providers.base import Completion
 from aurelis.models.ratelimit import ModelRateLimiter
 from aurelis.models.routing import primary_model
 from aurelis.models.telemetry.instruments import Telemetry
@@ -83,17 +84,51 @@ class TracedPipeline(Pipeline):
             telemetry.request_done(span, labels, started, facts)
             return
         model = outcome.prepared.model.value
-        facts = outcome.facts()
-        hops = len(outcome.attempts)
-        prompt_tokens = int(facts.get("prompt_tokens") or 0)
-        completion_tokens = int(facts.get("completion_tokens") or 0)
-        telemetry.tokens.add(prompt_tokens, {"model": model, "direction": "in"})
-        telemetry.tokens.add(completion_tokens, {"model": model, "direction": "out"})
+        self._answered_by(span, model, task, started, len(outcome.attempts), outcome.tokens)
+
+    def _answered_by(
+        self, span: Span, model: str, task: str, started: float, hops: int, tokens: int | None
+    ) -> None:
         if hops:
-            telemetry.fallbacks.add(1, {"model": model})
-        details = {"cached": False, "tokens": outcome.tokens, "fallback_hops": hops}
+            self._telemetry.fallbacks.add(1, {"model": model})
+        details: dict[str, Any] = {"cached": False, "fallback_hops": hops}
+        if tokens is not None:
+            details["tokens"] = tokens
         labels = {"model": model, "task": task, "outcome": "answered"}
-        telemetry.request_done(span, labels, started, details)
+        self._telemetry.request_done(span, labels, started, details)
+
+    async def open_stream(self, exchange: Exchange) -> AsyncGenerator[str, None]:
+        """A streamed request's span and metrics end at its first chunk (the time a user
+        waits to see the answer start); its tokens are counted when the stream ends."""
+        started = time.perf_counter()
+        task = exchange.request.task_type.value
+        with self._span("aurelis.request", {"aurelis.stream": True}) as span:
+            try:
+                stream = await super().open_stream(exchange)
+            except BaseException as error:
+                outcome_name = "cancelled" if _cancelled(error) else "failed"
+                labels = {"model": exchange.primary.value, "task": task, "outcome": outcome_name}
+                self._telemetry.request_done(span, labels, started, {"error": _name(error)})
+                raise
+            model = (exchange.trail.current or exchange.primary).value
+            self._answered_by(span, model, task, started, len(exchange.trail.attempts), None)
+        return stream
+
+    def _answered(
+        self,
+        exchange: Exchange,
+        prepared: PreparedCall,
+        limiter: ModelRateLimiter,
+        completion: Completion,
+        started: float,
+    ) -> Answer:
+        # Per call, not per request: requests sharing one call (single-flight) spent once.
+        answer = super()._answered(exchange, prepared, limiter, completion, started)
+        facts, model = answer.facts(), prepared.model.value
+        tokens = self._telemetry.tokens
+        tokens.add(int(facts.get("prompt_tokens") or 0), {"model": model, "direction": "in"})
+        tokens.add(int(facts.get("completion_tokens") or 0), {"model": model, "direction": "out"})
+        return answer
 
     def begin(self, request: ModelRequest, config: AurelisConfig) -> Hit | Exchange:
         with self._span("aurelis.cache") as span:

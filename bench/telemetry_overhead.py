@@ -46,6 +46,18 @@ async def _scrape_every_second(port: int) -> None:
         )
 
 
+def through(orchestrator: ModelOrchestrator, tag: str):
+    """One uncached request through `orchestrator` per call (prompts tagged per side)."""
+
+    async def call(i: int) -> None:
+        request = ModelRequest(
+            prompt=f"{tag} question number {i}", model_type=ModelType.GPT_4O_MINI
+        )
+        assert not (await orchestrator.process_request(request)).cached
+
+    return call
+
+
 async def main(n: int) -> None:
     with server_process() as url:
         limits = {"gpt-4o-mini": {"per_minute": None, "per_day": None}}
@@ -69,15 +81,6 @@ async def main(n: int) -> None:
             await bare.complete(
                 messages=messages, model=DEPLOYMENT, temperature=0.1, max_tokens=4096
             )
-
-        def through(orchestrator: ModelOrchestrator, tag: str):
-            async def call(i: int) -> None:
-                request = ModelRequest(
-                    prompt=f"{tag} question number {i}", model_type=ModelType.GPT_4O_MINI
-                )
-                assert not (await orchestrator.process_request(request)).cached
-
-            return call
 
         samples: dict[str, list[float]] = {"bare": [], "off": [], "on": []}
         calls = [(sdk, "bare"), (through(off, "off"), "off"), (through(on, "on"), "on")]

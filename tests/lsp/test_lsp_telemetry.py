@@ -46,10 +46,11 @@ async def test_a_scrape_shows_requests_durations_and_suggestion_events(
     start_lsp, model: ModelServer, project: Path
 ) -> None:
     port = free_port()
-    lsp = await start_lsp(env={"AURELIS_METRICS_PORT": str(port)})
+    checks = {"AURELIS_SUGGESTION_RETENTION_CHECKS": "[0.1, 0.3]"}
+    lsp = await start_lsp(env={"AURELIS_METRICS_PORT": str(port), **checks})
     await _accept_one(lsp, model, project)
 
-    samples = await asyncio.to_thread(_scrape, port)
+    samples = await _scrape_once_checked(port)
 
     request = {"model": "codestral-2501", "task": "code_completion", "outcome": "answered"}
     assert _value(samples, "aurelis_requests_total", **request) == 1
@@ -61,6 +62,9 @@ async def test_a_scrape_shows_requests_durations_and_suggestion_events(
         assert _value(samples, "aurelis_inline_suggestions_total", event=event, **suggestion) == 1
     accepted = _value(samples, "aurelis_inline_suggestion_chars_total", kind="accepted")
     assert accepted == len("a + b")
+    for check in ("retained_early", "retained_final"):
+        kept = _value(samples, "aurelis_inline_suggestion_chars_total", kind=check, **suggestion)
+        assert kept == len("a + b")
     assert _value(samples, "aurelis_breaker_state", model="codestral-2501") == 0
 
 
@@ -77,6 +81,17 @@ async def test_nothing_listens_without_metrics_port_and_an_untrusted_project_can
     assert refused
     warnings = " ".join(message.message for message in lsp.messages)
     assert "metrics_port" in warnings
+
+
+async def _scrape_once_checked(port: int, within: float = 20.0) -> list[Sample]:
+    """A scrape taken after the final retention check has been counted."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        samples = await asyncio.to_thread(_scrape, port)
+        final = _value(samples, "aurelis_inline_suggestion_chars_total", kind="retained_final")
+        if final or asyncio.get_running_loop().time() > deadline:
+            return samples
+        await asyncio.sleep(0.1)
 
 
 def _refused(port: int) -> bool:

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import redis.asyncio
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig
 from tests.conftest import TEST_TOKEN, server_env
@@ -29,6 +30,22 @@ async def model_thread() -> AsyncIterator[ModelServer]:
     server.set_default("*", Reply(content="a + b"))
     yield server
     server.stop_thread()
+
+
+async def _final_check_shared(redis_url: str, within: float = 20.0) -> None:
+    """Wait until a final retention check has reached Redis (checks run, then a flush)."""
+    client = redis.asyncio.Redis.from_url(redis_url)
+    deadline = asyncio.get_running_loop().time() + within
+    try:
+        while asyncio.get_running_loop().time() < deadline:
+            for key in await client.keys("aurelis:*:suggestions:*"):
+                fields = await client.hkeys(key)
+                if any(field.endswith(b"|retained_chars_final") for field in fields):
+                    return
+            await asyncio.sleep(0.1)
+    finally:
+        await client.aclose()
+    raise AssertionError("no retention check reached Redis")
 
 
 async def _one_editor(model: ModelServer, redis_url: str, home: Path, *, accept: bool) -> None:
@@ -60,7 +77,7 @@ async def _one_editor(model: ModelServer, redis_url: str, home: Path, *, accept:
         if accept:
             client.edit(uri, types.Range(start=CURSOR, end=CURSOR), str(item.insert_text))
             await client.command(item.command.command, *item.command.arguments)
-            await asyncio.sleep(0.6)  # both retention checks
+            await _final_check_shared(redis_url)
         await asyncio.wait_for(client.shutdown_session(), TIMEOUT)  # writes what is pending
     finally:
         await client.stop()

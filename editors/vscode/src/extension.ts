@@ -43,6 +43,7 @@ import {
   trustResultMessage,
 } from './trust';
 import { markdownAsPlainHtml, panelHtml } from './webview';
+import { installSuggestionOutcomes, SuggestionOutcomes } from './suggestionOutcomes';
 
 const STATUS_NOTIFICATION = 'aurelis/status';
 
@@ -291,11 +292,13 @@ class AurelisController implements vscode.Disposable {
           if (cfg.get<boolean>('inlineCompletion.enabled', true) === false) return null;
           const delay = debounceDelay(context.triggerKind, cfg.get('inlineCompletion.debounceMs'));
           if (!(await waitUnlessCancelled(delay, token))) return null;
-          return next(document, position, context, token);
+          return outcomes.delivered(await next(document, position, context, token));
         },
       },
     };
     const client = new LanguageClient('aurelis', 'Aurelis', serverOptions, clientOptions);
+    const outcomes = new SuggestionOutcomes((method, params) => client.sendNotification(method, params));
+    installSuggestionOutcomes(vscode.languages as never, outcomes); // the client's provider reports
     // textDocument/inlineCompletion is a "proposed" (LSP 3.18) feature in
     // vscode-languageclient 9: without this the client neither advertises the capability
     // nor registers the provider.

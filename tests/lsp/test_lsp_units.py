@@ -1,4 +1,4 @@
-"""The language server's pure parts, one behaviour each: positions, post-processing,
+"""The language server's pure parts, one behaviour each: post-processing,
 minimal edits, the forwarding cache, token budgets, symbols and safe file reading."""
 
 from __future__ import annotations
@@ -7,42 +7,19 @@ import os
 from pathlib import Path
 
 import pytest
-from lsprotocol import types
 from tests.lsp.harness import apply_edit
 
+from aurelis.lsp.actions.edits import minimal_edits
 from aurelis.lsp.budget import fit_head, fit_tail
 from aurelis.lsp.context import ContextSources, ProjectCache
-from aurelis.lsp.workspace.documents import DocumentSnapshot, offset_at, position_at
-from aurelis.lsp.actions.edits import minimal_edits
 from aurelis.lsp.inline.cache import CompletionCache
 from aurelis.lsp.inline.prompt import LocalInline, build_inline_request
 from aurelis.lsp.inline.window import WindowLimits
 from aurelis.lsp.postprocess import clean_inline, extract_code, reindent, restore_secrets
 from aurelis.lsp.symbols import enclosing_definition, enclosing_header, imported_paths
+from aurelis.lsp.workspace.documents import DocumentSnapshot
 from aurelis.lsp.workspace.workspace_files import WorkspaceRoots, list_tree, read_text_file
 from aurelis.models.tokens import count_tokens
-
-
-def _position(line: int, character: int) -> types.Position:
-    return types.Position(line=line, character=character)
-
-
-# --- positions ----------------------------------------------------------------------------
-
-
-def test_positions_count_utf16_units() -> None:
-    text = "a😀b\nxyz"
-    assert offset_at(text, _position(0, 3)) == 2  # the emoji is two UTF-16 units
-    assert position_at(text, 2) == _position(0, 3)
-    assert offset_at(text, _position(0, 3), "utf-32") == 3
-
-
-def test_positions_past_the_end_clamp_to_the_line_or_the_document() -> None:
-    text = "short\nline two\n"
-    assert offset_at(text, _position(0, 99)) == 5
-    assert offset_at(text, _position(42, 0)) == len(text)
-    assert offset_at("a\r\nb", _position(0, 5)) == 1  # never inside the line break
-
 
 # --- post-processing ----------------------------------------------------------------------
 

@@ -44,7 +44,6 @@ __all__ = [
     "register_secret",
     "known_secret_count",
     "is_secret_file",
-    "looks_like_env_file",
 ]
 
 #: Shorter lines cannot hold any credential format we know.
@@ -113,11 +112,3 @@ def _redact_line(line: str) -> str:
     line = mask_netrc(line)
     line = mask_named_secrets(line)
     return mask_detected(line)
-
-
-def looks_like_env_file(path: str) -> bool:
-    """Kept for callers of the old name: any file that is secrets by nature, `.env` included.
-
-    Use `aurelis.core.secret_files.is_secret_file` in new code.
-    """
-    return is_secret_file(path)

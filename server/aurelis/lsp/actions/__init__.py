@@ -1,1 +1,2 @@
-"""Editor actions (document, refactor, explain, tests, ...): the catalog, code actions, commands, and the edits they apply."""
+"""Editor actions (document, refactor, explain, tests, ...): the catalog, code actions,
+commands, and the edits they apply."""

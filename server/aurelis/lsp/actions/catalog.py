@@ -12,18 +12,15 @@ from __future__ import annotations
 
 import ast
 import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-
-from lsprotocol import types
 
 from aurelis.core.redaction import REDACTED
 from aurelis.lsp.actions.answer_guard import guarded
+from aurelis.lsp.actions.generated_tests import GeneratedTestFile, locate_test_file
 from aurelis.lsp.budget import count_tokens, fit_head
 from aurelis.lsp.context import ContextSources, action_context, relative_path
-from aurelis.lsp.workspace.documents import DocumentSnapshot
 from aurelis.lsp.errors import InvalidArguments, RequestFailed
-from aurelis.lsp.actions.generated_tests import GeneratedTestFile, locate_test_file
 from aurelis.lsp.postprocess import extract_code, reindent, restore_secrets, strip_comment_markers
 from aurelis.lsp.symbols import (
     Definition,
@@ -33,11 +30,13 @@ from aurelis.lsp.symbols import (
     indentation,
     language_family,
 )
+from aurelis.lsp.workspace.documents import DocumentSnapshot
 from aurelis.lsp.workspace.workspace_files import WorkspaceRoots
 from aurelis.models.types import ModelRequest, TaskType
 
 __all__ = [
     "ACTIONS",
+    "READ_ONLY",
     "ActionDraft",
     "ActionPlan",
     "ActionRequest",
@@ -120,6 +119,8 @@ class ActionSpec:
     task: TaskType
     title: str
     build: Builder
+    #: Answers in Markdown instead of editing: the document's version does not matter.
+    read_only: bool = False
 
 
 async def plan_action(action: ActionRequest, *, budget: int, sources: ContextSources) -> ActionPlan:
@@ -482,7 +483,8 @@ ACTIONS: dict[str, ActionSpec] = {
         TaskType.REFACTORING, "Add error handling", _rewrite("addErrorHandling")
     ),
     "generateTests": ActionSpec(TaskType.TESTING, "Generate tests", _tests),
-    "explain": ActionSpec(TaskType.EXPLANATION, "Explain", _explain),
-    "analyze": ActionSpec(TaskType.ANALYSIS, "Analyze", _analyze),
+    "explain": ActionSpec(TaskType.EXPLANATION, "Explain", _explain, read_only=True),
+    "analyze": ActionSpec(TaskType.ANALYSIS, "Analyze", _analyze, read_only=True),
 }
-
+#: The actions that answer in Markdown instead of editing.
+READ_ONLY = frozenset(name for name, spec in ACTIONS.items() if spec.read_only)

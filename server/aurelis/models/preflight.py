@@ -14,24 +14,25 @@ from collections.abc import Iterable
 
 from aurelis.models.prompts import SYSTEM_PROMPTS, refuse_oversized
 from aurelis.models.ratelimit import ClientRateLimitError
-from aurelis.models.routing import ResolvedModel, input_budget
+from aurelis.models.routing import ResolvedModel
 from aurelis.models.tokens import MAX_CHARS_PER_TOKEN
 from aurelis.models.types import ModelRequest, ModelType
 
 __all__ = ["refuse_beyond_chain", "refuse_unless_idle"]
 
 
-def refuse_beyond_chain(request: ModelRequest, chain: Iterable[ResolvedModel]) -> None:
+def refuse_beyond_chain(request: ModelRequest, chain: Iterable[tuple[ResolvedModel, int]]) -> None:
     """PromptTooLongError when the prompt surely exceeds the largest window of `chain`.
 
-    `chain` is read lazily and only until a window takes the prompt (usually the first):
-    resolving every model of the chain for each request cost more than the check.
+    `chain` holds each model with its prompt token budget for this request (the one the
+    call will be built with). It is read lazily and only until a window takes the prompt
+    (usually the first): resolving every model of the chain for each request cost more
+    than the check.
     """
     system = request.system_prompt or SYSTEM_PROMPTS[request.task_type]
     chars = len(system) + len(request.prompt)
     largest: tuple[int, ResolvedModel] | None = None
-    for resolved in chain:
-        budget = input_budget(resolved, request.max_tokens)[0]
+    for resolved, budget in chain:
         if chars <= budget * MAX_CHARS_PER_TOKEN:
             return  # this model may take it
         if largest is None or budget > largest[0]:

@@ -1,4 +1,4 @@
-"""Sharing a request's deadline among the links of its fallback chain (issue 12, item 3).
+"""Sharing a request's deadline among the links of its fallback chain.
 
 Each remote link gets at most what leaves the rest of the chain time to answer: when the
 chain ends in the embedded LOCAL model, the last `local_reserve` seconds of the deadline are

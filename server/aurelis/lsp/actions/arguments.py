@@ -17,8 +17,8 @@ from lsprotocol import types
 
 from aurelis.core.secret_files import secret_file_refusal
 from aurelis.lsp.actions.catalog import ActionRequest
-from aurelis.lsp.configuration import plain
 from aurelis.lsp.errors import InvalidArguments
+from aurelis.lsp.protocol.lsp_any import plain
 from aurelis.lsp.workspace.documents import DocumentSnapshot, snapshot
 
 if TYPE_CHECKING:

@@ -20,8 +20,8 @@ from aurelis.lsp.actions.arguments import parse_arguments
 from aurelis.lsp.actions.catalog import ACTIONS, READ_ONLY, Markdown
 from aurelis.lsp.actions.change_request import StaleDocument, request_change, stale
 from aurelis.lsp.actions.changes import workspace_edit_for
-from aurelis.lsp.configuration import plain
 from aurelis.lsp.diagnostics import diagnostics_lines
+from aurelis.lsp.protocol.lsp_any import plain
 from aurelis.lsp.server_state import AurelisLanguageServer
 from aurelis.lsp.workspace.documents import is_at_version, snapshot
 

@@ -7,8 +7,7 @@ import logging
 import pytest
 
 from aurelis.core.log import RedactingFilter
-from aurelis.core.redaction import REDACTED, redact, register_secret
-from aurelis.core.secret_files import is_secret_file
+from aurelis.core.secrets import REDACTED, is_secret_file, redact, register_secret
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aurelis.core.exceptions import ConfigurationError
-from aurelis.core.redaction import redact
+from aurelis.core.secrets import redact
 from aurelis.lsp.live_config import get_config
 from aurelis.lsp.protocol.lsp_any import plain
 

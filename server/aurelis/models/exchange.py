@@ -4,23 +4,27 @@ A `Lookup` is what the cache layer needs (the primary model, its budget, the key
 `Exchange` is what every later layer shares: the deadline, the trail of failed links and
 each model's prompt budget, worked out once per request (the key, the length check before
 the chain and the prompt for each model all read the same numbers).
+
+A prompt no model of the fallback chain could take is refused by its length alone, before
+it is redacted or tokenized (tokenizing 20 MB takes longer than most deadlines).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from aurelis.core.config import AurelisConfig
 from aurelis.models.cache import cache_key
 from aurelis.models.fallback import Trail
 from aurelis.models.outcome import PreparedCall
-from aurelis.models.prompts import build_messages
+from aurelis.models.prompts import SYSTEM_PROMPTS, build_messages, refuse_oversized
 from aurelis.models.providers.base import ProviderCall
 from aurelis.models.providers.fim import fim_prompt_for
 from aurelis.models.routing import ResolvedModel, input_budget, primary_model, resolve
+from aurelis.models.tokens import MAX_CHARS_PER_TOKEN
 from aurelis.models.types import ModelRequest, ModelType
 
-__all__ = ["Clock", "Exchange", "Lookup", "prepare_call", "request_key"]
+__all__ = ["Clock", "Exchange", "Lookup", "prepare_call", "refuse_beyond_chain", "request_key"]
 
 Clock = Callable[[], float]
 
@@ -109,3 +113,26 @@ def prepare_call(exchange: Exchange, model: ModelType) -> PreparedCall:
         fim=fim_prompt_for(request, model, config.inline_fim),
     )
     return PreparedCall(resolved, prompt, call)
+
+
+def refuse_beyond_chain(request: ModelRequest, chain: Iterable[tuple[ResolvedModel, int]]) -> None:
+    """PromptTooLongError when the prompt surely exceeds the largest window of `chain`.
+
+    `chain` holds each model with its prompt token budget for this request (the one the
+    call will be built with). It is read lazily and only until a window takes the prompt
+    (usually the first): resolving every model of the chain for each request cost more
+    than the check.
+    """
+    system = request.system_prompt or SYSTEM_PROMPTS[request.task_type]
+    chars = len(system) + len(request.prompt)
+    largest: tuple[int, ResolvedModel] | None = None
+    for resolved, budget in chain:
+        if chars <= budget * MAX_CHARS_PER_TOKEN:
+            return  # this model may take it
+        if largest is None or budget > largest[0]:
+            largest = (budget, resolved)
+    if largest is None:
+        return
+    budget, widest = largest
+    where = f"{widest.model.value}, the largest window of the fallback chain,"
+    refuse_oversized(chars, budget, where)

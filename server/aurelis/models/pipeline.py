@@ -37,11 +37,10 @@ from aurelis.core.exceptions import (
 )
 from aurelis.models.breaker import BreakerRegistry, BreakerState, CircuitBreaker, CircuitOpenError
 from aurelis.models.cache import ResponseCache
-from aurelis.models.chain_budget import LocalWarmup, within_share
-from aurelis.models.exchange import Clock, Exchange, Lookup, prepare_call
+from aurelis.models.chain_budget import LocalWarmup, refuse_unless_idle, within_share
+from aurelis.models.exchange import Clock, Exchange, Lookup, prepare_call, refuse_beyond_chain
 from aurelis.models.fallback import Trail, chain_failure, fallback_chain
 from aurelis.models.outcome import Answer, Hit, Outcome, PreparedCall
-from aurelis.models.preflight import refuse_beyond_chain, refuse_unless_idle
 from aurelis.models.providers.base import Completion, StreamChunk
 from aurelis.models.providers.registry import ProviderFactory, ProviderRegistry
 from aurelis.models.ratelimit import ModelRateLimiter, RateLimiterRegistry

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
-from aurelis.core.secret_files import secret_file_refusal
+from aurelis.core.secrets import secret_file_refusal
 from aurelis.lsp.actions.catalog import ActionRequest
 from aurelis.lsp.errors import InvalidArguments
 from aurelis.lsp.protocol.lsp_any import plain

@@ -15,7 +15,7 @@ import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from aurelis.core.redaction import REDACTED
+from aurelis.core.secrets import REDACTED
 from aurelis.lsp.actions.answer_guard import guarded
 from aurelis.lsp.actions.generated_tests import GeneratedTestFile, locate_test_file
 from aurelis.lsp.budget import count_tokens, fit_head

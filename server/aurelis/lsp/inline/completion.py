@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from lsprotocol import types
 
 from aurelis.core.log import log_event
-from aurelis.core.redaction import REDACTED
+from aurelis.core.secrets import REDACTED
 from aurelis.lsp.errors import RequestFailed
 from aurelis.lsp.inline.cache import CompletionCache
 from aurelis.lsp.inline.prompt import LocalInline, build_inline_request
@@ -354,7 +354,7 @@ def _answered_as_fim(model: ModelType) -> bool:
 
 async def _model_loaded() -> None:
     """Load the local model (or join its load) when asked explicitly (Invoked): the request
-    would otherwise be refused until it is loaded (typing never waits: models.preflight)."""
+    would otherwise be refused until it is loaded (typing never waits: models.chain_budget)."""
     model = local_model(build=True)
     if model is not None and model.state in ("not_loaded", "loading"):
         await model.preload()

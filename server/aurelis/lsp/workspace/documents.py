@@ -23,7 +23,7 @@ from urllib.parse import unquote
 from lsprotocol import types
 from pygls.uris import to_fs_path
 
-from aurelis.core.secret_files import is_secret_file
+from aurelis.core.secrets import is_secret_file
 from aurelis.lsp.workspace.document_store import BufferedTextDocument
 from aurelis.lsp.workspace.positions import encoding_name
 from aurelis.lsp.workspace.text_buffer import Lines

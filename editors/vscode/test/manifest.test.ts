@@ -170,12 +170,35 @@ describe('package.json', () => {
 });
 
 describe('source layout', () => {
-  test('only extension.ts imports vscode, so the rest can be unit tested', () => {
-    const src = join(root, 'src');
-    for (const file of readdirSync(src)) {
-      if (!file.endsWith('.ts') || file === 'extension.ts') continue;
+  // The modules that talk to VS Code (all run by the wiring test, extension.test.ts);
+  // every other module is pure, so its unit tests run without a VS Code host.
+  const vscodeBound = new Set([
+    'extension.ts',
+    'client.ts',
+    'statusItem.ts',
+    'resultsPanel.ts',
+    'editorCommands.ts',
+    'trustCommands.ts',
+  ]);
+  const src = join(root, 'src');
+  const sources = readdirSync(src).filter((file) => file.endsWith('.ts'));
+
+  test('only the VS Code-bound modules import vscode, so the rest can be unit tested', () => {
+    const bound = [...vscodeBound].map((file) => file.replace(/\.ts$/, ''));
+    for (const file of sources) {
+      if (vscodeBound.has(file)) continue;
       const text = readFileSync(join(src, file), 'utf8');
       assert.doesNotMatch(text, /from ['"]vscode(-languageclient[^'"]*)?['"]|require\(['"]vscode/, file);
+      for (const module of bound) {
+        assert.ok(!text.includes(`from './${module}'`), `${file} imports ./${module}`);
+      }
     }
+  });
+
+  test('extension.ts only wires activation: no class, no logic of its own', () => {
+    const text = readFileSync(join(src, 'extension.ts'), 'utf8');
+    assert.doesNotMatch(text, /\bclass\s/);
+    assert.ok(text.split('\n').length < 80, 'extension.ts grew past activation');
+    for (const file of vscodeBound) assert.ok(sources.includes(file), `${file} exists`);
   });
 });

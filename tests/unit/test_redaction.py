@@ -78,7 +78,7 @@ def test_log_records_are_redacted_before_formatting() -> None:
     assert record.getMessage() == f"token={REDACTED}"
 
 
-# --- the formats issue 10 lists --------------------------------------------------------------
+# --- the credential formats users meet --------------------------------------------------------
 def _masks(line: str, *secrets: str) -> str:
     cleaned = redact(line)
     for secret in secrets:

@@ -36,6 +36,7 @@ import {
 import { SECTION, settingsSnapshot } from './settings';
 import { parseStatusParams } from './status';
 import { StatusItem } from './statusItem';
+import { installSuggestionOutcomes, SuggestionOutcomes } from './suggestionOutcomes';
 
 const STATUS_NOTIFICATION = 'aurelis/status';
 
@@ -63,6 +64,8 @@ export class ServerClient implements vscode.Disposable {
   private client: LanguageClient | undefined;
   private starting: Promise<boolean> | undefined;
   private restarting: Promise<void> = Promise.resolve();
+  /** Reports what became of the current client's inline suggestions (shown, accepted). */
+  private outcomes: SuggestionOutcomes | undefined;
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(
@@ -206,6 +209,9 @@ export class ServerClient implements vscode.Disposable {
     const run = { command: exe.command, args: exe.args, options: { cwd } };
     const serverOptions: ServerOptions = { run, debug: run };
     const client = new LanguageClient('aurelis', 'Aurelis', serverOptions, this.clientOptions());
+    const outcomes = new SuggestionOutcomes((method, params) => client.sendNotification(method, params));
+    installSuggestionOutcomes(vscode.languages as never, outcomes); // the client's provider reports
+    this.outcomes = outcomes;
     // textDocument/inlineCompletion is a "proposed" (LSP 3.18) feature in
     // vscode-languageclient 9: without this the client neither advertises the capability
     // nor registers the provider.
@@ -267,7 +273,8 @@ export class ServerClient implements vscode.Disposable {
         if (cfg.get<boolean>('inlineCompletion.enabled', true) === false) return null;
         const delay = debounceDelay(context.triggerKind, cfg.get('inlineCompletion.debounceMs'));
         if (!(await waitUnlessCancelled(delay, token))) return null;
-        return next(document, position, context, token);
+        const items = await next(document, position, context, token);
+        return this.outcomes === undefined ? items : this.outcomes.delivered(items);
       },
     };
   }

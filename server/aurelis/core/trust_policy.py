@@ -87,6 +87,7 @@ SETTING_TRUST: Mapping[str, SettingTrust] = MappingProxyType(
         "inline_fim": _harmless(
             "the request format at the endpoint you configured; same code sent"
         ),
+        "suggestion_retention_checks": _harmless("a time limit; counts stay on this machine"),
         "inline_speculation": _harmless(
             "extra local or remote calls for the same code; sends nothing new"
         ),
@@ -110,6 +111,8 @@ SETTING_TRUST: Mapping[str, SettingTrust] = MappingProxyType(
         "rate_limit_window_scale": _harmless("a time limit"),
         "retry_backoff_initial": _harmless("a time limit"),
         "retry_backoff_max": _harmless("a time limit"),
+        "metrics_port": _sensitive("opens a port that serves request and suggestion metrics"),
+        "otlp_endpoint": _sensitive("where traces and metrics are sent"),
         "log_level": _sensitive("how much (prompts included, at DEBUG) is written to the log"),
         "log_file": _sensitive("where files are written"),
     }

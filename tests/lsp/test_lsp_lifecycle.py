@@ -28,6 +28,7 @@ from tests.lsp.harness import (
 from aurelis.testing import ModelServer, Reply
 
 COMMANDS = [
+    "aurelis.acceptSuggestion",
     "aurelis.addErrorHandling",
     "aurelis.analyze",
     "aurelis.document",

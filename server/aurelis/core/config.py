@@ -36,8 +36,8 @@ from aurelis.core.config_files import (
 from aurelis.core.endpoint_url import checked_endpoint
 from aurelis.core.exceptions import ConfigurationError
 from aurelis.core.names import ModelType, TaskType
-from aurelis.core.redaction import register_secret
 from aurelis.core.redis_url import redact_url, url_problem, url_secrets
+from aurelis.core.secrets import register_secret
 
 __all__ = [
     "AurelisConfig",

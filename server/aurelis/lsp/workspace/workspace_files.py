@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pathspec
 
-from aurelis.core.secret_files import is_secret_file
+from aurelis.core.secrets import is_secret_file
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -123,7 +123,7 @@ def read_text_file(
     """The text of `path`, or None when it must not or cannot be used as context.
 
     None for: paths outside the workspace (links resolved), files that are secrets by
-    nature (`.env`, `.netrc`, keys: `core.secret_files`, checked on the name and on the
+    nature (`.env`, `.netrc`, keys: `core.secrets.files`, checked on the name and on the
     link's target), non-regular files, files over `max_bytes`, binary files and
     undecodable text.
     """

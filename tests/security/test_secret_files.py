@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from aurelis.core.secrets.files import is_secret_file, secret_file_refusal
+from aurelis.core.secrets import is_secret_file, secret_file_refusal
 
 
 @pytest.mark.parametrize(

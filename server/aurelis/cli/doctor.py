@@ -36,7 +36,7 @@ from aurelis.core.exceptions import (
     ModelUnavailableError,
     RateLimitError,
 )
-from aurelis.core.secrets.redaction import redact
+from aurelis.core.secrets import redact
 
 __all__ = ["Check", "doctor_command", "run_checks", "doctor_exit_code", "redact_checks"]
 

@@ -14,8 +14,7 @@ from pathlib import Path
 
 from aurelis.cli.errors import CliUsageError
 from aurelis.core.safe_read import UnreadableFile, read_regular_file
-from aurelis.core.secrets.files import is_secret_file, secret_file_refusal
-from aurelis.core.secrets.redaction import redact
+from aurelis.core.secrets import is_secret_file, redact, secret_file_refusal
 
 __all__ = [
     "FileContext",

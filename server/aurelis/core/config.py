@@ -37,7 +37,7 @@ from aurelis.core.endpoint_url import checked_endpoint
 from aurelis.core.exceptions import ConfigurationError
 from aurelis.core.names import ModelType, TaskType
 from aurelis.core.redis_url import redact_url, url_problem, url_secrets
-from aurelis.core.secrets.redaction import register_secret
+from aurelis.core.secrets import register_secret
 
 __all__ = [
     "AurelisConfig",

@@ -19,7 +19,7 @@ from typing import Any
 
 from aurelis.core.log_limits import BoundedFilter
 from aurelis.core.private_files import open_private_append
-from aurelis.core.secrets.redaction import redact
+from aurelis.core.secrets import redact
 
 __all__ = [
     "configure_logging",

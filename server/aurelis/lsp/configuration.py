@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from aurelis.core.exceptions import ConfigurationError
-from aurelis.core.secrets.redaction import redact
+from aurelis.core.secrets import redact
 from aurelis.lsp.live_config import get_config
+from aurelis.lsp.protocol.lsp_any import plain
 
-__all__ = ["ServerSettings", "SettingsManager", "SECTION", "plain"]
+__all__ = ["ServerSettings", "SettingsManager", "SECTION"]
 
 SECTION = "aurelis"
 
@@ -49,17 +50,6 @@ class ServerSettings:
     inline_prompt_tokens: int = 1536
     #: Prompt budget of an editor action (the legacy free tier accepted 8K tokens in).
     action_prompt_tokens: int = 6000
-
-
-def plain(value: Any) -> Any:
-    """JSON-like data from whatever pygls structured it into (namedtuples for LSPAny)."""
-    if hasattr(value, "_asdict"):
-        return {key: plain(item) for key, item in value._asdict().items()}
-    if isinstance(value, Mapping):
-        return {str(key): plain(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(item) for item in value]
-    return value
 
 
 def _lookup(section: Mapping[str, Any], key: str) -> Any:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from aurelis.core.secrets.redaction import redact
+from aurelis.core.secrets import redact
 from aurelis.lsp.live_config import get_config, route
 from aurelis.lsp.local_model import local_model_status
 from aurelis.models.types import ModelType, TaskType

@@ -21,7 +21,7 @@ from aurelis.core.exceptions import (
     AurelisError,
     RateLimitError,
 )
-from aurelis.core.secrets.redaction import redact
+from aurelis.core.secrets import redact
 from aurelis.models.types import ModelType
 
 __all__ = [

@@ -21,11 +21,12 @@ from aurelis.core.log import log_event
 from aurelis.models import telemetry
 from aurelis.models.batch import ProgressCallback, run_batch
 from aurelis.models.breaker import BreakerState
+from aurelis.models.exchange import Lookup
 from aurelis.models.outcome import Hit, Outcome
-from aurelis.models.pipeline import Pipeline, request_key
+from aurelis.models.pipeline import Pipeline
 from aurelis.models.providers.registry import ProviderFactory
 from aurelis.models.ratelimit import RateLimits
-from aurelis.models.routing import primary_model, resolve
+from aurelis.models.routing import primary_model
 from aurelis.models.types import ModelRequest, ModelResponse, ModelType
 
 __all__ = ["ModelOrchestrator", "get_model_orchestrator", "reset_model_orchestrator"]
@@ -240,7 +241,7 @@ class ModelOrchestrator:
     # --- batch --------------------------------------------------------------------------------
     def _batch_key(self, request: ModelRequest, config: AurelisConfig) -> str | None:
         try:
-            return request_key(request, resolve(primary_model(request, config), config), config)
+            return Lookup(request, config).key
         except Exception:  # noqa: BLE001 - such a request fails on its own when answered
             return None
 

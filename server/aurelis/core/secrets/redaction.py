@@ -27,7 +27,6 @@ from collections.abc import Iterable
 from aurelis.core.secrets.assignments import mask_named_secrets
 from aurelis.core.secrets.command_flags import mask_command_flags
 from aurelis.core.secrets.detector import mask_detected
-from aurelis.core.secrets.files import is_secret_file
 from aurelis.core.secrets.patterns import (
     REDACTED,
     mask_connection_strings,
@@ -44,8 +43,6 @@ __all__ = [
     "redact_line",
     "register_secret",
     "known_secret_count",
-    "is_secret_file",
-    "looks_like_env_file",
 ]
 
 #: Shorter lines cannot hold any credential format we know.
@@ -115,11 +112,3 @@ def _redact_line(line: str) -> str:
     line = mask_named_secrets(line)
     line = mask_command_flags(line)
     return mask_detected(line)
-
-
-def looks_like_env_file(path: str) -> bool:
-    """Kept for callers of the old name: any file that is secrets by nature, `.env` included.
-
-    Use `aurelis.core.secrets.files.is_secret_file` in new code.
-    """
-    return is_secret_file(path)

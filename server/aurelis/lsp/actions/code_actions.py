@@ -16,15 +16,14 @@ from lsprotocol import types
 from pygls.capabilities import get_capability
 from pygls.exceptions import JsonRpcContentModified
 
-from aurelis.core.secrets.redaction import looks_like_env_file
 from aurelis.lsp.actions.arguments import parse_arguments
-from aurelis.lsp.actions.catalog import ACTIONS, Markdown
+from aurelis.lsp.actions.catalog import ACTIONS, READ_ONLY, Markdown
 from aurelis.lsp.actions.change_request import StaleDocument, request_change, stale
 from aurelis.lsp.actions.changes import workspace_edit_for
-from aurelis.lsp.configuration import plain
 from aurelis.lsp.diagnostics import diagnostics_lines
+from aurelis.lsp.protocol.lsp_any import plain
 from aurelis.lsp.server_state import AurelisLanguageServer
-from aurelis.lsp.workspace.documents import snapshot
+from aurelis.lsp.workspace.documents import is_at_version, snapshot
 
 __all__ = ["KINDS", "list_actions", "resolve_action", "register"]
 
@@ -92,7 +91,7 @@ def _action(
     action = types.CodeAction(
         title=title, kind=kind, diagnostics=list(diagnostics) if diagnostics else None
     )
-    if _resolves_edits(ls) and name not in ("explain",):
+    if _resolves_edits(ls) and name not in READ_ONLY:
         action.data = {"action": name, "arguments": args}
     else:
         action.command = types.Command(title=title, command=f"aurelis.{name}", arguments=[args])
@@ -104,7 +103,7 @@ def list_actions(
 ) -> list[types.CodeAction]:
     """The cheap list: no model call, no parsing."""
     document = snapshot(ls.workspace, params.text_document.uri)
-    if document is None or looks_like_env_file(document.path or document.uri):
+    if document is None or document.is_secret_file:
         return []
     ls.remember_diagnostics(document.uri, params.context.diagnostics)
     selected = params.range.start != params.range.end
@@ -151,8 +150,7 @@ async def resolve_action(ls: AurelisLanguageServer, action: types.CodeAction) ->
             document, change = requested.document, requested.change
         if isinstance(change, Markdown):
             return action
-        current = snapshot(ls.workspace, document.uri)
-        if current is None or current.version != document.version:
+        if not is_at_version(ls.workspace, document.uri, document.version):
             raise stale(ls, name)
     except StaleDocument as error:
         raise JsonRpcContentModified(message=error.message) from None

@@ -16,12 +16,11 @@ import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
-from urllib.parse import unquote
 
 from lsprotocol import types
 
 from aurelis.core.log import log_event
-from aurelis.core.secrets.redaction import REDACTED, looks_like_env_file
+from aurelis.core.secrets import REDACTED
 from aurelis.lsp.errors import RequestFailed
 from aurelis.lsp.inline import outcomes as suggestion_outcomes
 from aurelis.lsp.inline.cache import CompletionCache
@@ -36,7 +35,7 @@ from aurelis.lsp.model_calls import routes_to_local
 from aurelis.lsp.postprocess import clean_inline
 from aurelis.lsp.protocol.cancellation import Interrupted, run_until, wait_unless
 from aurelis.lsp.server_state import AurelisLanguageServer
-from aurelis.lsp.workspace.documents import DocumentSnapshot, snapshot
+from aurelis.lsp.workspace.documents import DocumentSnapshot, is_at_version, snapshot
 from aurelis.models.types import ModelRequest, ModelType, TaskType
 
 __all__ = ["InlineCompletions", "register"]
@@ -129,7 +128,7 @@ class InlineCompletions:
     ) -> types.InlineCompletionList:
         settings = self._ls.settings.server
         document = snapshot(self._ls.workspace, params.text_document.uri)
-        if not settings.inline_enabled or document is None or _is_secret(document):
+        if not settings.inline_enabled or document is None or document.is_secret_file:
             return _EMPTY
         offset = document.offset(params.position)
         prefix, suffix = document.text[:offset], document.text[offset:]
@@ -188,7 +187,7 @@ class InlineCompletions:
         if stop:
             timing.outcome = "superseded"
             return True
-        if _version(self._ls, document.uri) != document.version:
+        if not is_at_version(self._ls.workspace, document.uri, document.version):
             timing.outcome = "stale"  # typed on without asking again: nothing to show
             return True
         return False
@@ -253,7 +252,7 @@ class InlineCompletions:
             return ""
         finally:
             timing.model += time.perf_counter() - began
-        if _version(self._ls, document.uri) != document.version:
+        if not is_at_version(self._ls.workspace, document.uri, document.version):
             timing.outcome = "stale"
             return ""
         metadata = response.metadata or {}
@@ -397,7 +396,7 @@ def _answered_as_fim(model: ModelType) -> bool:
 
 async def _model_loaded() -> None:
     """Load the local model (or join its load) when asked explicitly (Invoked): the request
-    would otherwise be refused until it is loaded (typing never waits: models.preflight)."""
+    would otherwise be refused until it is loaded (typing never waits: models.chain_budget)."""
     model = local_model(build=True)
     if model is not None and model.state in ("not_loaded", "loading"):
         await model.preload()
@@ -417,16 +416,6 @@ def _estimated_tokens(text: str) -> int:
     # Before the local model is loaded: gemma 3 takes about 1.8 characters of code per token
     # (18,821 tokens for a 34 KB Python file); err on the side of more tokens.
     return len(text) * 10 // 17 + 1
-
-
-def _version(ls: AurelisLanguageServer, uri: str) -> int | None:
-    """The document's current version (None once closed)."""
-    current = ls.workspace.text_documents.get(unquote(uri))
-    return current.version if current is not None else None
-
-
-def _is_secret(document: DocumentSnapshot) -> bool:
-    return looks_like_env_file(document.path or document.uri)
 
 
 def register(ls: AurelisLanguageServer) -> InlineCompletions:

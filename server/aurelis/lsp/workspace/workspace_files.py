@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pathspec
 
-from aurelis.core.secrets.files import is_secret_file
+from aurelis.core.secrets import is_secret_file
 
 __all__ = [
     "MAX_FILE_BYTES",

@@ -14,7 +14,7 @@ from redis.exceptions import RedisError
 
 from aurelis.core.exceptions import ConfigurationError
 from aurelis.core.redis_url import check_url, redact_url, url_secrets
-from aurelis.core.secrets.redaction import redact
+from aurelis.core.secrets import redact
 from aurelis.models.shared.connection import SharedRedis, SharedUnavailable
 
 __all__ = ["RedisHealth", "check_redis"]

@@ -22,8 +22,9 @@ from opentelemetry.trace import INVALID_SPAN, Span, Status, StatusCode
 from aurelis.core.config import AurelisConfig
 from aurelis.core.exceptions import RateLimitError
 from aurelis.models.breaker import CircuitBreaker
+from aurelis.models.exchange import Exchange
 from aurelis.models.outcome import Answer, Hit, Outcome, PreparedCall
-from aurelis.models.pipeline import Exchange, Guard, Pipeline, _CallOnce
+from aurelis.models.pipeline import Guard, Pipeline, _CallOnce
 from aurelis.models.providers.base import Completion
 from aurelis.models.ratelimit import ModelRateLimiter
 from aurelis.models.routing import primary_model

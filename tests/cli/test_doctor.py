@@ -96,3 +96,40 @@ def test_editor_hints_are_given(invoke: Invoke, isolated_config: AurelisConfig) 
     names = set(_checks(result))
     assert "language server" in names
     assert names & {"VS Code", "Neovim", "editors"}
+
+
+def _launch_line(invoke: Invoke) -> str:
+    detail = _checks(invoke(["doctor", "--json"]))["language server"]["detail"]
+    return detail.removeprefix("start it with: ")
+
+
+def test_the_launch_line_is_the_console_script_beside_the_interpreter(
+    invoke: Invoke,
+    isolated_config: AurelisConfig,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    bin_dir = tmp_path / "venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    script = bin_dir / "aurelis"
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.setattr("sys.executable", str(bin_dir / "python"))
+
+    assert _launch_line(invoke) == f"{script} serve"
+
+
+def test_without_a_console_script_the_launch_line_keeps_the_cwd_off_sys_path(
+    invoke: Invoke,
+    isolated_config: AurelisConfig,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    # `python -m aurelis serve` run in a workspace holding aurelis/__main__.py runs its code.
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.setattr("sys.executable", str(tmp_path / "python3"))
+
+    line = _launch_line(invoke)
+
+    assert line == f"{tmp_path / 'python3'} -P -m aurelis serve"

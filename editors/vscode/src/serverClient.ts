@@ -268,9 +268,12 @@ export class AurelisServer implements vscode.Disposable {
   private createClient(exe: ServerExecutable, cwd: string): LanguageClient {
     // Spawned here so its exit code and stderr are known; the client still talks over
     // stdin/stdout and runs exactly the configured command line (no `--stdio` appended).
+    // Handed over as streams: the client neither kills it nor logs its stderr (we do both).
     const serverOptions = async () => {
-      this.process = launchServer(exe.command, exe.args, cwd);
-      return this.process.child;
+      const launched = launchServer(exe.command, exe.args, cwd);
+      this.process = launched;
+      launched.child.stderr?.on('data', (chunk: string) => this.output.append(chunk));
+      return { reader: launched.child.stdout as NodeJS.ReadableStream, writer: launched.input };
     };
     const client = new AurelisLanguageClient('aurelis', 'Aurelis', serverOptions, this.clientOptions());
     // textDocument/inlineCompletion is a "proposed" (LSP 3.18) feature in

@@ -6,6 +6,7 @@
  */
 
 import { ChildProcess, spawn } from 'child_process';
+import { Writable } from 'stream';
 
 /** The last lines a process wrote, bounded in lines and characters. */
 export class OutputTail {
@@ -47,6 +48,11 @@ export function describeExit(exit: ServerExit): string {
 
 export interface ServerProcess {
   readonly child: ChildProcess;
+  /**
+   * What the client writes to: the server's stdin, except that writes to a server that is
+   * gone are dropped instead of failing with EPIPE (the exit itself is what gets reported).
+   */
+  readonly input: Writable;
   readonly tail: OutputTail;
   /** Resolves once the process is gone. */
   readonly exit: Promise<ServerExit>;
@@ -71,7 +77,22 @@ export function launchServer(command: string, args: readonly string[], cwd: stri
       resolve(result);
     });
   });
-  return { child, tail, exit, exited: () => result };
+  return { child, tail, exit, exited: () => result, input: guardedInput(child, () => result !== undefined) };
+}
+
+function guardedInput(child: ChildProcess, gone: () => boolean): Writable {
+  const stdin = child.stdin;
+  // Without a listener a write to a dead process is an uncaught EPIPE in the extension host.
+  stdin?.on('error', () => undefined);
+  return new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      if (stdin === null || stdin.destroyed || gone()) {
+        callback();
+        return;
+      }
+      stdin.write(chunk, () => callback());
+    },
+  });
 }
 
 /**

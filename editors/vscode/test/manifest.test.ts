@@ -112,6 +112,16 @@ describe('package.json', () => {
     }
   });
 
+  test('machine-scoped settings say where VS Code honours them, remote windows included', () => {
+    const props = pkg.contributes.configuration.properties;
+    for (const key of MACHINE_SCOPED_SETTINGS) {
+      const text: string = props[`aurelis.${key}`].description ?? props[`aurelis.${key}`].markdownDescription;
+      assert.match(text, /Machine-scoped/, key);
+      assert.match(text, /Remote settings/, key);
+      assert.doesNotMatch(text, /User settings only/, key);
+    }
+  });
+
   test('settings that pick the executable or where code goes are machine-scoped', () => {
     const props = pkg.contributes.configuration.properties as Record<string, { scope?: string }>;
     for (const key of MACHINE_SCOPED_SETTINGS) {

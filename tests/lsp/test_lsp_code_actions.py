@@ -77,7 +77,9 @@ async def test_an_empty_selection_offers_no_rewrite_and_only_filters(
         lsp, _params(uri, _selection(lsp.texts[uri], SELECTED), only=["refactor"])
     )
 
-    only_source = await _actions(lsp, _params(uri, types.Range(start=cursor, end=cursor), only=["source"]))
+    only_source = await _actions(
+        lsp, _params(uri, types.Range(start=cursor, end=cursor), only=["source"])
+    )
 
     # Without a filter (the lightbulb) they are refactorings: editors hide source actions there.
     assert {a.kind for a in everything} == {"refactor"}

@@ -148,7 +148,7 @@ const ops = {
     await page.mouse.move(5, 5);
     await sleep(300);
     await statusItem().hover();
-    const hover = page.locator('.workbench-hover, .monaco-hover-content').first();
+    const hover = page.locator('.workbench-hover:visible, .monaco-hover-content:visible').filter({ hasText: 'Aurelis' }).first();
     await hover.waitFor({ state: 'visible', timeout: 8000 });
     await sleep(300);
     const text = squash(await hover.innerText());

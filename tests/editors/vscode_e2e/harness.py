@@ -72,8 +72,15 @@ def build_vsix(out_dir: Path) -> Path:
 
 def install_vsix(vsix: Path, extensions_dir: Path, data_dir: Path) -> None:
     done = subprocess.run(
-        [str(CODE_SERVER), "--extensions-dir", str(extensions_dir), "--user-data-dir",
-         str(data_dir), "--install-extension", str(vsix)],
+        [
+            str(CODE_SERVER),
+            "--extensions-dir",
+            str(extensions_dir),
+            "--user-data-dir",
+            str(data_dir),
+            "--install-extension",
+            str(vsix),
+        ],
         env=node_env(),
         stdin=subprocess.DEVNULL,
         capture_output=True,
@@ -248,9 +255,21 @@ def workbench(
     write_settings(data / "Machine" / "settings.json", machine_settings)
     port = free_port()
     log = root / "code-server.log"
-    args = [str(CODE_SERVER), "--bind-addr", f"127.0.0.1:{port}", "--auth", "none",
-            "--disable-telemetry", "--disable-update-check", "--user-data-dir", str(data),
-            "--extensions-dir", str(extensions_dir), "--config", str(root / "cs-config.yaml")]
+    args = [
+        str(CODE_SERVER),
+        "--bind-addr",
+        f"127.0.0.1:{port}",
+        "--auth",
+        "none",
+        "--disable-telemetry",
+        "--disable-update-check",
+        "--user-data-dir",
+        str(data),
+        "--extensions-dir",
+        str(extensions_dir),
+        "--config",
+        str(root / "cs-config.yaml"),
+    ]
     if not trust:
         args.append("--disable-workspace-trust")
     (root / "cs-config.yaml").write_text("cert: false\n")
@@ -258,7 +277,9 @@ def workbench(
         process = subprocess.Popen(
             [*args, str(workspace)],
             env=_code_server_env(env),
-            stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
     shots = ARTIFACTS / root.name

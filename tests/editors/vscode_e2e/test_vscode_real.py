@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 from tests.conftest import TEST_TOKEN, server_env
 from tests.editors.vscode_e2e.harness import (
-    NODE24,
     Workbench,
     build_vsix,
     install_vsix,
     require_tools,
+    write_settings,
     workbench,
 )
 
@@ -100,11 +100,13 @@ def main(
         workspace,
         extensions_dir,
         env,
-        user_settings={"aurelis.inlineCompletion.debounceMs": 50},
+        user_settings={"aurelis.inlineCompletion.debounceMs": 50, "aurelis.trace.server": "messages"},
         machine_settings={"aurelis.server.command": str(AURELIS)},
     ) as bench:
         bench.driver.call("openFile", name="calc.py")
-        bench.wait_for("the server to be ready", lambda: "azure" in bench.driver.call("status")["text"], 90)
+        bench.wait_for(
+            "the server to be ready", lambda: "azure" in bench.driver.call("status")["text"], 90
+        )
         bench.shot("ready")
         yield bench
 
@@ -118,7 +120,9 @@ def calc(main: Workbench) -> Workbench:
     main.driver.call("command", title="View: Close All Editors")
     main.driver.call("clearNotifications")
     main.driver.call("openFile", name="calc.py")
-    main.wait_for("the restored text", lambda: _editor_text(main), 15, lambda t: t == CALC.rstrip("\n"))
+    main.wait_for(
+        "the restored text", lambda: _editor_text(main), 15, lambda t: t == CALC.rstrip("\n")
+    )
     return main
 
 
@@ -133,7 +137,9 @@ def test_every_command_is_in_the_palette(main: Workbench) -> None:
         assert any(row.startswith(title) for row in rows), (title, rows)
 
 
-def test_the_environment_decides_what_the_user_did_not_set(main: Workbench, model: ModelServer) -> None:
+def test_the_environment_decides_what_the_user_did_not_set(
+    main: Workbench, model: ModelServer
+) -> None:
     # AURELIS_PROVIDER=azure and the endpoint come from the environment: the extension no
     # longer sends its default provider "auto" as if the user had chosen it.
     assert main.driver.call("status")["text"].endswith("Aurelis: azure")
@@ -151,20 +157,30 @@ def test_refactor_from_the_lightbulb_applies_and_undoes_in_one_step(
     calc: Workbench, model: ModelServer
 ) -> None:
     before = _editor_text(calc)
-    model.set_default("*", Reply(content="def mean(values):\n    return sum(values) / len(values)\n"))
+    model.set_default(
+        "*", Reply(content="def mean(values):\n    return sum(values) / len(values)\n")
+    )
     _select_mean(calc)
     rows = calc.driver.call("codeActions", via="lightbulb")
     calc.shot("lightbulb-menu")
-    for title in ("Refactor with Aurelis", "Document with Aurelis", "Generate tests with Aurelis",
-                  "Explain with Aurelis"):
+    for title in (
+        "Refactor with Aurelis",
+        "Document with Aurelis",
+        "Generate tests with Aurelis",
+        "Explain with Aurelis",
+    ):
         assert any(title in row for row in rows), (title, rows)
     calc.driver.call("chooseAction", label="Refactor with Aurelis")
-    after = calc.wait_for("the refactored text", lambda: _editor_text(calc), until=lambda t: "sum(values)" in t)
+    after = calc.wait_for(
+        "the refactored text", lambda: _editor_text(calc), until=lambda t: "sum(values)" in t
+    )
     calc.shot("refactored")
     assert "total += v" not in after
     assert after.startswith("def add(a, b):")
     calc.driver.call("key", key="Control+z")
-    calc.wait_for("one undo to restore the text", lambda: _editor_text(calc), 10, lambda t: t == before)
+    calc.wait_for(
+        "one undo to restore the text", lambda: _editor_text(calc), 10, lambda t: t == before
+    )
     calc.shot("undone")
 
 
@@ -185,10 +201,14 @@ def test_document_from_source_action_applies_and_undoes_in_one_step(
     calc.wait_for("the docstring", lambda: "Return the sum of a and b." in _editor_text(calc))
     calc.shot("documented")
     calc.driver.call("key", key="Control+z")
-    calc.wait_for("one undo to restore the text", lambda: _editor_text(calc), 10, lambda t: t == before)
+    calc.wait_for(
+        "one undo to restore the text", lambda: _editor_text(calc), 10, lambda t: t == before
+    )
 
 
-def test_explain_from_the_lightbulb_opens_the_explanation(calc: Workbench, model: ModelServer) -> None:
+def test_explain_from_the_lightbulb_opens_the_explanation(
+    calc: Workbench, model: ModelServer
+) -> None:
     model.set_default("*", Reply(content="`mean` averages the values. MARKER-EXPLAINED-41"))
     _select_mean(calc)
     calc.driver.call("codeActions", via="lightbulb")
@@ -229,16 +249,24 @@ def test_the_status_item_shows_an_error_then_offline(main: Workbench, model: Mod
     main.driver.call("gotoLine", line=2)
     main.driver.call("command", title="Aurelis: Analyze Code")
     tooltip = main.wait_for(
-        "the error in the tooltip", lambda: main.driver.call("statusTooltip"), 40, lambda t: "Last error" in t
+        "the error in the tooltip",
+        lambda: main.driver.call("statusTooltip"),
+        40,
+        lambda t: "Last error" in t,
     )
     main.shot("status-error")
     assert "MARKER-MODEL-REFUSED" in tooltip or "400" in tooltip, tooltip
     main.driver.call("clearNotifications")
     # The user picks the local model: offline, and the status says so.
-    settings = json.loads((main.data_dir / "User" / "settings.json").read_text())
-    main.write_user_settings({**settings, "aurelis.provider": "local"})
-    main.wait_for("offline", lambda: main.driver.call("status")["text"].endswith("Aurelis: local"), 40)
-    offline = main.driver.call("statusTooltip")
+    machine = main.data_dir / "Machine" / "settings.json"
+    write_settings(machine, {**json.loads(machine.read_text()), "aurelis.provider": "local"})
+    # The last error stays in the item until a request succeeds; the tooltip has the rest.
+    offline = main.wait_for(
+        "offline",
+        lambda: main.driver.call("statusTooltip"),
+        40,
+        lambda t: "Provider: local" in t and "Offline" in t,
+    )
     main.shot("status-offline")
     assert "Offline" in offline, offline
 
@@ -249,7 +277,8 @@ def test_the_output_channel_and_the_extension_host_log_are_clean(main: Workbench
     host_log = main.extension_host_log()
     assert host_log, "no extension host log found"
     unhandled = [
-        line for line in host_log.splitlines()
+        line
+        for line in host_log.splitlines()
         if "aurelis" in line.lower() and re.search(r"unhandled|rejected promise", line, re.I)
     ]
     assert unhandled == []
@@ -273,14 +302,20 @@ def failing(
     )
     script.chmod(0o755)
     with workbench(
-        root, workspace, extensions_dir, server_env(model),
-        user_settings={}, machine_settings={"aurelis.server.command": str(script)},
+        root,
+        workspace,
+        extensions_dir,
+        server_env(model),
+        user_settings={},
+        machine_settings={"aurelis.server.command": str(script)},
     ) as bench:
         bench.driver.call("openFile", name="calc.py")
         yield bench, runs
 
 
-def test_a_server_that_exits_at_start_gets_one_clear_message(failing: tuple[Workbench, Path]) -> None:
+def test_a_server_that_exits_at_start_gets_one_clear_message(
+    failing: tuple[Workbench, Path],
+) -> None:
     bench, runs = failing
     toasts = bench.wait_for(
         "the failure message",
@@ -305,8 +340,11 @@ def test_a_server_that_exits_at_start_gets_one_clear_message(failing: tuple[Work
     )
     bench.shot("exit-at-start-output")
     assert "MARKER-BROKEN-INSTALL" in panel
-    noise = [line for line in bench.extension_host_log().splitlines()
-             if any(n in line for n in CLIENT_NOISE) or "unhandled" in line.lower()]
+    noise = [
+        line
+        for line in bench.extension_host_log().splitlines()
+        if any(n in line for n in CLIENT_NOISE) or "unhandled" in line.lower()
+    ]
     assert noise == [], noise
 
 
@@ -318,7 +356,9 @@ def test_first_run_says_how_to_install_and_where_it_looked(
     workspace = _workspace(root, {"calc.py": CALC})
     env = {**server_env(model), "PATH": "/usr/bin:/bin"}
     assert shutil.which("aurelis", path="/usr/bin:/bin") is None
-    with workbench(root, workspace, extensions_dir, env, user_settings={}, machine_settings={}) as bench:
+    with workbench(
+        root, workspace, extensions_dir, env, user_settings={}, machine_settings={}
+    ) as bench:
         bench.driver.call("openFile", name="calc.py")
         toasts = bench.wait_for(
             "the message",
@@ -329,8 +369,11 @@ def test_first_run_says_how_to_install_and_where_it_looked(
         status = bench.driver.call("status")
     assert len(toasts) == 1, toasts
     [not_found] = toasts
-    assert "`aurelis` was not found on PATH (" in not_found, not_found
-    assert f"{NODE24.parent}:/usr/bin:/bin)" in not_found, not_found
+    # Where it looked: the PATH the extension host has (code-server puts its own dirs first).
+    searched = re.search(r"`aurelis` was not found on PATH \(([^)]*)\)", not_found)
+    assert searched is not None, not_found
+    dirs = searched.group(1).split(", and ")[0].split(":")
+    assert len(dirs) >= 2 and all(d.startswith("/") for d in dirs), dirs
     assert "pipx install /path/to/aurelis" in not_found, not_found
     assert "Remote settings" in not_found, not_found
     assert status["text"] == "Aurelis", status
@@ -347,7 +390,11 @@ def test_restricted_mode_ignores_the_workspace_endpoint_and_says_so(
         {"calc.py": CALC, ".vscode/settings.json": f'{{ "aurelis.endpoint": "{hostile}" }}'},
     )
     with workbench(
-        root, workspace, extensions_dir, server_env(model), trust=True,
+        root,
+        workspace,
+        extensions_dir,
+        server_env(model),
+        trust=True,
         user_settings={
             "security.workspace.trust.enabled": True,
             "security.workspace.trust.startupPrompt": "never",

@@ -563,20 +563,26 @@ describe('restricted mode and an interpreter inside the workspace', { skip: proc
   });
 });
 
-describe('extension with a server that exits as it starts', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'aurelis-vscode-exit-'));
+/** The scripted server in a failure mode (an AURELIS_FAKE_SERVER_* variable), for one suite. */
+function failingServer(mode: string, value: string) {
+  const dir = mkdtempSync(join(tmpdir(), 'aurelis-vscode-failing-'));
   const logFile = join(dir, 'server.jsonl');
   const run = freshActivation({ 'aurelis.server.command': process.execPath, 'aurelis.server.args': [fakeServer] });
   before(async () => {
     process.env.AURELIS_FAKE_SERVER_LOG = logFile;
-    process.env.AURELIS_FAKE_SERVER_EXIT_AT_START = '3';
+    process.env[mode] = value;
     await run.start();
   });
   after(async () => {
-    delete process.env.AURELIS_FAKE_SERVER_EXIT_AT_START;
+    delete process.env[mode];
     await run.stop();
     rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
   });
+  return { run, logFile };
+}
+
+describe('extension with a server that exits as it starts', () => {
+  const { run, logFile } = failingServer('AURELIS_FAKE_SERVER_EXIT_AT_START', '3');
 
   test('shows one message with the exit code and the last stderr lines, and starts it once', async () => {
     const error = await waitFor('the error', () => run.host.messages.find((m) => m.level === 'error'));
@@ -599,19 +605,7 @@ describe('extension with a server that exits as it starts', () => {
 });
 
 describe('extension with a server that keeps crashing after it started', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'aurelis-vscode-crash-'));
-  const logFile = join(dir, 'server.jsonl');
-  const run = freshActivation({ 'aurelis.server.command': process.execPath, 'aurelis.server.args': [fakeServer] });
-  before(async () => {
-    process.env.AURELIS_FAKE_SERVER_LOG = logFile;
-    process.env.AURELIS_FAKE_SERVER_CRASH_AFTER_INIT = '7';
-    await run.start();
-  });
-  after(async () => {
-    delete process.env.AURELIS_FAKE_SERVER_CRASH_AFTER_INIT;
-    await run.stop();
-    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
-  });
+  const { run, logFile } = failingServer('AURELIS_FAKE_SERVER_CRASH_AFTER_INIT', '7');
 
   test('is restarted three times, then one message says it kept stopping', async () => {
     const error = await waitFor(

@@ -21,8 +21,8 @@ from tests.editors.vscode_e2e.harness import (
     build_vsix,
     install_vsix,
     require_tools,
-    write_settings,
     workbench,
+    write_settings,
 )
 
 from aurelis.testing import ModelServer, Reply
@@ -100,7 +100,10 @@ def main(
         workspace,
         extensions_dir,
         env,
-        user_settings={"aurelis.inlineCompletion.debounceMs": 50, "aurelis.trace.server": "messages"},
+        user_settings={
+            "aurelis.inlineCompletion.debounceMs": 50,
+            "aurelis.trace.server": "messages",
+        },
         machine_settings={"aurelis.server.command": str(AURELIS)},
     ) as bench:
         bench.driver.call("openFile", name="calc.py")

@@ -18,9 +18,14 @@ from pathlib import Path
 from aurelis.core.redaction import redact
 from aurelis.core.secret_files import is_secret_file
 from aurelis.lsp.budget import count_tokens, fit_head, fit_tail
-from aurelis.lsp.workspace.documents import DocumentSnapshot
 from aurelis.lsp.symbols import enclosing_header, import_lines, imported_paths
-from aurelis.lsp.workspace.workspace_files import TreeListing, WorkspaceRoots, list_tree, read_text_file
+from aurelis.lsp.workspace.documents import DocumentSnapshot
+from aurelis.lsp.workspace.workspace_files import (
+    TreeListing,
+    WorkspaceRoots,
+    list_tree,
+    read_text_file,
+)
 
 __all__ = [
     "PROJECT_TIME_BOX",

@@ -29,16 +29,16 @@ from pygls.uris import to_fs_path
 from aurelis.core.log import configure_logging
 from aurelis.lsp import trust_commands
 from aurelis.lsp.actions import code_actions, commands
-from aurelis.lsp.inline import completion as inline_completion
 from aurelis.lsp.configuration import SECTION
-from aurelis.lsp.workspace.document_store import adopt_buffered_workspace
+from aurelis.lsp.inline import completion as inline_completion
 from aurelis.lsp.live_config import get_config, load_or_defaults, warm_up
 from aurelis.lsp.local_model import preload_in_background, stop_preloading
 from aurelis.lsp.model_calls import close_orchestrator
-from aurelis.lsp.server_state import AurelisLanguageServer
 from aurelis.lsp.protocol.transport import ListenError, serve_stdio, serve_tcp
-from aurelis.lsp.trust_commands import is_settings_file
 from aurelis.lsp.protocol.wire import max_message_bytes
+from aurelis.lsp.server_state import AurelisLanguageServer
+from aurelis.lsp.trust_commands import is_settings_file
+from aurelis.lsp.workspace.document_store import adopt_buffered_workspace
 
 __all__ = ["AurelisLanguageServer", "create_server", "main"]
 

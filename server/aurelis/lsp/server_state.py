@@ -17,15 +17,15 @@ from pygls.lsp.server import LanguageServer
 
 from aurelis import __version__
 from aurelis.core.trust import set_ignored_notifier
-from aurelis.lsp.diagnostics import diagnostics_lines
 from aurelis.lsp.configuration import SettingsManager
 from aurelis.lsp.context import ContextSources, ProjectCache
-from aurelis.lsp.workspace.documents import DocumentSnapshot, RecentDocuments, snapshot
+from aurelis.lsp.diagnostics import diagnostics_lines
 from aurelis.lsp.live_config import get_config
 from aurelis.lsp.model_calls import ModelCaller, orchestrator_health
 from aurelis.lsp.project_trust import ProjectTrust
 from aurelis.lsp.protocol.server_protocol import AurelisProtocol
 from aurelis.lsp.status import STATUS_METHOD, StatusReporter
+from aurelis.lsp.workspace.documents import DocumentSnapshot, RecentDocuments, snapshot
 from aurelis.lsp.workspace.workspace_files import WorkspaceRoots
 
 __all__ = ["AurelisLanguageServer"]

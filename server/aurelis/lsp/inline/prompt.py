@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from aurelis.core.redaction import redact
 from aurelis.lsp.budget import count_tokens
 from aurelis.lsp.context import ContextSources, inline_context, relative_path
-from aurelis.lsp.workspace.documents import DocumentSnapshot
 from aurelis.lsp.inline.window import ChunkCounter, TokenCounter, WindowLimits, window_around
 from aurelis.lsp.postprocess import BLOCK_OPENERS, CURSOR_MARKER
+from aurelis.lsp.workspace.documents import DocumentSnapshot
 from aurelis.models.types import ModelRequest, TaskType
 
 __all__ = [

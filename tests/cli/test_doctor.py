@@ -12,6 +12,7 @@ from tests.cli.helpers import cli_env, run_cli
 from tests.conftest import TEST_TOKEN
 from typer.testing import Result
 
+from aurelis.cli import doctor
 from aurelis.core.config import AurelisConfig
 from aurelis.testing import ModelServer
 
@@ -112,16 +113,17 @@ def test_editor_hints_are_given(invoke: Invoke, isolated_config: AurelisConfig) 
     assert names & {"VS Code", "Neovim", "editors"}
 
 
-def _launch_line(invoke: Invoke) -> str:
+def test_doctor_names_a_launch_line_that_keeps_the_cwd_off_sys_path(
+    invoke: Invoke, isolated_config: AurelisConfig
+) -> None:
     detail = _checks(invoke(["doctor", "--json"]))["language server"]["detail"]
-    return detail.removeprefix("start it with: ")
+    line = detail.removeprefix("start it with: ")
+    # `python -m aurelis serve` run in a workspace holding aurelis/__main__.py runs its code.
+    assert line.endswith("aurelis serve") and " -m aurelis" not in line.replace(" -P -m", ""), line
 
 
 def test_the_launch_line_is_the_console_script_beside_the_interpreter(
-    invoke: Invoke,
-    isolated_config: AurelisConfig,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     bin_dir = tmp_path / "venv" / "bin"
     bin_dir.mkdir(parents=True)
@@ -129,21 +131,14 @@ def test_the_launch_line_is_the_console_script_beside_the_interpreter(
     script.write_text("#!/bin/sh\n")
     script.chmod(0o755)
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    monkeypatch.setattr("sys.executable", str(bin_dir / "python"))
 
-    assert _launch_line(invoke) == f"{script} serve"
+    assert doctor._serve_command(str(bin_dir / "python")) == f"{script} serve"
 
 
-def test_without_a_console_script_the_launch_line_keeps_the_cwd_off_sys_path(
-    invoke: Invoke,
-    isolated_config: AurelisConfig,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
+def test_without_a_console_script_the_launch_line_is_python_dash_p(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    # `python -m aurelis serve` run in a workspace holding aurelis/__main__.py runs its code.
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    monkeypatch.setattr("sys.executable", str(tmp_path / "python3"))
+    python = str(tmp_path / "python3")
 
-    line = _launch_line(invoke)
-
-    assert line == f"{tmp_path / 'python3'} -P -m aurelis serve"
+    assert doctor._serve_command(python) == f"{python} -P -m aurelis serve"

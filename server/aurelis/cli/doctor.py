@@ -296,21 +296,22 @@ def _language_server() -> Check:
     return Check("language server", "ok", f"start it with: {_serve_command()}")
 
 
-def _console_script() -> str | None:
-    """The `aurelis` console script: on PATH, else beside this interpreter (a venv's bin/)."""
+def _console_script(python: str | None = None) -> str | None:
+    """The `aurelis` console script: on PATH, else beside the interpreter (a venv's bin/)."""
     on_path = shutil.which("aurelis")
     if on_path:
         return on_path
-    beside = Path(sys.executable).parent / ("aurelis.exe" if os.name == "nt" else "aurelis")
+    name = "aurelis.exe" if os.name == "nt" else "aurelis"
+    beside = Path(python or sys.executable).parent / name
     return str(beside) if beside.is_file() and os.access(beside, os.X_OK) else None
 
 
-def _serve_command() -> str:
+def _serve_command(python: str | None = None) -> str:
     """The launch line editors should use: never plain `python -m`, which imports the cwd."""
-    script = _console_script()
+    script = _console_script(python)
     if script:
         return f"{script} serve"
-    return f"{sys.executable} -P -m aurelis serve"
+    return f"{python or sys.executable} -P -m aurelis serve"
 
 
 def _vscode_hint() -> str:

@@ -245,6 +245,28 @@ def test_inline_suggestion_shows_is_replaced_when_typing_on_and_tab_accepts(
     calc.shot("ghost-accepted")
 
 
+def test_generate_tests_from_the_lightbulb_fills_a_new_test_file(
+    calc: Workbench, model: ModelServer
+) -> None:
+    model.set_default(
+        "*",
+        Reply(content="from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"),
+    )
+    calc.driver.call("gotoLine", line=2)
+    calc.driver.call("codeActions", via="lightbulb")
+    calc.driver.call("chooseAction", label="Generate tests with Aurelis")
+    calc.wait_for("test_calc.py", lambda: (calc.workspace / "test_calc.py").exists(), 40)
+    calc.driver.call("openFile", name="test_calc.py")
+    calc.wait_for(
+        "the generated tests",
+        lambda: _editor_text(calc),
+        20,
+        lambda text: "    assert add(2, 3) == 5" in text.splitlines(),
+    )
+    calc.shot("tests-generated")
+    assert (calc.workspace / "calc.py").read_text() == CALC, "the module itself was edited"
+
+
 def test_the_status_item_shows_an_error_then_offline(main: Workbench, model: ModelServer) -> None:
     model.set_default(
         "*", Reply(status=400, error_code="bad_request", error_message="MARKER-MODEL-REFUSED")

@@ -81,9 +81,15 @@ const ops = {
     }
     await quickInput(name);
     // File search answers after a moment; Enter on an empty list opens nothing.
-    await page.locator('.quick-input-list .monaco-list-row').filter({ hasText: name }).first()
-      .waitFor({ timeout: 15000 });
-    await page.keyboard.press('Enter');
+    const found = await page.locator('.quick-input-list .monaco-list-row').filter({ hasText: name }).first()
+      .waitFor({ timeout: 8000 }).then(() => true, () => false);
+    if (found) {
+      await page.keyboard.press('Enter');
+    } else {
+      // A file created a moment ago may not be in the search index yet; the explorer has it.
+      await page.keyboard.press('Escape');
+      await page.locator('.explorer-folders-view .monaco-list-row').filter({ hasText: name }).first().dblclick();
+    }
     await page.locator(EDITOR).first().waitFor({ timeout: 15000 });
     await page.locator(`.tabs-container .tab:has-text("${name}")`).first().waitFor({ timeout: 15000 });
     await sleep(500);
@@ -97,8 +103,17 @@ const ops = {
   },
   async command({ title }) {
     await palette(title);
-    const rows = await quickPickRows();
-    if (!rows.some((r) => r.startsWith(title))) throw new Error(`no palette entry "${title}": ${JSON.stringify(rows)}`);
+    // Enter runs the highlighted row: wait until the filter has put the command on top
+    // (under load the list can still show the recently used commands for a moment).
+    let rows = [];
+    for (let i = 0; i < 20; i++) {
+      rows = await quickPickRows();
+      if (rows.length > 0 && rows[0].startsWith(title)) break;
+      await sleep(250);
+    }
+    if (!(rows.length > 0 && rows[0].startsWith(title))) {
+      throw new Error(`"${title}" is not the first palette entry: ${JSON.stringify(rows)}`);
+    }
     await page.keyboard.press('Enter');
     return true;
   },

@@ -223,28 +223,6 @@ def test_explain_from_the_lightbulb_opens_the_explanation(
     calc.shot("explained")
 
 
-def test_inline_suggestion_shows_is_replaced_when_typing_on_and_tab_accepts(
-    calc: Workbench, model: ModelServer
-) -> None:
-    calc.driver.call("key", key="Control+End")
-    model.set_default("*", Reply(content="if n < 2:\n        return n"))
-    calc.driver.call("type", text="    ")
-    first = calc.wait_for("the first ghost text", lambda: calc.driver.call("ghostText"), 30)
-    calc.shot("ghost-first")
-    assert "ifn<2:" in first
-    model.set_default("*", Reply(content="elif n == 99:\n        return 0"))
-    # Typing something the suggestion does not continue drops it and asks again.
-    calc.driver.call("type", text="x = 1\n    ")
-    second = calc.wait_for(
-        "the new ghost text", lambda: calc.driver.call("ghostText"), 30, lambda g: "elifn==99" in g
-    )
-    calc.shot("ghost-replaced")
-    assert "ifn<2" not in second
-    calc.driver.call("key", key="Tab")
-    calc.wait_for("the accepted text", lambda: "elif n == 99:" in _editor_text(calc), 10)
-    calc.shot("ghost-accepted")
-
-
 def test_generate_tests_from_the_lightbulb_fills_a_new_test_file(
     calc: Workbench, model: ModelServer
 ) -> None:
@@ -265,6 +243,36 @@ def test_generate_tests_from_the_lightbulb_fills_a_new_test_file(
     )
     calc.shot("tests-generated")
     assert (calc.workspace / "calc.py").read_text() == CALC, "the module itself was edited"
+    # Saved, so closing every editor (the next test's start) asks nothing.
+    calc.driver.call("key", key="Control+s")
+    calc.wait_for(
+        "the saved test file",
+        lambda: (calc.workspace / "test_calc.py").read_text(),
+        10,
+        lambda text: "assert add(2, 3) == 5" in text,
+    )
+
+
+def test_inline_suggestion_shows_is_replaced_when_typing_on_and_tab_accepts(
+    calc: Workbench, model: ModelServer
+) -> None:
+    calc.driver.call("key", key="Control+End")
+    model.set_default("*", Reply(content="if n < 2:\n        return n"))
+    calc.driver.call("type", text="    ")
+    first = calc.wait_for("the first ghost text", lambda: calc.driver.call("ghostText"), 30)
+    calc.shot("ghost-first")
+    assert "ifn<2:" in first
+    model.set_default("*", Reply(content="elif n == 99:\n        return 0"))
+    # Typing something the suggestion does not continue drops it and asks again.
+    calc.driver.call("type", text="x = 1\n    ")
+    second = calc.wait_for(
+        "the new ghost text", lambda: calc.driver.call("ghostText"), 30, lambda g: "elifn==99" in g
+    )
+    calc.shot("ghost-replaced")
+    assert "ifn<2" not in second
+    calc.driver.call("key", key="Tab")
+    calc.wait_for("the accepted text", lambda: "elif n == 99:" in _editor_text(calc), 10)
+    calc.shot("ghost-accepted")
 
 
 def test_the_status_item_shows_an_error_then_offline(main: Workbench, model: ModelServer) -> None:

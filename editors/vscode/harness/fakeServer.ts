@@ -31,6 +31,8 @@ const SERVER_COMMANDS = [
 
 // Answered as TRUST_CONTRACT says: {trusted: [paths]} / {untrusted: [paths]}.
 const TRUST_COMMANDS = ['aurelis.trustProject', 'aurelis.untrustProject'];
+// Run by the editor when an inline item is accepted (the item names it, with its id).
+const ACCEPT_SUGGESTION = 'aurelis.acceptSuggestion';
 
 function folderPaths(args: unknown[] | undefined): string[] {
   return (args ?? []).map((a) => String((a as { uri?: string }).uri ?? '').replace(/^file:\/\//, ''));
@@ -67,7 +69,7 @@ connection.onRequest('initialize', (params) => {
       textDocumentSync: 2,
       inlineCompletionProvider: {},
       codeActionProvider: true,
-      executeCommandProvider: { commands: [...SERVER_COMMANDS, ...TRUST_COMMANDS] },
+      executeCommandProvider: { commands: [...SERVER_COMMANDS, ...TRUST_COMMANDS, ACCEPT_SUGGESTION] },
     },
     serverInfo: { name: 'fake-aurelis', version: '0' },
   };
@@ -117,7 +119,8 @@ connection.onRequest('workspace/executeCommand', async (params: { command: strin
 
 connection.onRequest('textDocument/inlineCompletion', (params) => {
   record('request', 'textDocument/inlineCompletion', params);
-  return { items: [{ insertText: 'return a + b' }] };
+  const accept = { title: 'Accept', command: ACCEPT_SUGGESTION, arguments: ['fake-item-1'] };
+  return { items: [{ insertText: 'return a + b', command: accept }] };
 });
 
 connection.onRequest('shutdown', () => {

@@ -38,6 +38,7 @@ import {
 import { describeExit, launchServer, RestartBudget, ServerProcess } from './serverProcess';
 import { SECTION, userSettings } from './settings';
 import { StatusItem } from './statusItem';
+import { installSuggestionOutcomes, SuggestionOutcomes } from './suggestionOutcomes';
 
 const STATUS_NOTIFICATION = 'aurelis/status';
 /** How long a failed start waits for the process to exit, to report its exit code. */
@@ -107,6 +108,8 @@ export class AurelisServer implements vscode.Disposable {
   private exe: ServerExecutable | undefined;
   /** Whether the current client's server answered initialize (it "ran"). */
   private ran = false;
+  /** Reports what became of the current client's inline suggestions. */
+  private outcomes: SuggestionOutcomes | undefined;
   private readonly budget = new RestartBudget();
 
   constructor(
@@ -279,6 +282,8 @@ export class AurelisServer implements vscode.Disposable {
     // textDocument/inlineCompletion is a "proposed" (LSP 3.18) feature in
     // vscode-languageclient 9: without this the client neither advertises the capability
     // nor registers the provider.
+    this.outcomes = new SuggestionOutcomes((method, params) => client.sendNotification(method, params));
+    installSuggestionOutcomes(vscode.languages as never, this.outcomes); // the client's provider reports
     client.registerProposedFeatures();
     client.onNotification(STATUS_NOTIFICATION, (raw: unknown) => this.status.onServerStatus(raw));
     client.onDidChangeState((event) => {
@@ -343,7 +348,8 @@ export class AurelisServer implements vscode.Disposable {
         if (cfg.get<boolean>('inlineCompletion.enabled', true) === false) return null;
         const delay = debounceDelay(context.triggerKind, cfg.get('inlineCompletion.debounceMs'));
         if (!(await waitUnlessCancelled(delay, token))) return null;
-        return next(document, position, context, token);
+        const result = await next(document, position, context, token);
+        return this.outcomes === undefined ? result : this.outcomes.delivered(result);
       },
       workspace: {
         // The server pulls section "aurelis": answer with what the user set, no defaults.

@@ -331,6 +331,35 @@ describe('extension against a scripted server', () => {
     assert.equal(request?.params.textDocument.uri, 'file:///w/app.py');
   });
 
+  test('inline items report shown and partial accepts, and accepting runs their command', async () => {
+    const { provider } = await waitFor('the inline provider', () => host.inlineProviders[0]);
+    const token = { isCancellationRequested: false, onCancellationRequested: () => ({ dispose() {} }) };
+    const result = await provider.provideInlineCompletionItems(
+      document,
+      new Position(2, 4),
+      { triggerKind: 0, selectedCompletionInfo: undefined },
+      token,
+    );
+    const [item] = Array.isArray(result) ? result : result.items;
+    provider.handleDidShowCompletionItem(item, item.insertText);
+    provider.handleDidPartiallyAcceptCompletionItem(item, 6);
+    // What VS Code does on Tab: run the item's command (registered from the server's list).
+    await run(item.command.command, ...item.command.arguments);
+
+    await waitFor('the partial accept', () => sent('aurelis/didPartiallyAcceptCompletion').length > 0);
+    assert.deepEqual(
+      sent('aurelis/didShowCompletion').map((m) => m.params),
+      [{ id: 'fake-item-1' }],
+      'shown once, though both the hand-over and the show hook saw it',
+    );
+    assert.deepEqual(sent('aurelis/didPartiallyAcceptCompletion').at(-1)?.params, {
+      id: 'fake-item-1',
+      acceptedLength: 6,
+    });
+    const accept = sent('workspace/executeCommand').at(-1)?.params;
+    assert.deepEqual(accept, { command: 'aurelis.acceptSuggestion', arguments: ['fake-item-1'] });
+  });
+
   test('with inline completion disabled nothing is requested', async () => {
     const { provider } = host.inlineProviders[0];
     const before = sent('textDocument/inlineCompletion').length;

@@ -83,6 +83,7 @@ SETTING_TRUST: Mapping[str, SettingTrust] = MappingProxyType(
         "inline_local_time_limit_ms": _h("a time limit"),
         "inline_local_typing_time_limit_ms": _h("a time limit"),
         "inline_fim": _h("the request format at the endpoint you configured; same code sent"),
+        "suggestion_retention_checks": _h("a time limit; counts stay on this machine"),
         "inline_speculation": _h(
             "extra local or remote calls for the same code; sends nothing new"
         ),
@@ -106,6 +107,8 @@ SETTING_TRUST: Mapping[str, SettingTrust] = MappingProxyType(
         "rate_limit_window_scale": _h("a time limit"),
         "retry_backoff_initial": _h("a time limit"),
         "retry_backoff_max": _h("a time limit"),
+        "metrics_port": _s("opens a port that serves request and suggestion metrics"),
+        "otlp_endpoint": _s("where traces and metrics are sent"),
         "log_level": _s("how much (prompts included, at DEBUG) is written to the log"),
         "log_file": _s("where files are written"),
     }

@@ -115,7 +115,7 @@ def _register_lifecycle(
         ls.announce_trust()
         warming = asyncio.get_running_loop().run_in_executor(None, warm_up)
         warming.add_done_callback(_report_warm_up)
-        preload_in_background(warming, ls.status.publish)
+        preload_in_background(warming, ls.status.local_model_changed)
         await _pull_configuration(ls)
 
     @ls.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)

@@ -18,6 +18,7 @@ from typing import Any, Literal, overload
 
 from aurelis.core.config import AurelisConfig, get_config
 from aurelis.core.log import log_event
+from aurelis.models import telemetry
 from aurelis.models.batch import ProgressCallback, run_batch
 from aurelis.models.breaker import BreakerState
 from aurelis.models.outcome import Hit, Outcome
@@ -58,7 +59,7 @@ class ModelOrchestrator:
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self._config = config
-        self._pipeline = Pipeline(providers=providers, clock=clock, sleep=sleep)
+        self._pipeline = _pipeline(config or get_config(), providers, clock, sleep)
         self.providers = self._pipeline.providers
         self.cache = self._pipeline.cache
         self.breakers = self._pipeline.breakers
@@ -250,6 +251,22 @@ class ModelOrchestrator:
             concurrent = RateLimits.for_model(model, config).concurrent
             total += concurrent if concurrent is not None else _UNLIMITED_BATCH_CONCURRENCY
         return max(1, min(total, _MAX_BATCH_CONCURRENCY))
+
+
+def _pipeline(
+    config: AurelisConfig,
+    providers: Mapping[str, ProviderFactory] | None,
+    clock: Clock,
+    sleep: Sleep,
+) -> Pipeline:
+    """The plain pipeline, or the recorded one when an exporter is configured (decided
+    once: with telemetry off not one instruction per request is spent on it)."""
+    recorder = telemetry.install(config)
+    if recorder is None:
+        return Pipeline(providers=providers, clock=clock, sleep=sleep)
+    from aurelis.models.telemetry.traced_pipeline import TracedPipeline
+
+    return TracedPipeline(recorder, providers=providers, clock=clock, sleep=sleep)
 
 
 def _log_success(request: ModelRequest, response: ModelResponse) -> None:

@@ -23,7 +23,9 @@ from lsprotocol import types
 from aurelis.core.log import log_event
 from aurelis.core.redaction import REDACTED, looks_like_env_file
 from aurelis.lsp.errors import RequestFailed
+from aurelis.lsp.inline import outcomes as suggestion_outcomes
 from aurelis.lsp.inline.cache import CompletionCache
+from aurelis.lsp.inline.outcomes import Origin, SuggestionOutcomes
 from aurelis.lsp.inline.prompt import LocalInline, build_inline_request
 from aurelis.lsp.inline.quality import drop_repetition, is_degenerate
 from aurelis.lsp.inline.speculation import Speculations, has_spare_slot
@@ -56,9 +58,14 @@ class _Timing:
     model: float = 0.0
     outcome: str = "empty"
     finish: str | None = None  # the model's finish reason (stop, length, time_limit, ...)
+    origin: Origin | None = None  # the model (and dialect) whose suggestion is returned
 
     def server_ms(self) -> float:
         return (time.perf_counter() - self.started - self.waiting - self.model) * 1000
+
+    def answer_seconds(self) -> float:
+        """From the request to the answer, less the debounce (what suggestion latency is)."""
+        return time.perf_counter() - self.started - self.waiting
 
 
 class InlineCompletions:
@@ -69,6 +76,7 @@ class InlineCompletions:
         self._newest: dict[str, asyncio.Event] = {}
         self.cache = CompletionCache()
         self.speculations = Speculations()
+        self.outcomes = SuggestionOutcomes(ls)
         self._closed = False
         self._counter: tuple[object, TokenCounter] | None = None
 
@@ -95,6 +103,7 @@ class InlineCompletions:
         """The server is shutting down: stop speculating (before the models are closed)."""
         self._closed = True
         await self.speculations.stop_running(within=_SPECULATION_STOP_WAIT)
+        await self.outcomes.close()
 
     def forget(self, uri: str) -> None:
         """The document was closed: drop its cache entries and stop its pending request."""
@@ -133,7 +142,7 @@ class InlineCompletions:
         if remembered:
             timing.outcome = "cache"
             self._speculate(document, prefix, remembered, suffix)
-            return _items(remembered, document, offset)
+            return self._items(remembered, document, offset, timing)
         # The user went elsewhere: the guesses were not accepted.
         began = time.perf_counter()
         if await self.speculations.stop_running(within=_SPECULATION_STOP_WAIT):
@@ -144,18 +153,29 @@ class InlineCompletions:
         text = await self._ask_model(document, offset, superseded, timing, automatic=automatic)
         if not text:
             return _EMPTY
-        self.cache.store(document.uri, prefix, suffix, text)
+        self.cache.store(document.uri, prefix, suffix, text, timing.origin)
         timing.outcome = "model"
         self._speculate(document, prefix, text, suffix)
-        return _items(text, document, offset)
+        return self._items(text, document, offset, timing)
+
+    def _items(
+        self, text: str, document: DocumentSnapshot, offset: int, timing: _Timing
+    ) -> types.InlineCompletionList:
+        origin = timing.origin or Origin("unknown", "chat")
+        item = self.outcomes.offer(document, offset, text, origin, timing.answer_seconds())
+        return types.InlineCompletionList(items=[item])
 
     async def _remembered(
         self, uri: str, prefix: str, suffix: str, superseded: asyncio.Event, timing: _Timing
     ) -> str | None:
         """A cached suggestion for this position, or the running speculation's, or None."""
-        remembered = self.cache.lookup(uri, prefix, suffix)
-        if remembered is None:
-            remembered = await self._await_speculation(uri, prefix, suffix, superseded, timing)
+        found = self.cache.lookup_with_origin(uri, prefix, suffix)
+        if found is None:
+            found = await self._await_speculation(uri, prefix, suffix, superseded, timing)
+        if found is None:
+            return None
+        remembered, origin = found
+        timing.origin = origin if isinstance(origin, Origin) else None
         return remembered
 
     async def _debounced_away(
@@ -175,7 +195,7 @@ class InlineCompletions:
 
     async def _await_speculation(
         self, uri: str, prefix: str, suffix: str, superseded: asyncio.Event, timing: _Timing
-    ) -> str | None:
+    ) -> tuple[str, object] | None:
         """The speculated suggestion for this very position, once it is in (else None)."""
         pending = self.speculations.pending_for(uri, prefix, suffix)
         if pending is None:
@@ -189,7 +209,7 @@ class InlineCompletions:
             return None
         finally:
             timing.model += time.perf_counter() - began  # the model's time, not the server's
-        return self.cache.lookup(uri, prefix, suffix)
+        return self.cache.lookup_with_origin(uri, prefix, suffix)
 
     async def _ask_model(
         self,
@@ -233,6 +253,7 @@ class InlineCompletions:
         prefix, suffix = document.text[:offset], document.text[offset:]
         continuation = local is not None or (fim and _answered_as_fim(response.model_used))
         text = _clean(response.content, prefix, suffix, continuation=continuation)
+        timing.origin = _origin(response.model_used, local=local is not None, fim=fim)
         if not text:
             timing.outcome = "dropped"  # empty, degenerate or unsafe
         return text
@@ -313,7 +334,8 @@ class InlineCompletions:
             continuation = local is not None or (fim and _answered_as_fim(response.model_used))
             text = _clean(response.content, prefix, suffix, continuation=continuation)
             if text:
-                self.cache.store(document.uri, prefix, suffix, text)
+                origin = _origin(response.model_used, local=local is not None, fim=fim)
+                self.cache.store(document.uri, prefix, suffix, text, origin)
                 outcome = "stored"
             return bool(text)
         except asyncio.CancelledError:
@@ -345,6 +367,13 @@ async def _local_model_settled() -> None:
 def _fim_first() -> bool:
     """Whether inline completions' first model takes fill-in-the-middle (`inline_fim`)."""
     return route(TaskType.CODE_COMPLETION) in get_config().inline_fim
+
+
+def _origin(model: ModelType, *, local: bool, fim: bool) -> Origin:
+    """Who answered, in which dialect: a base model continuing text, FIM, or chat."""
+    if local and model is ModelType.LOCAL:
+        return Origin(model.value, "completion")
+    return Origin(model.value, "fim" if fim and _answered_as_fim(model) else "chat")
 
 
 def _answered_as_fim(model: ModelType) -> bool:
@@ -387,17 +416,6 @@ def _is_secret(document: DocumentSnapshot) -> bool:
     return looks_like_env_file(document.path or document.uri)
 
 
-def _items(text: str, document: DocumentSnapshot, offset: int) -> types.InlineCompletionList:
-    cursor = document.position(offset)
-    return types.InlineCompletionList(
-        items=[
-            types.InlineCompletionItem(
-                insert_text=text, range=types.Range(start=cursor, end=cursor)
-            )
-        ]
-    )
-
-
 def register(ls: AurelisLanguageServer) -> InlineCompletions:
     """Register the inline completion feature on `ls`; its state (closed documents must be
     forgotten there too)."""
@@ -409,4 +427,5 @@ def register(ls: AurelisLanguageServer) -> InlineCompletions:
     ) -> types.InlineCompletionList:
         return await inline.complete(params)
 
+    suggestion_outcomes.register(ls, inline.outcomes)
     return inline

@@ -395,7 +395,7 @@ def test_code_actions_list_the_aurelis_actions_and_run_the_chosen_one(
     aurelis = [action for action in actions if "aurelis" in action["title"].lower()]
     assert len(aurelis) >= 3, actions
     kinds = {action["kind"] for action in aurelis}
-    assert {"refactor.rewrite", "source"} <= kinds, actions
+    assert {"refactor.rewrite", "refactor"} <= kinds, actions
     # The refactoring is resolved by the server and its edit applied.
     assert "refactor" in run.data["refactor_chosen"].lower()
     after = run.data["after"].splitlines()

@@ -54,6 +54,7 @@ async def test_initialize_advertises_every_feature(lsp: AurelisTestClient) -> No
     assert caps.code_action_provider.resolve_provider is True
     assert set(caps.code_action_provider.code_action_kinds or []) == {
         "refactor.rewrite",
+        "refactor",
         "source",
         "quickfix",
     }

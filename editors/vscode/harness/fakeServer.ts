@@ -47,6 +47,14 @@ const idle = {
   models: { 'gemma3-270m': { healthy: true, breaker: 'closed', rate_limit_remaining: null } },
 };
 
+// A server that cannot start: says why on stderr and exits, as a broken install would.
+if (process.env.AURELIS_FAKE_SERVER_EXIT_AT_START) {
+  record('argv', 'argv', process.argv.slice(2));
+  process.stderr.write('Traceback (most recent call last):\n  File "aurelis", line 1\n');
+  process.stderr.write('fake-aurelis: no usable configuration (exit at start)\n');
+  process.exit(Number(process.env.AURELIS_FAKE_SERVER_EXIT_AT_START));
+}
+
 const connection = createMessageConnection(
   new StreamMessageReader(process.stdin),
   new StreamMessageWriter(process.stdout),
@@ -70,6 +78,17 @@ connection.onRequest('initialize', (params) => {
 connection.onNotification('initialized', (params) => {
   record('notification', 'initialized', params);
   void connection.sendNotification('aurelis/status', idle);
+  // Pull the settings as the real server does after initialized.
+  void connection
+    .sendRequest('workspace/configuration', { items: [{ section: 'aurelis' }] })
+    .then((answer) => record('configuration', 'workspace/configuration', answer));
+  // A server that crashes soon after it started (each time it is started again).
+  if (process.env.AURELIS_FAKE_SERVER_CRASH_AFTER_INIT) {
+    setTimeout(() => {
+      process.stderr.write('fake-aurelis: crashed after start\n');
+      process.exit(Number(process.env.AURELIS_FAKE_SERVER_CRASH_AFTER_INIT));
+    }, 100);
+  }
 });
 
 connection.onRequest('workspace/executeCommand', async (params: { command: string; arguments?: unknown[] }) => {

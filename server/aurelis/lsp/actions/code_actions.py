@@ -3,8 +3,10 @@
 Listing costs no model call: each action carries the command arguments in `data`. The
 model is asked in resolve (clients that resolve the `edit` property) or when the client
 runs the action's command (clients that do not). Kinds: `refactor.rewrite` for the rewrite
-actions, `source` for documentation, tests and explanations, `quickfix` for "Fix with
-Aurelis" on the diagnostics in range.
+actions, `quickfix` for "Fix with Aurelis" on the diagnostics in range. Documentation, tests
+and explanations are `source` when the client asks for source actions (VS Code's "Source
+Action…") and plain `refactor` otherwise: editors leave source actions out of the lightbulb,
+which is where users look for them.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ __all__ = ["KINDS", "list_actions", "resolve_action", "register"]
 
 KINDS = [
     types.CodeActionKind.RefactorRewrite,
+    types.CodeActionKind.Refactor,
     types.CodeActionKind.Source,
     types.CodeActionKind.QuickFix,
 ]
@@ -108,8 +111,9 @@ def list_actions(
     ls.remember_diagnostics(document.uri, params.context.diagnostics)
     selected = params.range.start != params.range.end
     args = _arguments(document.uri, params.range, document.version)
+    only = params.context.only
     actions = [
-        _action(ls, name, title, kind, args)
+        _action(ls, name, title, _listed_kind(kind, only), args)
         for name, title, kind, needs_selection in _OFFERED
         if selected or not needs_selection
     ]
@@ -130,6 +134,13 @@ def _fix_action(
     instruction = f"Fix these problems: {problems}"
     args = _arguments(uri, types.Range(start=start, end=end), version, instruction)
     return _action(ls, "refactor", _FIX_TITLE, types.CodeActionKind.QuickFix, args, diagnostics)
+
+
+def _listed_kind(kind: str, only: Sequence[str] | None) -> str:
+    """A source action listed without a filter (the lightbulb) goes as `refactor`."""
+    if kind == types.CodeActionKind.Source and not only:
+        return types.CodeActionKind.Refactor
+    return kind
 
 
 def _wanted(kind: str | None, only: Sequence[str] | None) -> bool:

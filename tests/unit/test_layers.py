@@ -1,4 +1,5 @@
-"""Layers point down: cli -> lsp -> models -> core, read from the source's own imports.
+"""Layers point down: cli -> lsp -> models -> core, and cli/lsp -> index -> core, read from
+the source's own imports.
 
 Every `import` and `from ... import` counts, wherever it sits (module top, a function body,
 an `if TYPE_CHECKING:` block): a lazy upward import is still an upward edge.
@@ -15,9 +16,12 @@ PACKAGE = Path(__file__).resolve().parents[2] / "server" / "aurelis"
 
 # Each layer and the packages of ours it must never import (the layers above it, and the
 # test helpers, which no production code may depend on).
+# The repository index sits beside the orchestrator: both use core alone, and neither
+# knows the other.
 FORBIDDEN = {
-    "core": ("aurelis.models", "aurelis.lsp", "aurelis.cli", "aurelis.testing"),
-    "models": ("aurelis.lsp", "aurelis.cli", "aurelis.testing"),
+    "core": ("aurelis.models", "aurelis.index", "aurelis.lsp", "aurelis.cli", "aurelis.testing"),
+    "models": ("aurelis.index", "aurelis.lsp", "aurelis.cli", "aurelis.testing"),
+    "index": ("aurelis.models", "aurelis.lsp", "aurelis.cli", "aurelis.testing"),
     "lsp": ("aurelis.cli", "aurelis.testing"),
 }
 

@@ -23,7 +23,13 @@ from aurelis.lsp.budget import count_tokens, fit_head, fit_tail
 from aurelis.lsp.symbols import enclosing_header, import_lines, imported_paths
 from aurelis.lsp.workspace.documents import DocumentSnapshot
 from aurelis.lsp.workspace.indexes import WorkspaceIndexes
-from aurelis.lsp.workspace.retrieval import query_at, related_code, render_snippets
+from aurelis.lsp.workspace.retrieval import (
+    LineStableSnippets,
+    commented_snippets,
+    query_at,
+    related_code,
+    render_snippets,
+)
 from aurelis.lsp.workspace.workspace_files import (
     TreeListing,
     WorkspaceRoots,
@@ -36,6 +42,7 @@ __all__ = [
     "ContextSources",
     "ProjectCache",
     "action_context",
+    "continuation_context",
     "inline_context",
     "relative_path",
 ]
@@ -97,6 +104,8 @@ class ContextSources:
     project: ProjectCache
     #: The repository index of each root (None: no retrieval).
     indexes: WorkspaceIndexes | None = None
+    #: Retrieval for local-model prompts, kept per line (see LineStableSnippets).
+    line_snippets: LineStableSnippets = field(default_factory=LineStableSnippets)
 
 
 def relative_path(document: DocumentSnapshot, roots: WorkspaceRoots) -> str:
@@ -189,6 +198,22 @@ def _related_code(
         return render_snippets(snippets, allowance, count_tokens, already)
 
     return produce
+
+
+def continuation_context(
+    document: DocumentSnapshot,
+    offset: int,
+    sources: ContextSources,
+    allowance: int,
+    count: Callable[[str], int],
+) -> str:
+    """Related code for a base model: path-commented snippets to put ahead of the code."""
+    if sources.indexes is None or allowance <= 0:
+        return ""
+    snippets = sources.line_snippets.lookup(
+        sources.indexes, document.uri, document.path, document.text, offset
+    )
+    return redact(commented_snippets(snippets, document.language_id, allowance, count))
 
 
 def inline_context(

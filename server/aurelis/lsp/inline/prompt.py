@@ -15,10 +15,15 @@ from dataclasses import dataclass
 
 from aurelis.core.redaction import redact
 from aurelis.lsp.budget import count_tokens
-from aurelis.lsp.context import ContextSources, inline_context, relative_path
-from aurelis.lsp.workspace.documents import DocumentSnapshot
+from aurelis.lsp.context import (
+    ContextSources,
+    continuation_context,
+    inline_context,
+    relative_path,
+)
 from aurelis.lsp.inline.window import ChunkCounter, TokenCounter, WindowLimits, window_around
 from aurelis.lsp.postprocess import BLOCK_OPENERS, CURSOR_MARKER
+from aurelis.lsp.workspace.documents import DocumentSnapshot
 from aurelis.models.types import ModelRequest, TaskType
 
 __all__ = [
@@ -53,6 +58,8 @@ class LocalInline:
     window: WindowLimits
     time_limit_ms: int
     count_tokens: TokenCounter
+    #: Tokens of related code (path-commented snippets) ahead of the window; 0 for none.
+    related_tokens: int = 160
 
 
 def wants_single_line(prefix: str, suffix: str) -> bool:
@@ -80,7 +87,7 @@ def build_inline_request(
     prefix, suffix = document.text[:offset], document.text[offset:]
     single = wants_single_line(prefix, suffix)
     if local is not None:
-        return _continuation_request(document.text, offset, single, local, speculative)
+        return _continuation_request(document, offset, single, local, speculative, sources)
     max_tokens = _SINGLE_LINE_TOKENS if single else _MULTI_LINE_TOKENS
     limits = WindowLimits(
         prefix_lines=_CHAT_PREFIX_LINES,
@@ -129,12 +136,23 @@ def _metadata(speculative: bool) -> dict[str, object]:
 
 
 def _continuation_request(
-    text: str, offset: int, single: bool, local: LocalInline, speculative: bool
+    document: DocumentSnapshot,
+    offset: int,
+    single: bool,
+    local: LocalInline,
+    speculative: bool,
+    sources: ContextSources,
 ) -> ModelRequest | None:
+    text = document.text
     window = window_around(text, offset, local.window, local.count_tokens)
     prompt = redact(window.prefix)
     if not prompt.strip():
         return None
+    related = continuation_context(
+        document, offset, sources, local.related_tokens, local.count_tokens
+    )
+    if related:
+        prompt = related + prompt
     metadata = _metadata(speculative)
     # Bounds on the generation itself (see models.providers.local): tokens are slow on two
     # CPU threads, and mid-line only the rest of the line is shown.

@@ -9,18 +9,32 @@ already in the prompt; what is returned is cut to the caller's token allowance.
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from aurelis.index.repo_index import Snippet
 from aurelis.lsp.workspace.indexes import WorkspaceIndexes
 
-__all__ = ["RetrievalQuery", "query_at", "related_code", "render_snippets"]
+__all__ = [
+    "LineStableSnippets",
+    "RetrievalQuery",
+    "commented_snippets",
+    "query_at",
+    "related_code",
+    "render_snippets",
+]
 
 _QUERY_LINES = 12
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PARTIAL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
 _MAX_SNIPPETS = 8
+_STABLE_ENTRIES = 64
+#: Characters of the word being typed that decide the lookup (more would change per key).
+_STABLE_PARTIAL = 4
+_HASH_COMMENT = frozenset(
+    {"python", "shellscript", "ruby", "perl", "r", "yaml", "toml", "dockerfile", "makefile"}
+)
 _SEARCH_LIMIT = 6
 _KEYWORDS = frozenset(
     {"def", "class", "return", "import", "from", "self", "if", "else", "for", "in", "while",
@@ -101,3 +115,45 @@ def render_snippets(
 
 def _overlaps(one: Snippet, other: Snippet) -> bool:
     return one.path == other.path and one.start < other.end and other.start < one.end
+
+
+def commented_snippets(
+    snippets: list[Snippet], language_id: str, allowance: int, count_tokens: Callable[[str], int]
+) -> str:
+    """Snippets as code, each under a path comment, for a model that only continues text."""
+    marker = "#" if language_id in _HASH_COMMENT else "//"
+    parts: list[str] = []
+    left = allowance
+    for snippet in snippets:
+        part = f"{marker} {snippet.path}\n{snippet.text.rstrip()}\n\n"
+        cost = count_tokens(part)
+        if cost <= left:
+            parts.append(part)
+            left -= cost
+    return "".join(parts)
+
+
+class LineStableSnippets:
+    """Retrieval results kept per line, so a prompt's start stays put while the user types.
+
+    A local model reuses its KV cache for an unchanged prompt start: the snippets ahead of
+    the code change only when the cursor's line does, a name is completed on it, or the
+    first characters of the word being typed do.
+    """
+
+    def __init__(self) -> None:
+        self._kept: OrderedDict[tuple[object, ...], list[Snippet]] = OrderedDict()
+
+    def lookup(
+        self, indexes: WorkspaceIndexes, uri: str, path: str | None, text: str, offset: int
+    ) -> list[Snippet]:
+        query = query_at(text, offset)
+        line = text.count("\n", 0, offset)
+        key = (uri, line, query.names, query.partial[:_STABLE_PARTIAL])
+        kept = self._kept.get(key)
+        if kept is None:
+            kept = related_code(indexes, path, query)
+            self._kept[key] = kept
+            if len(self._kept) > _STABLE_ENTRIES:
+                self._kept.popitem(last=False)
+        return kept

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from aurelis.lsp.actions.catalog import ActionRequest, Replacement, plan_action
 from aurelis.lsp.actions.answer_guard import INSERT_LIMITS, check_insert_size, strip_echo
+from aurelis.lsp.actions.catalog import ActionRequest, Replacement, plan_action
 from aurelis.lsp.context import ContextSources, ProjectCache
-from aurelis.lsp.workspace.documents import DocumentSnapshot
 from aurelis.lsp.errors import RequestFailed
+from aurelis.lsp.workspace.documents import DocumentSnapshot
 from aurelis.lsp.workspace.workspace_files import WorkspaceRoots
 
 SOURCE = "def add(a, b):\n    return a + b\n"

@@ -9,6 +9,7 @@ import pytest
 from lsprotocol import types
 
 from aurelis.core.redaction import REDACTED
+from aurelis.lsp.actions.arguments import action_request, parse_arguments
 from aurelis.lsp.actions.catalog import (
     ACTIONS,
     ActionRequest,
@@ -17,10 +18,9 @@ from aurelis.lsp.actions.catalog import (
     Replacement,
     plan_action,
 )
-from aurelis.lsp.actions.arguments import action_request, parse_arguments
 from aurelis.lsp.context import ContextSources, ProjectCache
-from aurelis.lsp.workspace.documents import DocumentSnapshot
 from aurelis.lsp.errors import InvalidArguments, RequestFailed
+from aurelis.lsp.workspace.documents import DocumentSnapshot
 from aurelis.lsp.workspace.workspace_files import WorkspaceRoots
 from aurelis.models.types import TaskType
 

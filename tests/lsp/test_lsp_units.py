@@ -10,15 +10,15 @@ import pytest
 from lsprotocol import types
 from tests.lsp.harness import apply_edit
 
+from aurelis.lsp.actions.edits import minimal_edits
 from aurelis.lsp.budget import fit_head, fit_tail
 from aurelis.lsp.context import ContextSources, ProjectCache
-from aurelis.lsp.workspace.documents import DocumentSnapshot, offset_at, position_at
-from aurelis.lsp.actions.edits import minimal_edits
 from aurelis.lsp.inline.cache import CompletionCache
 from aurelis.lsp.inline.prompt import LocalInline, build_inline_request
 from aurelis.lsp.inline.window import WindowLimits
 from aurelis.lsp.postprocess import clean_inline, extract_code, reindent, restore_secrets
 from aurelis.lsp.symbols import enclosing_definition, enclosing_header, imported_paths
+from aurelis.lsp.workspace.documents import DocumentSnapshot, offset_at, position_at
 from aurelis.lsp.workspace.workspace_files import WorkspaceRoots, list_tree, read_text_file
 from aurelis.models.tokens import count_tokens
 

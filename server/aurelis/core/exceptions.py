@@ -16,6 +16,7 @@ __all__ = [
     "RateLimitError",
     "ModelError",
     "ModelUnavailableError",
+    "ModelProcessDownError",
     "ModelTimeoutError",
     "ModelResponseError",
     "TransientModelError",
@@ -102,6 +103,11 @@ class ModelUnavailableError(ModelError):
     transient = True
 
 
+class ModelProcessDownError(ModelUnavailableError):
+    """The embedded model's process crashed, or is restarting after a crash: the next model
+    of the chain answers. A retry on the same model would wait out the restart."""
+
+
 class ModelTimeoutError(ModelError):
     """The model did not answer within the configured timeout."""
 
@@ -143,6 +149,14 @@ def _list_attempts(attempts: Sequence[FailedAttempt]) -> str:
     return "; ".join(f"{attempt.model}: {attempt.reason}" for attempt in attempts)
 
 
+def _shared_hint(attempts: Sequence[FailedAttempt]) -> str | None:
+    """The hint every failed model gave, when they agree (one local model that crashed
+    says what to do better than a generic word about endpoints)."""
+    hints = {getattr(attempt.error, "hint", None) for attempt in attempts}
+    hint = hints.pop() if len(hints) == 1 else None
+    return hint if isinstance(hint, str) and hint else None
+
+
 def _first_model(attempts: Sequence[FailedAttempt]) -> str | None:
     return str(attempts[0].model) if attempts else None
 
@@ -156,7 +170,8 @@ class AllModelsFailedError(ModelError):
         super().__init__(
             f"{prefix}: {_list_attempts(attempts)}",
             model=_first_model(attempts),
-            hint="check the endpoint and the models' health (`aurelis models`), or retry later",
+            hint=_shared_hint(attempts)
+            or "check the endpoint and the models' health (`aurelis models`), or retry later",
         )
         self.attempts = list(attempts)
         self.transient = any(is_transient(attempt.error) for attempt in attempts)

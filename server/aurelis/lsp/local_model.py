@@ -13,6 +13,7 @@ imports the orchestrator: it is only looked at once something else loaded it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
@@ -41,12 +42,15 @@ class LoadableModel(Protocol):
 
     state: str
     load_error: str | None
+    worker_pid: int | None
 
     async def preload(self) -> str: ...
 
     def count_tokens(self, text: str) -> int | None: ...
 
     async def settled(self, within: float) -> bool: ...
+
+    def watch(self, changed: Callable[[], None]) -> None: ...
 
 
 def routes_inline_to_local() -> bool:
@@ -92,8 +96,13 @@ async def preload_local_model(on_change: Callable[[], None] | None = None) -> st
     if not wants_preload(get_config()):
         return None
     model = local_model(build=True)
-    if model is None or model.state == "ready":
-        return model.state if model is not None else None
+    if model is None:
+        return None
+    if on_change is not None:
+        # A crash of the model's process, and its restart, happen on other threads.
+        model.watch(_from_any_thread(on_change))
+    if model.state == "ready":
+        return model.state
     loading = asyncio.ensure_future(model.preload())
     await asyncio.sleep(0)  # the load has begun: the state says "loading" now
     if on_change is not None:
@@ -106,13 +115,26 @@ async def preload_local_model(on_change: Callable[[], None] | None = None) -> st
     return state
 
 
+def _from_any_thread(callback: Callable[[], None]) -> Callable[[], None]:
+    """`callback` run on this event loop, whichever thread asks for it."""
+    loop = asyncio.get_running_loop()
+
+    def schedule() -> None:
+        with contextlib.suppress(RuntimeError):  # the loop closed: the server is gone
+            loop.call_soon_threadsafe(callback)
+
+    return schedule
+
+
 def local_model_status() -> dict[str, Any] | None:
-    """`{state, error}` for `aurelis/status`; None while nothing is known (orchestrator not
-    loaded yet). state: "not_loaded" | "loading" | "ready" | "failed"."""
+    """`{state, error, pid}` for `aurelis/status`; None while nothing is known (orchestrator
+    not loaded yet). state: "not_loaded" | "loading" | "ready" | "failed"; error says why it
+    failed (a crashed process says how it ended and when it restarts); pid is the model's
+    worker process, if one runs."""
     model = local_model()
     if model is None:
         return None
-    return {"state": model.state, "error": model.load_error}
+    return {"state": model.state, "error": model.load_error, "pid": model.worker_pid}
 
 
 _background: set[asyncio.Future[Any]] = set()

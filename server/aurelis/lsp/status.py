@@ -3,9 +3,10 @@
     {provider, endpoint, offline, busy, last_error,
      models: {name: {healthy, breaker: "closed"|"open"|"half_open", rate_limit_remaining}},
      trust: {root path: "trusted"|"untrusted"|"restricted"|"no-project-settings"},
-     local_model: {state: "not_loaded"|"loading"|"ready"|"failed", error} | null}
+     local_model: {state: "not_loaded"|"loading"|"ready"|"failed", error, pid} | null}
 
-Sent after initialize, when busy changes, after each model call and on errors. Model health
+Sent after initialize, when busy changes, after each model call, on errors, and when the
+local model's process crashes or comes back. Model health
 comes from the orchestrator's `health()` when it has one; until then, from what this
 server saw of its own calls.
 """

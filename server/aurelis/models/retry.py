@@ -21,7 +21,7 @@ from tenacity import (
 )
 
 from aurelis.core.config import AurelisConfig
-from aurelis.core.exceptions import RateLimitError, is_transient
+from aurelis.core.exceptions import ModelProcessDownError, RateLimitError, is_transient
 from aurelis.models.breaker import CircuitOpenError
 from aurelis.models.ratelimit import ClientRateLimitError
 
@@ -49,8 +49,10 @@ class RetryPolicy:
 
 
 def retryable(error: BaseException) -> bool:
-    """Transient errors from the model; never our own refusals (breaker, client limiter)."""
-    return is_transient(error) and not isinstance(error, (CircuitOpenError, ClientRateLimitError))
+    """Transient errors from the model; never our own refusals (breaker, client limiter), nor
+    a crashed local model process (it is restarting: the fallback answers sooner)."""
+    refusals = (CircuitOpenError, ClientRateLimitError, ModelProcessDownError)
+    return is_transient(error) and not isinstance(error, refusals)
 
 
 async def call_with_retries(

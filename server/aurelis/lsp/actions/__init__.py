@@ -1,1 +1,3 @@
-"""Editor actions (document, refactor, explain, tests, ...): the catalog, code actions, commands, and the edits they apply."""
+"""Editor actions (document, refactor, explain, tests, ...): the catalog, code actions,
+commands, and the edits they apply.
+"""

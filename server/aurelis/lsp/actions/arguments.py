@@ -19,8 +19,8 @@ from aurelis.core.redaction import looks_like_env_file
 from aurelis.core.secret_files import secret_file_refusal
 from aurelis.lsp.actions.catalog import ActionRequest
 from aurelis.lsp.configuration import plain
-from aurelis.lsp.workspace.documents import DocumentSnapshot, snapshot
 from aurelis.lsp.errors import InvalidArguments
+from aurelis.lsp.workspace.documents import DocumentSnapshot, snapshot
 
 if TYPE_CHECKING:
     from pygls.workspace import Workspace

@@ -12,18 +12,15 @@ from __future__ import annotations
 
 import ast
 import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-
-from lsprotocol import types
 
 from aurelis.core.redaction import REDACTED
 from aurelis.lsp.actions.answer_guard import guarded
+from aurelis.lsp.actions.generated_tests import GeneratedTestFile, locate_test_file
 from aurelis.lsp.budget import count_tokens, fit_head
 from aurelis.lsp.context import ContextSources, action_context, relative_path
-from aurelis.lsp.workspace.documents import DocumentSnapshot
 from aurelis.lsp.errors import InvalidArguments, RequestFailed
-from aurelis.lsp.actions.generated_tests import GeneratedTestFile, locate_test_file
 from aurelis.lsp.postprocess import extract_code, reindent, restore_secrets, strip_comment_markers
 from aurelis.lsp.symbols import (
     Definition,
@@ -33,6 +30,7 @@ from aurelis.lsp.symbols import (
     indentation,
     language_family,
 )
+from aurelis.lsp.workspace.documents import DocumentSnapshot
 from aurelis.lsp.workspace.workspace_files import WorkspaceRoots
 from aurelis.models.types import ModelRequest, TaskType
 
@@ -485,4 +483,3 @@ ACTIONS: dict[str, ActionSpec] = {
     "explain": ActionSpec(TaskType.EXPLANATION, "Explain", _explain),
     "analyze": ActionSpec(TaskType.ANALYSIS, "Analyze", _analyze),
 }
-

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 
 from lsprotocol import types
 
-from aurelis.lsp.actions.catalog import ACTIONS, ActionPlan, Change, plan_action
-from aurelis.lsp.diagnostics import diagnostics_lines
 from aurelis.lsp.actions.arguments import CommandArguments, action_request, open_document
-from aurelis.lsp.workspace.documents import DocumentSnapshot
+from aurelis.lsp.actions.catalog import ACTIONS, ActionPlan, Change, plan_action
 from aurelis.lsp.actions.edits import stale_message
 from aurelis.lsp.actions.progress import ActionProgress
+from aurelis.lsp.diagnostics import diagnostics_lines
 from aurelis.lsp.server_state import AurelisLanguageServer
+from aurelis.lsp.workspace.documents import DocumentSnapshot
 
 __all__ = ["READ_ONLY", "RequestedChange", "StaleDocument", "request_change", "stale"]
 

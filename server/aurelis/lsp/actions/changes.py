@@ -13,10 +13,15 @@ from pygls.capabilities import get_capability
 from pygls.lsp.server import LanguageServer
 
 from aurelis.lsp.actions.catalog import NewFileEdit, Replacement
-from aurelis.lsp.workspace.documents import DocumentSnapshot, position_at, snapshot
-from aurelis.lsp.actions.edits import EditOutcome, apply_document_edits, apply_workspace_edit, minimal_edits
-from aurelis.lsp.errors import RequestFailed
+from aurelis.lsp.actions.edits import (
+    EditOutcome,
+    apply_document_edits,
+    apply_workspace_edit,
+    minimal_edits,
+)
 from aurelis.lsp.actions.generated_tests import ensure_inside_workspace
+from aurelis.lsp.errors import RequestFailed
+from aurelis.lsp.workspace.documents import DocumentSnapshot, position_at, snapshot
 from aurelis.lsp.workspace.workspace_files import WorkspaceRoots, read_text_file
 
 __all__ = ["apply_change", "workspace_edit_for", "command_result"]

@@ -17,14 +17,14 @@ from pygls.capabilities import get_capability
 from pygls.exceptions import JsonRpcContentModified
 
 from aurelis.core.redaction import looks_like_env_file
-from aurelis.lsp.actions.catalog import ACTIONS, Markdown
-from aurelis.lsp.diagnostics import diagnostics_lines
 from aurelis.lsp.actions.arguments import parse_arguments
+from aurelis.lsp.actions.catalog import ACTIONS, Markdown
 from aurelis.lsp.actions.change_request import StaleDocument, request_change, stale
 from aurelis.lsp.actions.changes import workspace_edit_for
 from aurelis.lsp.configuration import plain
-from aurelis.lsp.workspace.documents import snapshot
+from aurelis.lsp.diagnostics import diagnostics_lines
 from aurelis.lsp.server_state import AurelisLanguageServer
+from aurelis.lsp.workspace.documents import snapshot
 
 __all__ = ["KINDS", "list_actions", "resolve_action", "register"]
 

@@ -17,9 +17,9 @@ from urllib.parse import unquote, urlsplit
 
 from pygls.uris import from_fs_path
 
-from aurelis.lsp.workspace.documents import DocumentSnapshot
 from aurelis.lsp.errors import InvalidArguments
 from aurelis.lsp.symbols import language_family
+from aurelis.lsp.workspace.documents import DocumentSnapshot
 from aurelis.lsp.workspace.workspace_files import WorkspaceRoots
 
 __all__ = ["GeneratedTestFile", "ensure_inside_workspace", "locate_test_file"]

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, TypeVar
 from lsprotocol import types
 from pygls.capabilities import get_capability
 
-from aurelis.lsp.protocol.cancellation import Interrupted, run_until
 from aurelis.lsp.errors import RequestCancelled
+from aurelis.lsp.protocol.cancellation import Interrupted, run_until
 
 if TYPE_CHECKING:
     from pygls.lsp.server import LanguageServer

@@ -1,1 +1,3 @@
-"""Inline completion: the request handler, its prompt window, cache, quality gates and speculation."""
+"""Inline completion: the request handler, its prompt window, cache, quality gates and
+speculation.
+"""

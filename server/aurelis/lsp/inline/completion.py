@@ -22,8 +22,6 @@ from lsprotocol import types
 
 from aurelis.core.log import log_event
 from aurelis.core.redaction import REDACTED, looks_like_env_file
-from aurelis.lsp.protocol.cancellation import Interrupted, run_until, wait_unless
-from aurelis.lsp.workspace.documents import DocumentSnapshot, snapshot
 from aurelis.lsp.errors import RequestFailed
 from aurelis.lsp.inline.cache import CompletionCache
 from aurelis.lsp.inline.prompt import LocalInline, build_inline_request
@@ -34,7 +32,9 @@ from aurelis.lsp.live_config import get_config, orchestrator, route
 from aurelis.lsp.local_model import local_model
 from aurelis.lsp.model_calls import routes_to_local
 from aurelis.lsp.postprocess import clean_inline
+from aurelis.lsp.protocol.cancellation import Interrupted, run_until, wait_unless
 from aurelis.lsp.server_state import AurelisLanguageServer
+from aurelis.lsp.workspace.documents import DocumentSnapshot, snapshot
 from aurelis.models.types import ModelRequest, ModelType, TaskType
 
 __all__ = ["InlineCompletions", "register"]

@@ -1,1 +1,3 @@
-"""The protocol: JSON-RPC framing, transport, the pygls protocol subclass, error replies and cancellation."""
+"""The protocol: JSON-RPC framing, transport, the pygls protocol subclass, error replies and
+cancellation.
+"""

@@ -41,7 +41,11 @@ from pygls.protocol import (
 )
 
 from aurelis.core.redaction import redact
-from aurelis.lsp.protocol.rpc_errors import invalid_params_message, request_cancelled, response_error
+from aurelis.lsp.protocol.rpc_errors import (
+    invalid_params_message,
+    request_cancelled,
+    response_error,
+)
 
 __all__ = ["AurelisProtocol"]
 

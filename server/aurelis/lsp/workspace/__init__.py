@@ -1,1 +1,3 @@
-"""The workspace: text buffers, the document store, document snapshots and the files of each root."""
+"""The workspace: text buffers, the document store, document snapshots and the files of each
+root.
+"""

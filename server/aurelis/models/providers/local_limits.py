@@ -1,0 +1,73 @@
+"""When the embedded model stops before it would: a request's time limit and line-end stops.
+
+The language server bounds inline generations through the request's metadata:
+`time_limit_ms` stops a generation once that much time has passed since the call began,
+prompt evaluation included; `stop_at_line_end` stops it at the first line break,
+`stop_after_line` at the first line break that follows some text. The worker process
+applies them token by token, so a stopped generation costs no further tokens. This module
+imports nothing heavy: the worker loads it before llama.cpp.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+__all__ = ["GenerationLimits"]
+
+
+@dataclass(frozen=True)
+class GenerationLimits:
+    """When to stop generating before the model does (from the request's metadata)."""
+
+    time_limit: float | None = None  # seconds from the start of the call
+    stop_at_line_end: bool = False
+    stop_after_line: bool = False
+
+    @classmethod
+    def from_metadata(cls, metadata: dict[str, Any] | None) -> GenerationLimits:
+        metadata = metadata or {}
+        limit = metadata.get("time_limit_ms")
+        seconds = (
+            float(limit) / 1000
+            if isinstance(limit, int | float) and not isinstance(limit, bool) and limit > 0
+            else None
+        )
+        return cls(
+            seconds,
+            bool(metadata.get("stop_at_line_end")),
+            bool(metadata.get("stop_after_line")),
+        )
+
+    @classmethod
+    def of(cls, call: Any) -> GenerationLimits:
+        """The limits a `ProviderCall`'s request asks for."""
+        return cls.from_metadata(call.request.metadata)
+
+    @classmethod
+    def from_wire(cls, fields: dict[str, Any]) -> GenerationLimits:
+        limit = fields.get("time_limit")
+        return cls(
+            float(limit) if isinstance(limit, int | float) else None,
+            bool(fields.get("stop_at_line_end")),
+            bool(fields.get("stop_after_line")),
+        )
+
+    def to_wire(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def check(self, written: str, piece: str, started: float) -> tuple[str, str | None]:
+        """(the part of `piece` to keep, the finish reason if generation stops here);
+        `written` is what the generation produced before `piece`."""
+        newline = piece.find("\n") if self.stop_at_line_end or self.stop_after_line else -1
+        if self.stop_after_line:
+            # Find the first break that ends a line with text in it.
+            while newline >= 0 and not (written + piece[:newline]).strip():
+                newline = piece.find("\n", newline + 1)
+        if newline >= 0:
+            # Only that line is shown: whatever follows the break is wasted time.
+            return piece[:newline], "line_end"
+        if self.time_limit is not None and time.monotonic() - started >= self.time_limit:
+            return piece, "time_limit"
+        return piece, None

@@ -5,7 +5,7 @@ Keys as the VS Code extension sends them, nested (`{"inlineCompletion": {"deboun
 or dotted (`{"inlineCompletion.debounceMs": 150}`):
 
     endpoint, provider, models.routing, cache.enabled,
-    inlineCompletion.enabled, inlineCompletion.debounceMs,
+    inlineCompletion.enabled, inlineCompletion.debounceMs, inlineCompletion.temperature,
     index.enabled, index.openFilesOnly, index.exclude (globs)
 
 A setting the user removes falls back to what the environment and config files say
@@ -47,6 +47,8 @@ class ServerSettings:
     inline_enabled: bool = True
     #: Delay before an automatic inline completion calls the model (none when invoked).
     debounce_ms: int = 150
+    #: Sampling temperature of inline completions: greedy (0) unless the user sets one.
+    inline_temperature: float = 0.0
     #: Prompt budget of an inline completion: prefix ≤ 60 %, suffix ≤ 20 %, context the rest.
     inline_prompt_tokens: int = 1536
     #: Prompt budget of an editor action (the legacy free tier accepted 8K tokens in).
@@ -161,6 +163,17 @@ class SettingsManager:
                         f"from 0 to {_MAX_DEBOUNCE_MS}",
                     )
                 )
+        temperature = _lookup(values, "inlineCompletion.temperature")
+        if temperature is _MISSING or temperature is None:
+            changes["inline_temperature"] = 0.0
+        elif _is_number(temperature) and 0 <= temperature <= 2:
+            changes["inline_temperature"] = float(temperature)
+        else:
+            problems.append(
+                _invalid(
+                    "inlineCompletion.temperature", f"{temperature!r}: expected a number 0 to 2"
+                )
+            )
         index, index_problems = _index_settings(values, self.server.index)
         self.server = dataclasses.replace(self.server, index=index, **changes)
         return problems + index_problems

@@ -25,13 +25,18 @@ from aurelis.core.redaction import REDACTED, looks_like_env_file
 from aurelis.lsp.errors import RequestFailed
 from aurelis.lsp.inline.cache import CompletionCache
 from aurelis.lsp.inline.prompt import LocalInline, build_inline_request
-from aurelis.lsp.inline.quality import drop_repetition, is_degenerate
+from aurelis.lsp.inline.quality import (
+    CUT_SHORT,
+    drop_repetition,
+    is_degenerate,
+    keep_complete_code,
+)
 from aurelis.lsp.inline.speculation import Speculations, has_spare_slot
 from aurelis.lsp.inline.window import ChunkCounter, TokenCounter, WindowLimits
 from aurelis.lsp.live_config import get_config, orchestrator, route
 from aurelis.lsp.local_model import local_model
 from aurelis.lsp.model_calls import routes_to_local
-from aurelis.lsp.postprocess import clean_inline
+from aurelis.lsp.postprocess import clean_inline, drop_unfinished_string
 from aurelis.lsp.protocol.cancellation import Interrupted, run_until, wait_unless
 from aurelis.lsp.server_state import AurelisLanguageServer
 from aurelis.lsp.workspace.documents import DocumentSnapshot, snapshot
@@ -209,6 +214,7 @@ class InlineCompletions:
             self._ls.settings.server.inline_prompt_tokens,
             local=local,
             fim=fim,
+            temperature=self._ls.settings.server.inline_temperature,
         )
         if request is None:
             return ""
@@ -233,6 +239,7 @@ class InlineCompletions:
         prefix, suffix = document.text[:offset], document.text[offset:]
         continuation = local is not None or (fim and _answered_as_fim(response.model_used))
         text = _clean(response.content, prefix, suffix, continuation=continuation)
+        text = _shaped(text, prefix, document.language_id, cut_short=timing.finish in CUT_SHORT)
         if not text:
             timing.outcome = "dropped"  # empty, degenerate or unsafe
         return text
@@ -302,6 +309,7 @@ class InlineCompletions:
                 local=local,
                 speculative=True,
                 fim=fim,
+                temperature=self._ls.settings.server.inline_temperature,
             )
             if request is None:
                 return False
@@ -312,6 +320,8 @@ class InlineCompletions:
             prefix, suffix = document.text[:offset], document.text[offset:]
             continuation = local is not None or (fim and _answered_as_fim(response.model_used))
             text = _clean(response.content, prefix, suffix, continuation=continuation)
+            finish = (response.metadata or {}).get("finish_reason")
+            text = _shaped(text, prefix, document.language_id, cut_short=finish in CUT_SHORT)
             if text:
                 self.cache.store(document.uri, prefix, suffix, text)
                 outcome = "stored"
@@ -359,6 +369,18 @@ async def _model_loaded() -> None:
     model = local_model(build=True)
     if model is not None and model.state in ("not_loaded", "loading"):
         await model.preload()
+
+
+def _shaped(text: str, prefix: str, language_id: str, *, cut_short: bool) -> str:
+    """Only code that can stand: no unfinished string, and a cut answer up to its last
+    complete token (see quality.keep_complete_code)."""
+    python = language_id == "python"
+    if python:
+        text = drop_unfinished_string(text, prefix)
+    if cut_short and text:
+        line_prefix = prefix[prefix.rfind("\n") + 1 :]
+        text = keep_complete_code(text, line_prefix, python, known=prefix[-4000:])
+    return text
 
 
 def _clean(answer: str, prefix: str, suffix: str, *, continuation: bool) -> str:

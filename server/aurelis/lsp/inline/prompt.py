@@ -76,6 +76,7 @@ def build_inline_request(
     local: LocalInline | None,
     speculative: bool = False,
     fim: bool = False,
+    temperature: float = 0.0,
 ) -> ModelRequest | None:
     """The request to send, or None when there is nothing to complete from.
 
@@ -83,11 +84,15 @@ def build_inline_request(
     made ahead of need (for after the shown suggestion is accepted). `fim`: the chat request
     also carries the same prefix and suffix for fill-in-the-middle (models.providers.fim),
     which a model with an `inline_fim` dialect gets instead of the chat prompt.
+    `temperature` is 0 (greedy: the same code gives the same suggestion) unless the user
+    sets one.
     """
     prefix, suffix = document.text[:offset], document.text[offset:]
     single = wants_single_line(prefix, suffix)
     if local is not None:
-        return _continuation_request(document, offset, single, local, speculative, sources)
+        return _continuation_request(
+            document, offset, single, local, speculative, sources, temperature
+        )
     max_tokens = _SINGLE_LINE_TOKENS if single else _MULTI_LINE_TOKENS
     limits = WindowLimits(
         prefix_lines=_CHAT_PREFIX_LINES,
@@ -112,7 +117,7 @@ def build_inline_request(
     return ModelRequest(
         prompt=_chat_prompt(document, sources, before, after, single),
         task_type=TaskType.CODE_COMPLETION,
-        temperature=0.1,
+        temperature=temperature,
         max_tokens=max_tokens,
         context=context or None,
         metadata=metadata,
@@ -142,6 +147,7 @@ def _continuation_request(
     local: LocalInline,
     speculative: bool,
     sources: ContextSources,
+    temperature: float,
 ) -> ModelRequest | None:
     text = document.text
     window = window_around(text, offset, local.window, local.count_tokens)
@@ -163,7 +169,7 @@ def _continuation_request(
     return ModelRequest(
         prompt=prompt,
         task_type=TaskType.CODE_COMPLETION,
-        temperature=0.1,
+        temperature=temperature,
         max_tokens=_LOCAL_SINGLE_LINE_TOKENS if single else _LOCAL_MULTI_LINE_TOKENS,
         metadata=metadata,
     )

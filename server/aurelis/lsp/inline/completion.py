@@ -21,22 +21,20 @@ from urllib.parse import unquote
 from lsprotocol import types
 
 from aurelis.core.log import log_event
-from aurelis.core.redaction import REDACTED, looks_like_env_file
+from aurelis.core.redaction import looks_like_env_file
 from aurelis.lsp.errors import RequestFailed
 from aurelis.lsp.inline.cache import CompletionCache
 from aurelis.lsp.inline.prompt import LocalInline, build_inline_request
-from aurelis.lsp.inline.quality import (
-    CUT_SHORT,
-    drop_repetition,
-    is_degenerate,
-    keep_complete_code,
-)
 from aurelis.lsp.inline.speculation import Speculations, has_spare_slot
-from aurelis.lsp.inline.window import ChunkCounter, TokenCounter, WindowLimits
+from aurelis.lsp.inline.suggestion import (
+    estimated_local_tokens,
+    local_limits,
+    suggestion_from,
+)
+from aurelis.lsp.inline.window import ChunkCounter, TokenCounter
 from aurelis.lsp.live_config import get_config, orchestrator, route
 from aurelis.lsp.local_model import local_model
 from aurelis.lsp.model_calls import routes_to_local
-from aurelis.lsp.postprocess import clean_inline, drop_unfinished_string
 from aurelis.lsp.protocol.cancellation import Interrupted, run_until, wait_unless
 from aurelis.lsp.server_state import AurelisLanguageServer
 from aurelis.lsp.workspace.documents import DocumentSnapshot, snapshot
@@ -238,40 +236,29 @@ class InlineCompletions:
         timing.finish = str(metadata.get("finish_reason"))
         prefix, suffix = document.text[:offset], document.text[offset:]
         continuation = local is not None or (fim and _answered_as_fim(response.model_used))
-        text = _clean(response.content, prefix, suffix, continuation=continuation)
-        text = _shaped(text, prefix, document.language_id, cut_short=timing.finish in CUT_SHORT)
+        text = suggestion_from(
+            response.content,
+            prefix,
+            suffix,
+            document.language_id,
+            continuation=continuation,
+            finish_reason=metadata.get("finish_reason"),
+        )
         if not text:
             timing.outcome = "dropped"  # empty, degenerate or unsafe
         return text
 
     def _local_inline(self, *, typing: bool = False) -> LocalInline | None:
-        """Window and limits for the embedded model, when inline completions go there.
-
-        While typing, the model gets the short time limit (llama.vim's quick first
-        request): the suggestion shows soon, and speculation extends it in the background.
-        """
+        """Window and limits for the embedded model, when inline completions go there."""
         if not routes_to_local(_PROBE):
             return None
-        config = get_config()
-        limits = WindowLimits(
-            prefix_lines=config.inline_local_prefix_lines,
-            suffix_lines=0,  # a base model only continues the text before the cursor
-            prefix_tokens=config.inline_local_prefix_tokens,
-            suffix_tokens=0,
-            align_lines=config.inline_window_align_lines,
-        )
-        limit = (
-            config.inline_local_typing_time_limit_ms
-            if typing
-            else config.inline_local_time_limit_ms
-        )
-        return LocalInline(limits, limit, self._token_counter())
+        return local_limits(get_config(), typing=typing, count_tokens=self._token_counter())
 
     def _token_counter(self) -> TokenCounter:
         """The local model's own tokenizer once it is loaded, else an estimate."""
         model = local_model()
         if model is None or model.state != "ready":
-            return _estimated_tokens
+            return estimated_local_tokens
         if self._counter is None or self._counter[0] is not model:
             count = model.count_tokens
             self._counter = (model, ChunkCounter(lambda text: count(text) or 0))
@@ -319,9 +306,14 @@ class InlineCompletions:
             response = await orchestrator().process_request(request)
             prefix, suffix = document.text[:offset], document.text[offset:]
             continuation = local is not None or (fim and _answered_as_fim(response.model_used))
-            text = _clean(response.content, prefix, suffix, continuation=continuation)
-            finish = (response.metadata or {}).get("finish_reason")
-            text = _shaped(text, prefix, document.language_id, cut_short=finish in CUT_SHORT)
+            text = suggestion_from(
+                response.content,
+                prefix,
+                suffix,
+                document.language_id,
+                continuation=continuation,
+                finish_reason=(response.metadata or {}).get("finish_reason"),
+            )
             if text:
                 self.cache.store(document.uri, prefix, suffix, text)
                 outcome = "stored"
@@ -369,34 +361,6 @@ async def _model_loaded() -> None:
     model = local_model(build=True)
     if model is not None and model.state in ("not_loaded", "loading"):
         await model.preload()
-
-
-def _shaped(text: str, prefix: str, language_id: str, *, cut_short: bool) -> str:
-    """Only code that can stand: no unfinished string, and a cut answer up to its last
-    complete token (see quality.keep_complete_code)."""
-    python = language_id == "python"
-    if python:
-        text = drop_unfinished_string(text, prefix)
-    if cut_short and text:
-        line_prefix = prefix[prefix.rfind("\n") + 1 :]
-        text = keep_complete_code(text, line_prefix, python, known=prefix[-4000:])
-    return text
-
-
-def _clean(answer: str, prefix: str, suffix: str, *, continuation: bool) -> str:
-    """The model's answer as a suggestion, or "" when it is not worth showing."""
-    text = clean_inline(answer, prefix, suffix, continuation=continuation)
-    text = drop_repetition(text)
-    if not text or is_degenerate(text, suffix):
-        return ""
-    # A suggestion holding a redaction marker would write the marker into the code.
-    return "" if REDACTED in text else text
-
-
-def _estimated_tokens(text: str) -> int:
-    # Before the local model is loaded: gemma 3 takes about 1.8 characters of code per token
-    # (18,821 tokens for a 34 KB Python file); err on the side of more tokens.
-    return len(text) * 10 // 17 + 1
 
 
 def _version(ls: AurelisLanguageServer, uri: str) -> int | None:

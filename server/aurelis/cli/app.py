@@ -21,6 +21,7 @@ from aurelis.cli import (
     batch,
     cache_cmd,
     config_cmd,
+    context_cmd,
     doctor,
     models_cmd,
     runtime,
@@ -110,6 +111,7 @@ app.command("shell")(shell_module.shell_command)
 app.command("serve")(serve.serve_command)
 app.command("doctor")(doctor.doctor_command)
 app.command("usage")(usage_cmd.usage_command)
+app.command("context")(context_cmd.context_command)
 trust_cmd.register(app)
 app.add_typer(config_cmd.config_app, name="config")
 app.add_typer(cache_cmd.cache_app, name="cache")

@@ -25,6 +25,7 @@ import typer
 from rich.text import Text
 
 from aurelis.cli import runtime
+from aurelis.cli.doctor_index import index_check
 from aurelis.cli.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, error_boundary
 from aurelis.cli.render import print_json
 from aurelis.core.config import LEGACY_GITHUB_MODELS_ENDPOINT, AurelisConfig
@@ -70,6 +71,7 @@ async def run_checks(settings: AurelisConfig) -> list[Check]:
     checks.append(await _shared_state(settings))
     checks.append(_local_model(settings))
     checks.append(_language_server())
+    checks.append(Check(*index_check(settings)))
     checks.extend(_editor_hints())
     return checks
 

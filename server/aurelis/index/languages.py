@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from tree_sitter import Parser, QueryCursor
 
-__all__ = ["Grammar", "LoadedGrammar", "grammar_for", "load_grammar"]
+__all__ = ["GRAMMARS", "Grammar", "LoadedGrammar", "grammar_for", "load_grammar"]
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,8 @@ _JS_TOP = (
 )
 _TS = _JS | {"interface_declaration", "type_alias_declaration", "enum_declaration"}
 
-_GRAMMARS = {
+#: Every grammar this index knows, by language name.
+GRAMMARS = {
     "python": Grammar(
         "python", "tree_sitter_python", "language",
         frozenset({"function_definition", "class_definition"}),
@@ -103,7 +104,7 @@ _SUFFIXES = {
 def grammar_for(path: str) -> Grammar | None:
     """The grammar of a file, by its suffix."""
     name = _SUFFIXES.get(PurePosixPath(path).suffix.lower())
-    return _GRAMMARS.get(name) if name else None
+    return GRAMMARS.get(name) if name else None
 
 
 @functools.cache

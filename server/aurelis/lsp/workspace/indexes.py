@@ -69,6 +69,10 @@ class WorkspaceIndexes:
             self._indexes[root] = index
             self._submit(self._build_job(index, self._generation))
 
+    def adopt(self, index: RepoIndex) -> None:
+        """Serve an index built by the caller (the CLI builds it in the foreground)."""
+        self._indexes[index.root] = index
+
     def index_for(self, path: str | Path) -> tuple[RepoIndex, str] | None:
         """The index holding `path` and the path relative to its root, or None."""
         try:

@@ -116,3 +116,25 @@ def _saved_index(cache: Path) -> tuple[Path, tuple[int, int], str]:
 
 def _workspace_files_named(project: Path, part: str) -> list[Path]:
     return [path for path in project.rglob("*") if part in path.name]
+
+
+async def test_with_open_files_only_nothing_closed_is_retrieved_or_saved(
+    start_lsp: Starter, model: ModelServer, project: Path
+) -> None:
+    model.set_default("*", Reply(content="()"))
+    (project / "billing").mkdir()
+    (project / "billing" / "rows.py").write_text(ROWS)
+    (project / "billing" / "open_one.py").write_text("def open_helper_total(x):\n    return x\n")
+    client = await start_lsp(init_options={"index": {"openFilesOnly": True}})
+    client.open(project / "billing" / "open_one.py")
+
+    await _complete_after(client, project / "use.py", "a = open_helper_to")
+    await _complete_after(client, project / "use2.py", "b = normalize_inv")
+
+    assert "def open_helper_total(x):" in recorded_prompt(model, 0)  # open: retrieved
+    assert "normalize_invoice_rows" not in recorded_prompt(model, 1)  # closed: never read
+    assert not _index_files(Path(os.environ["AURELIS_CACHE_DIR"]))
+
+
+def _index_files(cache: Path) -> list[Path]:
+    return list((cache / "index").glob("*.json"))

@@ -181,6 +181,7 @@ def _register_documents(
     @ls.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(params: types.DidOpenTextDocumentParams) -> None:
         ls.recent.touch(params.text_document.uri)
+        index_updates.opened(params.text_document.uri)
 
     @ls.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(params: types.DidChangeTextDocumentParams) -> None:
@@ -200,9 +201,9 @@ def _register_documents(
 
     @ls.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(params: types.DidCloseTextDocumentParams) -> None:
+        index_updates.closed(params.text_document.uri)
         ls.forget(params.text_document.uri)
         inline.forget(params.text_document.uri)
-        index_updates.closed(params.text_document.uri)
 
 
 def create_server() -> AurelisLanguageServer:

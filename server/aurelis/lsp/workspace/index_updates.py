@@ -45,8 +45,17 @@ class IndexUpdates:
         loop = asyncio.get_running_loop()
         self._pending[uri] = loop.call_later(EDIT_PAUSE_SECONDS, self._index_buffer, uri)
 
+    def opened(self, uri: str) -> None:
+        """With only open files indexed, an opened document joins the index (at once: the
+        next request may be about it)."""
+        if self._indexes().settings.open_files_only:
+            self.saved(uri)
+
     def closed(self, uri: str) -> None:
         self._cancel(uri)
+        path = to_fs_path(uri) if uri.startswith("file:") else None
+        if path:
+            self._indexes().closed(path)
 
     def disk_changed(self, changes: Sequence[types.FileEvent]) -> None:
         indexes = self._indexes()

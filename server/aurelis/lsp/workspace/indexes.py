@@ -61,10 +61,15 @@ class WorkspaceIndexes:
         self.settings = settings
         self._generation += 1
         self._indexes = {}
-        if not settings.enabled or settings.open_files_only:
+        if not settings.enabled:
             return
         keep = IndexFilter(settings.exclude)
         for root in roots:
+            if settings.open_files_only:
+                # Nothing read from disk, nothing saved: open buffers are fed in as they
+                # open and change, and leave when they close.
+                self._indexes[root] = RepoIndex(root, None, keep)
+                continue
             index = RepoIndex(root, index_path(root, cache_dir), keep)
             self._indexes[root] = index
             self._submit(self._build_job(index, self._generation))
@@ -97,8 +102,17 @@ class WorkspaceIndexes:
             index, relative = found
             self._submit(lambda: index.update(relative, text))
 
+    def closed(self, path: str) -> None:
+        """A document was closed: with only open files indexed, it leaves the index."""
+        found = self.index_for(path) if self.settings.open_files_only else None
+        if found is not None:
+            index, relative = found
+            self._submit(lambda: index.remove(relative))
+
     def disk_changed(self, path: str) -> None:
         """The watcher says a file was created, changed or deleted."""
+        if self.settings.open_files_only:
+            return  # the disk is not read in this mode
         found = self.index_for(path)
         if found is not None:
             index, relative = found

@@ -1,5 +1,5 @@
-"""Layers point down: cli -> lsp -> models -> core, and cli/lsp -> index -> core, read from
-the source's own imports.
+"""Layers point down: cli -> evaluation -> lsp -> models -> core, and lsp -> index -> core,
+read from the source's own imports.
 
 Every `import` and `from ... import` counts, wherever it sits (module top, a function body,
 an `if TYPE_CHECKING:` block): a lazy upward import is still an upward edge.
@@ -18,11 +18,14 @@ PACKAGE = Path(__file__).resolve().parents[2] / "server" / "aurelis"
 # test helpers, which no production code may depend on).
 # The repository index sits beside the orchestrator: both use core alone, and neither
 # knows the other.
+# `evaluation` (aurelis eval) drives the lsp's inline path and sits between lsp and cli.
+_ABOVE_LSP = ("aurelis.evaluation", "aurelis.cli", "aurelis.testing")
 FORBIDDEN = {
-    "core": ("aurelis.models", "aurelis.index", "aurelis.lsp", "aurelis.cli", "aurelis.testing"),
-    "models": ("aurelis.index", "aurelis.lsp", "aurelis.cli", "aurelis.testing"),
-    "index": ("aurelis.models", "aurelis.lsp", "aurelis.cli", "aurelis.testing"),
-    "lsp": ("aurelis.cli", "aurelis.testing"),
+    "core": ("aurelis.models", "aurelis.index", "aurelis.lsp", *_ABOVE_LSP),
+    "models": ("aurelis.index", "aurelis.lsp", *_ABOVE_LSP),
+    "index": ("aurelis.models", "aurelis.lsp", *_ABOVE_LSP),
+    "lsp": _ABOVE_LSP,
+    "evaluation": ("aurelis.cli", "aurelis.testing"),
 }
 
 

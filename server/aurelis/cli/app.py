@@ -23,6 +23,7 @@ from aurelis.cli import (
     config_cmd,
     context_cmd,
     doctor,
+    eval_cmd,
     models_cmd,
     runtime,
     serve,
@@ -115,3 +116,4 @@ app.command("context")(context_cmd.context_command)
 trust_cmd.register(app)
 app.add_typer(config_cmd.config_app, name="config")
 app.add_typer(cache_cmd.cache_app, name="cache")
+app.add_typer(eval_cmd.eval_app, name="eval")

@@ -18,6 +18,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from aurelis.cli import runtime
+from aurelis.cli.ask import parse_model
 from aurelis.cli.errors import error_boundary
 from aurelis.cli.render import print_json
 from aurelis.core.exceptions import ConfigurationError
@@ -27,18 +28,6 @@ __all__ = ["eval_app"]
 eval_app = typer.Typer(help="Measure answer quality (HumanEval, next-line completion).")
 
 _TASKS = {"completion": "code_completion", "generation": "code_generation"}
-
-
-def _model(name: str | None) -> Any:
-    from aurelis.models.types import ModelType
-
-    if name is None:
-        return None
-    try:
-        return ModelType(name)
-    except ValueError:
-        known = ", ".join(model.value for model in ModelType)
-        raise ConfigurationError(f"unknown model {name!r}", hint=f"one of: {known}") from None
 
 
 @eval_app.command("humaneval")
@@ -57,7 +46,7 @@ def humaneval_command(
     with error_boundary(debug=runtime.STATE.debug):
         if task not in _TASKS:
             raise ConfigurationError(f"unknown task {task!r}", hint="completion or generation")
-        chosen = _model(model)
+        chosen = parse_model(model)
         problems = load_problems()
         ids = sample(problems, limit, seed)
         with Progress(console=runtime.stderr_console(), transient=True) as bar:
@@ -108,7 +97,7 @@ def lines_command(
         if not path.is_dir():
             raise ConfigurationError(f"{path} is not a folder")
         settings = runtime.config()
-        chosen = _model(model)
+        chosen = parse_model(model)
         with Progress(console=runtime.stderr_console(), transient=True) as bar:
             job = bar.add_task("next lines", total=positions * 2)
             report = runtime.run_async(

@@ -27,6 +27,7 @@ __all__ = [
     "indexable_files",
     "is_indexable",
     "read_source",
+    "scan_directory",
 ]
 
 #: Files larger than this are not indexed.
@@ -65,7 +66,7 @@ def indexable_files(root: Path, keep: IndexFilter) -> Iterator[tuple[str, FileSt
         directory, inherited = stack.pop()
         specs = inherited + directory_specs(directory)
         subdirectories = []
-        for entry in _scan(directory):
+        for entry in scan_directory(directory):
             path = Path(entry.path)
             if entry.is_symlink():
                 continue
@@ -100,7 +101,8 @@ def is_indexable(root: Path, relative: str, keep: IndexFilter) -> bool:
     return path.is_relative_to(root)
 
 
-def _scan(directory: Path) -> list[os.DirEntry[str]]:
+def scan_directory(directory: Path) -> list[os.DirEntry[str]]:
+    """The entries of `directory` sorted by name ([] when it cannot be read)."""
     try:
         with os.scandir(directory) as iterator:
             return sorted(iterator, key=lambda entry: entry.name)

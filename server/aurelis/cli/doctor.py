@@ -4,7 +4,9 @@ Checks, all fast and offline apart from the configured endpoint itself:
 config loads; endpoint reachable (a TCP connect); token present and accepted (one
 chat-completions request of one token, straight to the provider so no cache, retry or
 fallback hides the answer); local model available (llama-cpp-python importable, the GGUF
-on disk, never loaded); language server importable; editor setup hints.
+on disk) and running (loaded in its worker process, a few tokens generated, the llama.cpp
+build's CPU features shown: seconds, not milliseconds); language server importable;
+editor setup hints.
 
 Exit code: 0 when nothing failed (warnings allowed), 1 when a check failed, 2 when the
 config itself is invalid.
@@ -69,7 +71,10 @@ async def run_checks(settings: AurelisConfig) -> list[Check]:
     checks.append(_token_present(settings))
     checks.append(await _token_accepted(settings, reachable))
     checks.append(await _shared_state(settings))
-    checks.append(_local_model(settings))
+    local = _local_model(settings)
+    checks.append(local)
+    if local.status == "ok":
+        checks.append(await _local_model_runs(settings))
     checks.append(_language_server())
     checks.append(Check(*index_check(settings)))
     checks.extend(_editor_hints())
@@ -241,6 +246,18 @@ def _local_model(settings: AurelisConfig) -> Check:
         )
     size = path.stat().st_size / 1_000_000
     return Check(name, "ok", f"{path} ({size:.0f} MB)")
+
+
+async def _local_model_runs(settings: AurelisConfig) -> Check:
+    """Load the model and generate a few tokens in its worker process: a llama.cpp build
+    that crashes on this CPU shows here, with the CPU features it was built with."""
+    from aurelis.models.providers.local_check import check_local_model
+
+    path, _ = _local_model_file(settings)
+    result = await check_local_model(path, threads=settings.local_threads)
+    needed = not settings.remote_enabled or settings.local_fallback
+    failed: Status = "fail" if needed else "warn"
+    return Check("local model runs", "ok" if result.ok else failed, result.detail, result.hint)
 
 
 def _local_model_file(settings: AurelisConfig) -> tuple[Path | None, str]:

@@ -63,8 +63,11 @@ def index_figures(root: Path) -> dict[str, Any]:
         began = time.perf_counter()
         index.update(relative, text + "\n\ndef bench_new_definition():\n    pass\n")
         updates.append(time.perf_counter() - began)
-        offset = len(text) // 2
-        query = query_at(text, offset)
+    for relative in sample:
+        read = read_source(index.root, relative)
+        if read is None:
+            continue
+        query = query_at(read[0], len(read[0]) // 2)
         began = time.perf_counter()
         index.definitions(query.names, query.partial)
         index.search(query.text, 6, skip={relative})

@@ -36,6 +36,8 @@ async def run_lines(
         True: InlinePath(settings, root, index, model),
         False: InlinePath(settings, root, None, model),
     }
+    if paths[True].local:
+        await _local_model_ready()
     outcomes: list[LineOutcome] = []
     for position in positions:
         for retrieval in (True, False):
@@ -62,6 +64,16 @@ async def run_lines(
         ),
         "positions": [_row(o) for o in outcomes],
     }
+
+
+async def _local_model_ready() -> None:
+    """Inline requests do not wait for the embedded model to load (the editor shows
+    nothing rather than wait): load it first, as the editor does before invoked ones."""
+    from aurelis.lsp.local_model import local_model
+
+    model = local_model(build=True)
+    if model is not None and model.state != "ready":
+        await model.preload()
 
 
 def summarize(outcomes: list[LineOutcome]) -> dict[str, Any]:

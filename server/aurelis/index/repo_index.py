@@ -235,11 +235,12 @@ class RepoIndex:
         self._files[relative] = entry
         names_by_chunk: list[list[str]] = [[] for _ in entry.chunks]
         for symbol in entry.symbols:
+            if symbol.name not in self._symbols and self._names is not None:
+                bisect.insort(self._names, symbol.name)
             self._symbols.setdefault(symbol.name, []).append((relative, symbol.line))
             for ordinal, chunk in enumerate(entry.chunks):
                 if chunk.start <= symbol.line < chunk.end:
                     names_by_chunk[ordinal].append(symbol.name)
-        self._names = None
         self._engine.replace_file(
             relative,
             [
@@ -259,7 +260,14 @@ class RepoIndex:
                 places[:] = [place for place in places if place[0] != relative]
                 if not places:
                     del self._symbols[symbol.name]
-        self._names = None
+                    self._drop_name(symbol.name)
+
+    def _drop_name(self, name: str) -> None:
+        if self._names is None:
+            return
+        at = bisect.bisect_left(self._names, name)
+        if at < len(self._names) and self._names[at] == name:
+            del self._names[at]
 
     def _touched(self) -> None:
         self._last_update = time.time()

@@ -78,3 +78,19 @@ def test_without_an_index_nothing_is_added(tmp_path: Path) -> None:
     text = "totals = normalize_inv"
 
     assert _local_prompt(bare, text) == text
+
+
+def test_fill_in_the_middle_gets_path_commented_snippets_ahead_of_the_prefix(
+    sources: ContextSources,
+) -> None:
+    from aurelis.models.providers.fim import FIM_METADATA_KEY
+
+    text = "totals = normalize_inv"
+    request = build_inline_request(
+        _document(sources, text), len(text), sources, 1536, local=None, fim=True
+    )
+
+    assert request is not None and request.metadata is not None
+    fim = request.metadata[FIM_METADATA_KEY]
+    assert fim["prefix"].startswith("# billing/rows.py\ndef normalize_invoice_rows(")
+    assert fim["prefix"].endswith(text) and fim["suffix"] == ""

@@ -27,6 +27,7 @@ from aurelis.lsp.workspace.documents import DocumentSnapshot
 from aurelis.models.types import ModelRequest, TaskType
 
 __all__ = [
+    "FIM_RELATED_SHARE",
     "PREFIX_SHARE",
     "SUFFIX_SHARE",
     "LocalInline",
@@ -36,6 +37,8 @@ __all__ = [
 
 PREFIX_SHARE = 0.6
 SUFFIX_SHARE = 0.2
+#: Share of the inline budget for related code ahead of a fill-in-the-middle prefix.
+FIM_RELATED_SHARE = 0.15
 #: Tokens the instructions around the code take (measured: about 70).
 _INSTRUCTION_TOKENS = 96
 _SINGLE_LINE_TOKENS = 64
@@ -113,7 +116,12 @@ def build_inline_request(
         # Imported here: the HTTP stack stays off the server's start-up path.
         from aurelis.models.providers.fim import FIM_METADATA_KEY
 
-        metadata[FIM_METADATA_KEY] = {"prefix": before, "suffix": after}
+        # Fill-in-the-middle routes take no context field: related code goes ahead of the
+        # prefix as path-commented snippets, as for the embedded model.
+        related = continuation_context(
+            document, offset, sources, int(budget * FIM_RELATED_SHARE), count_tokens
+        )
+        metadata[FIM_METADATA_KEY] = {"prefix": related + before, "suffix": after}
     return ModelRequest(
         prompt=_chat_prompt(document, sources, before, after, single),
         task_type=TaskType.CODE_COMPLETION,

@@ -199,9 +199,7 @@ def _reply_channel() -> _Replies:
     return _Replies(replies)
 
 
-def main() -> None:
-    worker = _Worker(_reply_channel())
-    threading.Thread(target=worker.run_jobs, name="generation", daemon=True).start()
+def _read_requests(worker: _Worker) -> None:
     for line in sys.stdin:
         try:
             message = json.loads(line)
@@ -211,6 +209,14 @@ def main() -> None:
             worker.dispatch(message)
     # stdin closed: the parent is gone or closed us. Exit without waiting for a generation.
     os._exit(0)
+
+
+def main() -> None:
+    worker = _Worker(_reply_channel())
+    threading.Thread(target=_read_requests, args=(worker,), name="requests", daemon=True).start()
+    # llama.cpp loads and generates on the main thread: loaded from another thread, its
+    # evaluation ran several times slower here (its OpenMP thread team).
+    worker.run_jobs()
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
     PYTHONPATH=server .venv/bin/python bench/redaction_false_positives.py [--samples 15]
         [--corpus server tests /root/.pyenv/versions/3.11.7/lib/python3.11]
 
-Every `.py` file of each corpus goes through `aurelis.core.redaction.redact` the way
+Every `.py` file of each corpus goes through `aurelis.core.secrets.redaction.redact` the way
 context does (whole file). A line that comes back changed is a redaction; the report
 gives redactions per 10,000 lines per corpus, which rule fired, and sample lines, so
 what is hidden can be judged by eye: in code with no credentials every redaction is a
@@ -24,9 +24,10 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from aurelis.core import redaction, secret_detector
-from aurelis.core.secret_assignments import mask_named_secrets
-from aurelis.core.secret_patterns import (
+from aurelis.core.secrets import detector as secret_detector
+from aurelis.core.secrets import redaction
+from aurelis.core.secrets.assignments import mask_named_secrets
+from aurelis.core.secrets.patterns import (
     REDACTED,
     mask_connection_strings,
     mask_netrc,

@@ -26,8 +26,8 @@ import sys
 import time
 from pathlib import Path
 
-from aurelis.core import redaction
-from aurelis.core.secret_detector import detector_available
+from aurelis.core.secrets import redaction
+from aurelis.core.secrets.detector import detector_available
 
 PREFIX_CHARS = 3600
 SUFFIX_CHARS = 1200

@@ -23,6 +23,8 @@ TYPE_CHECKING = False  # typing itself is not loaded yet (see above)
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from aurelis.lsp.serve_options import ServeOptions
+
 __all__ = ["drop_workspace_from_path", "import_language_server"]
 
 
@@ -47,7 +49,7 @@ def _resolved(path: str) -> str | None:
         return None
 
 
-def import_language_server() -> "Callable[[list[str] | None], int]":
+def import_language_server() -> "Callable[[ServeOptions | None], int]":
     """`aurelis.lsp.server.main`, imported with the garbage collector paused.
 
     Importing the server (lsprotocol above all) allocates a few hundred thousand objects

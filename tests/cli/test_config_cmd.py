@@ -70,7 +70,7 @@ def test_show_table_never_prints_the_token(invoke: Invoke, layered: dict[str, Pa
 def test_credentials_inside_values_are_masked(
     invoke: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A credential in the endpoint URL is refused (issue 11), and the refusal masks it.
+    # A credential in the endpoint URL is refused, and the refusal masks it.
     monkeypatch.setenv("AURELIS_ENDPOINT", "https://user:hunter2secret@example.test/v1")
     result = invoke(["config", "check"])
     assert result.exit_code == 2

@@ -12,6 +12,7 @@ from tests.cli.helpers import cli_env, run_cli
 from tests.conftest import TEST_TOKEN
 from typer.testing import Result
 
+from aurelis.cli import doctor
 from aurelis.core.config import AurelisConfig
 from aurelis.testing import ModelServer
 
@@ -110,3 +111,34 @@ def test_editor_hints_are_given(invoke: Invoke, isolated_config: AurelisConfig) 
     names = set(_checks(result))
     assert "language server" in names
     assert names & {"VS Code", "Neovim", "editors"}
+
+
+def test_doctor_names_a_launch_line_that_keeps_the_cwd_off_sys_path(
+    invoke: Invoke, isolated_config: AurelisConfig
+) -> None:
+    detail = _checks(invoke(["doctor", "--json"]))["language server"]["detail"]
+    line = detail.removeprefix("start it with: ")
+    # `python -m aurelis serve` run in a workspace holding aurelis/__main__.py runs its code.
+    assert line.endswith("aurelis serve") and " -m aurelis" not in line.replace(" -P -m", ""), line
+
+
+def test_the_launch_line_is_the_console_script_beside_the_interpreter(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    bin_dir = tmp_path / "venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    script = bin_dir / "aurelis"
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+
+    assert doctor._serve_command(str(bin_dir / "python")) == f"{script} serve"
+
+
+def test_without_a_console_script_the_launch_line_is_python_dash_p(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    python = str(tmp_path / "python3")
+
+    assert doctor._serve_command(python) == f"{python} -P -m aurelis serve"

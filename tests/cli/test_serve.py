@@ -17,21 +17,43 @@ from tests.cli.helpers import cli_env
 from typer.testing import Result
 
 from aurelis.cli.errors import CliUsageError
-from aurelis.cli.serve import parse_tcp, server_argv
-from aurelis.cli.serve_args import fast_server_argv
+from aurelis.cli.main import fast_serve_options
+from aurelis.cli.serve import serve_options
 from aurelis.launch import import_language_server
+from aurelis.lsp.serve_options import ServeOptions, ServeOptionsError, tcp_address
 
 Invoke = Callable[..., Result]
 
 
-def test_tcp_addresses_are_parsed_and_checked() -> None:
-    assert parse_tcp("127.0.0.1:2087") == ("127.0.0.1", 2087)
-    assert parse_tcp(":2087") == ("127.0.0.1", 2087)
-    assert parse_tcp("[::1]:9000") == ("::1", 9000)
-    for bad in ("localhost", "host:port", "h:70000"):
-        with pytest.raises(CliUsageError):
-            parse_tcp(bad)
-    assert server_argv("h:1", None) == ["--tcp", "h:1"]
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        ("127.0.0.1:2087", ("127.0.0.1", 2087)),
+        (":2087", ("127.0.0.1", 2087)),
+        ("[::1]:9000", ("::1", 9000)),
+        ("h:0", ("h", 0)),
+        ("h:65535", ("h", 65535)),
+    ],
+)
+def test_tcp_addresses_are_read_into_host_and_port(text: str, address: tuple[str, int]) -> None:
+    assert tcp_address(text) == address
+
+
+@pytest.mark.parametrize("bad", ["localhost", "host:port", "h:70000", "h:0002087", "h:²", "h:-1"])
+def test_a_malformed_tcp_address_is_refused_by_both_front_doors(bad: str) -> None:
+    with pytest.raises(ServeOptionsError, match="HOST:PORT"):
+        tcp_address(bad)
+    with pytest.raises(CliUsageError, match="invalid --tcp address"):
+        serve_options(bad, None)
+    assert fast_serve_options(["serve", "--tcp", bad]) is None  # typer reports it
+
+
+def test_the_typer_command_builds_the_same_options_as_the_fast_path() -> None:
+    built = serve_options(":2087", Path("s.log"), 4096)
+    read = fast_serve_options(
+        ["serve", "--tcp", ":2087", "--log-file", "s.log", "--max-message-bytes", "4096"]
+    )
+    assert built == read == ServeOptions(("127.0.0.1", 2087), Path("s.log"), 4096)
 
 
 def test_a_bad_tcp_address_is_a_usage_error(invoke: Invoke) -> None:
@@ -128,19 +150,20 @@ def test_serve_speaks_lsp_on_stdio() -> None:
 
 
 def test_the_fast_path_takes_serve_with_the_options_editors_pass() -> None:
-    assert fast_server_argv(["serve"]) == []
-    assert fast_server_argv(["serve", "--stdio"]) == []
-    assert fast_server_argv(["serve", "--tcp", ":2087", "--log-file", "s.log"]) == [
-        "--tcp",
-        "127.0.0.1:2087",
-        "--log-file",
-        "s.log",
-    ]
-    assert fast_server_argv(["serve", "--tcp=[::1]:9000", "--stdio"]) == ["--tcp", "::1:9000"]
-    assert fast_server_argv(["serve", "--max-message-bytes", "4096"]) == [
-        "--max-message-bytes",
-        "4096",
-    ]
+    assert fast_serve_options(["serve"]) == ServeOptions()
+    assert fast_serve_options(["serve", "--stdio"]) == ServeOptions()
+    assert fast_serve_options(["serve", "--tcp", ":2087", "--log-file", "s.log"]) == ServeOptions(
+        tcp=("127.0.0.1", 2087), log_file=Path("s.log")
+    )
+    assert fast_serve_options(["serve", "--tcp=[::1]:9000", "--stdio"]) == ServeOptions(
+        tcp=("::1", 9000)
+    )
+    assert fast_serve_options(["serve", "--max-message-bytes", "4096"]) == ServeOptions(
+        max_message_bytes=4096
+    )
+    assert fast_serve_options(["serve", "--tcp", ":1", "--tcp", ":2"]) == ServeOptions(
+        tcp=("127.0.0.1", 2)  # the last one wins, as with click
+    )
 
 
 def test_the_fast_path_leaves_everything_else_to_the_typer_command() -> None:
@@ -153,8 +176,9 @@ def test_the_fast_path_leaves_everything_else_to_the_typer_command() -> None:
         ["serve", "--tcp"],
         ["serve", "--log-file="],
         ["serve", "extra"],
+        ["serve", "--max-message-bytes", "lots"],
     ):
-        assert fast_server_argv(args) is None, args
+        assert fast_serve_options(args) is None, args
 
 
 def test_the_server_is_imported_with_the_collector_paused_then_running_again() -> None:

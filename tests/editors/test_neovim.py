@@ -28,6 +28,8 @@ from typing import Any
 import pytest
 from tests.conftest import TEST_TOKEN, server_env
 
+from aurelis.models.suggestions.counts import merged, summarise
+from aurelis.models.suggestions.local_file import OutcomeFiles
 from aurelis.testing import ModelServer, Reply
 
 HERE = Path(__file__).resolve().parent
@@ -362,6 +364,18 @@ def test_typing_shows_ghost_text_that_accept_inserts_and_dismiss_hides(
     assert len(rest[0]) - len(rest[0].lstrip()) > len(blank), "the body lost its indentation"
     last_row = multi[0]["row"] + 1 + len(rest)
     assert run.data["cursor_after_multi"] == [last_row, len(rest[-1])]
+    _assert_counted_by_the_server(project, len(shown) + len(first) + len(rest[0].strip()))
+
+
+def _assert_counted_by_the_server(project: Path, accepted_at_least: int) -> None:
+    """Each shown ghost item was reported and each accept ran the item's command: the
+    server counted both in its data directory (the scenario's XDG_DATA_HOME)."""
+    files = OutcomeFiles(project.parent / "data" / "aurelis" / "suggestions")
+    days = sorted(path.stem for path in files.folder.glob("*.jsonl"))
+    [row] = summarise(merged(files.read(days).values()), by_language=False)
+    assert (row.model, row.accepted) == ("codestral-2501", 2)
+    assert row.offered >= row.shown >= 2
+    assert row.accepted_chars >= accepted_at_least
 
 
 def test_code_actions_list_the_aurelis_actions_and_run_the_chosen_one(
@@ -381,7 +395,7 @@ def test_code_actions_list_the_aurelis_actions_and_run_the_chosen_one(
     aurelis = [action for action in actions if "aurelis" in action["title"].lower()]
     assert len(aurelis) >= 3, actions
     kinds = {action["kind"] for action in aurelis}
-    assert {"refactor.rewrite", "source"} <= kinds, actions
+    assert {"refactor.rewrite", "refactor"} <= kinds, actions
     # The refactoring is resolved by the server and its edit applied.
     assert "refactor" in run.data["refactor_chosen"].lower()
     after = run.data["after"].splitlines()

@@ -1,4 +1,4 @@
-"""The VS Code extension packs into an installable .vsix, non-interactively (issue 12 §8).
+"""The VS Code extension packs into an installable .vsix, non-interactively.
 
 Runs `npm run package` in editors/vscode (scripts/test.sh has run `npm ci` there first) with
 stdin closed, and checks what the .vsix holds. vsce asks "Do you want to continue? [y/N]"

@@ -1,4 +1,4 @@
-"""The real llama-cpp-python OpenAI-compatible server on the embedded GGUF (issue 12).
+"""The real llama-cpp-python OpenAI-compatible server on the embedded GGUF.
 
 `llama_server` is one server for the whole session (chat, streams, token counts); tests
 that freeze or kill a server start their own with `start_llama_server`. Every server is

@@ -1,4 +1,4 @@
-"""Chat and streamed answers from the real llama-cpp-python server (issue 12, item 1)."""
+"""Chat and streamed answers from the real llama-cpp-python server."""
 
 from __future__ import annotations
 

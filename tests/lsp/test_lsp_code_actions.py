@@ -58,9 +58,9 @@ async def test_listing_actions_costs_no_model_call(
         "Refactor with Aurelis": "refactor.rewrite",
         "Optimize with Aurelis": "refactor.rewrite",
         "Add error handling with Aurelis": "refactor.rewrite",
-        "Document with Aurelis": "source",
-        "Generate tests with Aurelis": "source",
-        "Explain with Aurelis": "source",
+        "Document with Aurelis": "refactor",
+        "Generate tests with Aurelis": "refactor",
+        "Explain with Aurelis": "refactor",
     }
     assert all(action.edit is None for action in actions)
     assert model.requests == []
@@ -77,7 +77,17 @@ async def test_an_empty_selection_offers_no_rewrite_and_only_filters(
         lsp, _params(uri, _selection(lsp.texts[uri], SELECTED), only=["refactor"])
     )
 
-    assert {a.kind for a in everything} == {"source"}
+    only_source = await _actions(
+        lsp, _params(uri, types.Range(start=cursor, end=cursor), only=["source"])
+    )
+
+    # Without a filter (the lightbulb) they are refactorings: editors hide source actions there.
+    assert {a.kind for a in everything} == {"refactor"}
+    assert {a.title: a.kind for a in only_source} == {
+        "Document with Aurelis": "source",
+        "Generate tests with Aurelis": "source",
+        "Explain with Aurelis": "source",
+    }
     assert {a.title for a in only_refactor} == {
         "Refactor with Aurelis",
         "Optimize with Aurelis",

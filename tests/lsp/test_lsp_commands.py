@@ -1,10 +1,17 @@
-"""The eight `aurelis.*` commands end to end, with the edits they make checked."""
+"""The eight `aurelis.*` commands end to end, with the edits they make checked.
+
+Actions that only edit the open document in place share one test shape (`EDIT_CASES`);
+the ones with more to check (minimal edits, new files, Markdown, stale versions) have
+their own tests."""
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 from lsprotocol import types
 from tests.lsp.harness import AurelisTestClient, position_of, recorded_prompt
 
@@ -79,79 +86,93 @@ async def test_refactor_replaces_the_selection_with_minimal_edits(
     assert model.requests[0].model == "mistral-ai/Codestral-2501"
 
 
-async def test_add_error_handling_reindents_the_answer_to_the_selection(
-    lsp: AurelisTestClient, model: ModelServer, project: Path
-) -> None:
-    uri = lsp.open(project / "pkg" / "calc.py")
-    text = lsp.texts[uri]
-    selected = "        result = a / b\n        self.memory = result\n        return result\n"
-    model.set_default(
-        "*",
-        Reply(
-            content=(
-                "```python\nif b == 0:\n    raise ZeroDivisionError('b must not be zero')\n"
-                "result = a / b\nself.memory = result\nreturn result\n```"
+@dataclass(frozen=True)
+class EditCase:
+    """An action that edits the open document in place, and what it must leave there."""
+
+    command: str
+    file: str
+    where: dict[str, str]  # `_args` keywords: the selected text or the text before the cursor
+    answer: str
+    expected: str  # the edited document holds this
+    prompt_holds: str
+    routed_to: str | None = None
+    language: str = "python"
+    text: str | None = None  # the document, when not the fixture file
+
+
+EDIT_CASES = {
+    "addErrorHandling reindents the answer to the selection": EditCase(
+        "aurelis.addErrorHandling",
+        "pkg/calc.py",
+        {
+            "selected": (
+                "        result = a / b\n        self.memory = result\n        return result\n"
             )
-        ),
-    )
-
-    result = await lsp.command("aurelis.addErrorHandling", _args(uri, text, selected))
-
-    assert result == {"applied": True}
-    assert (
+        },
+        "```python\nif b == 0:\n    raise ZeroDivisionError('b must not be zero')\n"
+        "result = a / b\nself.memory = result\nreturn result\n```",
         "    def divide(self, a, b):\n        if b == 0:\n"
-        "            raise ZeroDivisionError('b must not be zero')\n        result = a / b\n"
-    ) in lsp.texts[uri]
-    assert "Add error handling" in recorded_prompt(model)
-
-
-async def test_optimize_without_a_selection_rewrites_the_enclosing_function(
-    lsp: AurelisTestClient, model: ModelServer, project: Path
-) -> None:
-    uri = lsp.open(project / "pkg" / "calc.py")
-    text = lsp.texts[uri]
-    model.set_default("*", Reply(content="```\ndef add(a, b):\n    return b + a\n```"))
-
-    result = await lsp.command("aurelis.optimize", _args(uri, text, cursor="return a"))
-
-    assert result == {"applied": True}
-    assert "def add(a, b):\n    return b + a\n\n\ndef scale" in lsp.texts[uri]
-    assert "faster or leaner" in recorded_prompt(model)
-
-
-async def test_document_inserts_a_docstring_under_the_signature(
-    lsp: AurelisTestClient, model: ModelServer, project: Path
-) -> None:
-    uri = lsp.open(project / "pkg" / "calc.py")
-    text = lsp.texts[uri]
-    model.set_default("*", Reply(content='"""Divide a by b and remember the result."""'))
-
-    result = await lsp.command("aurelis.document", _args(uri, text, cursor="result = a / b"))
-
-    assert result == {"applied": True}
-    assert (
+        "            raise ZeroDivisionError('b must not be zero')\n        result = a / b\n",
+        "Add error handling",
+    ),
+    "optimize without a selection rewrites the enclosing function": EditCase(
+        "aurelis.optimize",
+        "pkg/calc.py",
+        {"cursor": "return a"},
+        "```\ndef add(a, b):\n    return b + a\n```",
+        "def add(a, b):\n    return b + a\n\n\ndef scale",
+        "faster or leaner",
+    ),
+    "document inserts a docstring under the signature": EditCase(
+        "aurelis.document",
+        "pkg/calc.py",
+        {"cursor": "result = a / b"},
+        '"""Divide a by b and remember the result."""',
         '    def divide(self, a, b):\n        """Divide a by b and remember the result."""\n'
-        "        result = a / b\n"
-    ) in lsp.texts[uri]
-    assert model.requests[0].model == "cohere/cohere-command-r-08-2024"
+        "        result = a / b\n",
+        "result = a / b",
+        routed_to="cohere/cohere-command-r-08-2024",
+    ),
+    "document writes a comment block in javascript": EditCase(
+        "aurelis.document",
+        "web/format.js",
+        {"cursor": "return pad"},
+        "Format an amount with its currency.\n@param amount number",
+        "/**\n * Format an amount with its currency.\n * @param amount number\n */\n"
+        "function formatPrice(amount, currency) {",
+        "formatPrice",
+        language="javascript",
+    ),
+    "generate takes its instruction from the comment at the cursor": EditCase(
+        "aurelis.generate",
+        "pkg/gen2.py",
+        {"cursor": "radius r"},
+        "def circle_area(r):\n    return math.pi * r * r",
+        "import math\n\n# a function returning the circle area for radius r\n"
+        "def circle_area(r):\n    return math.pi * r * r\nprint('end')\n",
+        "a function returning the circle area for radius r",
+        routed_to="mistral-ai/Codestral-2501",
+        text="import math\n\n# a function returning the circle area for radius r\nprint('end')\n",
+    ),
+}
 
 
-async def test_document_writes_a_comment_block_in_javascript(
-    lsp: AurelisTestClient, model: ModelServer, project: Path
+@pytest.mark.parametrize("case", EDIT_CASES.values(), ids=EDIT_CASES.keys())
+async def test_an_action_edits_the_document_where_it_was_asked(
+    lsp: AurelisTestClient, model: ModelServer, project: Path, case: EditCase
 ) -> None:
-    uri = lsp.open(project / "web" / "format.js", language="javascript")
+    uri = lsp.open(project / case.file, case.text, language=case.language)
     text = lsp.texts[uri]
-    model.set_default(
-        "*", Reply(content="Format an amount with its currency.\n@param amount number")
-    )
+    model.set_default("*", Reply(content=case.answer))
 
-    result = await lsp.command("aurelis.document", _args(uri, text, cursor="return pad"))
+    result = await lsp.command(case.command, _args(uri, text, **case.where))
 
     assert result == {"applied": True}
-    assert (
-        "/**\n * Format an amount with its currency.\n * @param amount number\n */\n"
-        "function formatPrice(amount, currency) {"
-    ) in lsp.texts[uri]
+    assert case.expected in lsp.texts[uri]
+    assert case.prompt_holds in recorded_prompt(model)
+    if case.routed_to is not None:
+        assert model.requests[0].model == case.routed_to
 
 
 async def test_generate_inserts_code_for_the_instruction_at_the_cursor(
@@ -166,24 +187,6 @@ async def test_generate_inserts_code_for_the_instruction_at_the_cursor(
     assert result == {"applied": True}
     assert lsp.texts[uri] == "class Shapes:\n    def area(self, w, h):\n        return w * h\n"
     assert recorded_prompt(model).count("an area method") == 1
-
-
-async def test_generate_takes_its_instruction_from_the_comment_at_the_cursor(
-    lsp: AurelisTestClient, model: ModelServer, project: Path
-) -> None:
-    text = "import math\n\n# a function returning the circle area for radius r\nprint('end')\n"
-    uri = lsp.open(project / "pkg" / "gen2.py", text)
-    model.set_default("*", Reply(content="def circle_area(r):\n    return math.pi * r * r"))
-
-    result = await lsp.command("aurelis.generate", _args(uri, text, cursor="radius r"))
-
-    assert result == {"applied": True}
-    assert lsp.texts[uri] == (
-        "import math\n\n# a function returning the circle area for radius r\n"
-        "def circle_area(r):\n    return math.pi * r * r\nprint('end')\n"
-    )
-    assert "a function returning the circle area for radius r" in recorded_prompt(model)
-    assert model.requests[0].model == "mistral-ai/Codestral-2501"
 
 
 async def test_generate_tests_creates_the_test_file(
@@ -277,8 +280,6 @@ async def test_an_edit_for_an_old_version_is_dropped_and_the_user_told(
     pending = lsp.command(
         "aurelis.refactor", _args(uri, text, "def add(a, b):\n    return a + b", version=1)
     )
-    import asyncio
-
     task = asyncio.ensure_future(pending)
     await lsp.wait_for(lambda: model.in_flight == 1)
     lsp.type_at_end(uri, "# edited meanwhile\n")

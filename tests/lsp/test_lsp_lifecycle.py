@@ -7,6 +7,8 @@ import asyncio
 import contextlib
 import json
 import socket
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ from tests.lsp.harness import (
 from aurelis.testing import ModelServer, Reply
 
 COMMANDS = [
+    "aurelis.acceptSuggestion",
     "aurelis.addErrorHandling",
     "aurelis.analyze",
     "aurelis.document",
@@ -51,6 +54,7 @@ async def test_initialize_advertises_every_feature(lsp: AurelisTestClient) -> No
     assert caps.code_action_provider.resolve_provider is True
     assert set(caps.code_action_provider.code_action_kinds or []) == {
         "refactor.rewrite",
+        "refactor",
         "source",
         "quickfix",
     }
@@ -242,8 +246,27 @@ async def _connect(client: AurelisTestClient, port: int) -> None:
             await asyncio.sleep(0.05)
 
 
-def test_a_bad_tcp_address_exits_with_a_message(capsys: Any) -> None:
-    from aurelis.lsp.server import main
-
-    with pytest.raises(SystemExit, match="HOST:PORT"):
-        main(["--tcp", "nonsense"])
+@pytest.mark.parametrize(
+    ("args", "code", "said"),
+    [
+        (["--tcp", "nonsense"], 2, "--tcp expects HOST:PORT"),
+        (["--tcp", "h:0002087"], 2, "--tcp expects HOST:PORT"),
+        (["--max-message-bytes", "lots"], 2, "--max-message-bytes expects a number of bytes"),
+        (["--max-message-bytes", "10"], 2, "must be at least 1024 bytes"),
+        (["--verbose"], 2, "unknown option '--verbose'"),
+        (["--help"], 0, "usage: aurelis serve"),
+    ],
+)
+def test_the_server_module_reads_its_options_or_says_why_not(
+    args: list[str], code: int, said: str
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "aurelis.lsp", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == code
+    assert said in result.stderr
+    assert result.stdout == ""  # stdout is the protocol's, even for help and usage errors

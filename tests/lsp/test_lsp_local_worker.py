@@ -47,8 +47,9 @@ async def test_a_model_worker_killed_mid_request_costs_one_answer_not_the_server
     os.kill(first_worker, signal.SIGSEGV)
     await in_flight  # answered (from the fallback or empty), inside the harness's timeout
 
-    crashed = await lsp.wait_for_status(lambda s: "SIGSEGV" in str(_local(s).get("error")))
-    assert _local(crashed)["state"] == "failed"
+    # Said as the last error, which the editors' status items show.
+    crashed = await lsp.wait_for_status(lambda s: "SIGSEGV" in str(s.get("last_error")))
+    assert _local(crashed)["state"] == "failed" and "SIGSEGV" in _local(crashed)["error"]
     served_remotely = len(model.requests)
     # Each request at a new place, so none is answered from the inline cache.
     answer = await lsp.inline(uri, lsp.type_at_end(uri, " "))  # the worker is still down
@@ -58,7 +59,7 @@ async def test_a_model_worker_killed_mid_request_costs_one_answer_not_the_server
     back = await lsp.wait_for_status(
         lambda s: _local(s).get("state") == "ready" and _local(s).get("pid") != first_worker
     )
-    assert back["local_model"]["error"] is None
+    assert back["local_model"]["error"] is None and back["last_error"] is None
     served_remotely = len(model.requests)
     await lsp.inline(uri, lsp.type_at_end(uri, "a"))
     assert len(model.requests) == served_remotely  # the restarted worker answered

@@ -1,11 +1,11 @@
-"""The one rule for files that are secrets by nature (`core.secret_files`), as the LSP and
+"""The one rule for files that are secrets by nature (`core.secrets.files`), as the LSP and
 the CLI apply it."""
 
 from __future__ import annotations
 
 import pytest
 
-from aurelis.core.secret_files import is_secret_file, secret_file_refusal
+from aurelis.core.secrets import is_secret_file, secret_file_refusal
 
 
 @pytest.mark.parametrize(

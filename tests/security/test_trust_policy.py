@@ -160,3 +160,21 @@ def test_pyproject_digest_covers_the_tool_aurelis_table_only(project: Path) -> N
     assert read_project_file(pyproject).digest == first
     pyproject.write_text('[project]\nname = "b"\n[tool.aurelis]\ncache_ttl = 4\n')
     assert read_project_file(pyproject).digest != first
+
+
+def test_telemetry_exporters_from_an_untrusted_project_are_ignored_until_trusted(
+    project: Path, heard: list[str]
+) -> None:
+    (project / ".aurelis.toml").write_text(
+        'metrics_port = 9464\notlp_endpoint = "http://collector.example:4318"\n'
+        "suggestion_retention_checks = [5, 10]\n"
+    )
+    untrusted = load_config()
+    assert untrusted.metrics_port is None and untrusted.otlp_endpoint is None
+    assert untrusted.suggestion_retention_checks == (5.0, 10.0)  # harmless: applies
+    assert len(heard) == 1 and "metrics_port, otlp_endpoint" in heard[0]
+
+    TrustStore().trust(read_project_file(project / ".aurelis.toml"))
+    trusted = load_config()
+    assert trusted.metrics_port == 9464
+    assert trusted.otlp_endpoint == "http://collector.example:4318"

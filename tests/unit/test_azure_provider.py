@@ -234,7 +234,7 @@ async def test_a_complete_call_is_streamed_and_sees_the_same_cut(provider, model
     model_server.script(DEPLOYMENT, Reply(content="abcdefghijkl", chunk_size=2, cut_after_chunks=2))
     with pytest.raises(TransientModelError, match="closed after 2 chunks"):
         await provider.complete(call())
-    assert model_server.requests[-1].stream  # internally streamed (issue 12, item 4)
+    assert model_server.requests[-1].stream  # streamed internally, so a stall is seen early
 
 
 async def test_a_complete_call_reads_the_whole_stream_past_keepalives(

@@ -1,5 +1,5 @@
-"""Prompts for the local model are fitted with its own tokenizer once it is loaded (issue 12,
-item 5); the fixed 1.55 x cl100k ratio is only the fallback until then.
+"""Prompts for the local model are fitted with its own tokenizer once it is loaded;
+the fixed 1.55 x cl100k ratio is only the fallback until then.
 
 The texts are picked where the ratio is wrong: digits take one gemma token each but a third
 of a cl100k token (3x), Chinese comments fewer gemma tokens than cl100k ones (0.6x).

@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from aurelis.core.log import RedactingFilter
-from aurelis.core.redaction import REDACTED, looks_like_env_file, redact, register_secret
+from aurelis.core.secrets import REDACTED, is_secret_file, redact, register_secret
 
 
 @pytest.mark.parametrize(
@@ -65,9 +65,9 @@ def test_registered_secret_is_masked_anywhere() -> None:
     assert redact("using plain-looking-value-42 now") == f"using {REDACTED} now"
 
 
-def test_secret_files_are_recognised_under_the_old_name() -> None:
-    assert looks_like_env_file("/p/.env") and looks_like_env_file("config/.env.local")
-    assert looks_like_env_file("prod.env") and not looks_like_env_file("environment.py")
+def test_dotenv_files_are_secret_files_by_name() -> None:
+    assert is_secret_file("/p/.env") and is_secret_file("config/.env.local")
+    assert is_secret_file("prod.env") and not is_secret_file("environment.py")
 
 
 def test_log_records_are_redacted_before_formatting() -> None:
@@ -78,7 +78,7 @@ def test_log_records_are_redacted_before_formatting() -> None:
     assert record.getMessage() == f"token={REDACTED}"
 
 
-# --- the formats issue 10 lists --------------------------------------------------------------
+# --- the credential formats users meet --------------------------------------------------------
 def _masks(line: str, *secrets: str) -> str:
     cleaned = redact(line)
     for secret in secrets:

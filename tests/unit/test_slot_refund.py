@@ -1,4 +1,4 @@
-"""A request that never reaches the endpoint holds no rate-limit slot (issue 11, Bursts).
+"""A request that never reaches the endpoint holds no rate-limit slot.
 
 Through the orchestrator and the real azure-ai-inference client: an endpoint that never
 completes a TCP connect stands for "cancelled before the request went out", the loopback

@@ -31,6 +31,8 @@ const SERVER_COMMANDS = [
 
 // Answered as TRUST_CONTRACT says: {trusted: [paths]} / {untrusted: [paths]}.
 const TRUST_COMMANDS = ['aurelis.trustProject', 'aurelis.untrustProject'];
+// Run by the editor when an inline item is accepted (the item names it, with its id).
+const ACCEPT_SUGGESTION = 'aurelis.acceptSuggestion';
 
 function folderPaths(args: unknown[] | undefined): string[] {
   return (args ?? []).map((a) => String((a as { uri?: string }).uri ?? '').replace(/^file:\/\//, ''));
@@ -44,6 +46,14 @@ const idle = {
   last_error: null,
   models: { 'gemma3-270m': { healthy: true, breaker: 'closed', rate_limit_remaining: null } },
 };
+
+// A server that cannot start: says why on stderr and exits, as a broken install would.
+if (process.env.AURELIS_FAKE_SERVER_EXIT_AT_START) {
+  record('argv', 'argv', process.argv.slice(2));
+  process.stderr.write('Traceback (most recent call last):\n  File "aurelis", line 1\n');
+  process.stderr.write('fake-aurelis: no usable configuration (exit at start)\n');
+  process.exit(Number(process.env.AURELIS_FAKE_SERVER_EXIT_AT_START));
+}
 
 const connection = createMessageConnection(
   new StreamMessageReader(process.stdin),
@@ -59,7 +69,7 @@ connection.onRequest('initialize', (params) => {
       textDocumentSync: 2,
       inlineCompletionProvider: {},
       codeActionProvider: true,
-      executeCommandProvider: { commands: [...SERVER_COMMANDS, ...TRUST_COMMANDS] },
+      executeCommandProvider: { commands: [...SERVER_COMMANDS, ...TRUST_COMMANDS, ACCEPT_SUGGESTION] },
     },
     serverInfo: { name: 'fake-aurelis', version: '0' },
   };
@@ -68,6 +78,17 @@ connection.onRequest('initialize', (params) => {
 connection.onNotification('initialized', (params) => {
   record('notification', 'initialized', params);
   void connection.sendNotification('aurelis/status', idle);
+  // Pull the settings as the real server does after initialized.
+  void connection
+    .sendRequest('workspace/configuration', { items: [{ section: 'aurelis' }] })
+    .then((answer) => record('configuration', 'workspace/configuration', answer));
+  // A server that crashes soon after it started (each time it is started again).
+  if (process.env.AURELIS_FAKE_SERVER_CRASH_AFTER_INIT) {
+    setTimeout(() => {
+      process.stderr.write('fake-aurelis: crashed after start\n');
+      process.exit(Number(process.env.AURELIS_FAKE_SERVER_CRASH_AFTER_INIT));
+    }, 100);
+  }
 });
 
 connection.onRequest('workspace/executeCommand', async (params: { command: string; arguments?: unknown[] }) => {
@@ -98,7 +119,8 @@ connection.onRequest('workspace/executeCommand', async (params: { command: strin
 
 connection.onRequest('textDocument/inlineCompletion', (params) => {
   record('request', 'textDocument/inlineCompletion', params);
-  return { items: [{ insertText: 'return a + b' }] };
+  const accept = { title: 'Accept', command: ACCEPT_SUGGESTION, arguments: ['fake-item-1'] };
+  return { items: [{ insertText: 'return a + b', command: accept }] };
 });
 
 connection.onRequest('shutdown', () => {

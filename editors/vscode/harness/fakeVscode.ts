@@ -205,6 +205,15 @@ export class Host {
     });
   }
 
+  /** Remove settings (back to their defaults) and fire onDidChangeConfiguration. */
+  removeSettings(keys: string[]): void {
+    for (const key of keys) delete this.settings[key];
+    this.configChanged.fire({
+      affectsConfiguration: (section) =>
+        keys.some((k) => k === section || k.startsWith(`${section}.`) || section.startsWith(`${k}.`)),
+    });
+  }
+
   /** Grant Workspace Trust, firing onDidGrantWorkspaceTrust as VS Code does. */
   grantTrust(): void {
     this.trusted = true;
@@ -235,7 +244,11 @@ export class Host {
         return value === undefined ? fallback : value;
       },
       has: (key: string) => host.get(section ? `${section}.${key}` : key) !== undefined,
-      inspect: () => undefined,
+      // Everything in `settings` counts as set by the user (globalValue); the rest is default.
+      inspect: (key: string) => {
+        const value = host.get(section ? `${section}.${key}` : key);
+        return { key, globalValue: value };
+      },
       update: async () => undefined,
     });
     const show = (level: 'info' | 'warning' | 'error') => (text: string) => {

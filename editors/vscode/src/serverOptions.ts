@@ -142,32 +142,69 @@ export const INSTALL_HINT =
   '`pip install "/path/to/aurelis[local]"` in a virtual environment) or from a wheel built ' +
   'there (`pip install dist/aurelis-*.whl`)';
 
-/** The message shown when the server executable does not exist. */
-export function notFoundMessage(exe: ServerExecutable): string {
+/** Where `findExecutable` looked, for the not-found message: PATH's directories, or the file. */
+export function searchedPlaces(command: string, lookup: Pick<PathLookup, 'path' | 'platform'>): string {
+  const win = lookup.platform === 'win32';
+  if (command.includes('/') || (win && command.includes('\\'))) return `at ${command}`;
+  const dirs = (lookup.path ?? '').split(win ? ';' : ':').filter((d) => d !== '');
+  if (dirs.length === 0) return 'on PATH (PATH is empty)';
+  const shown = dirs.slice(0, 8).join(win ? ';' : ':');
+  return `on PATH (${shown}${dirs.length > 8 ? `, and ${dirs.length - 8} more` : ''})`;
+}
+
+/** Setting help for remote-style windows, where machine settings live apart. */
+const REMOTE_HINT =
+  'In a remote window (code-server, SSH, WSL, Codespaces) put it in the Remote settings ' +
+  '("Preferences: Open Remote Settings (JSON)"): VS Code ignores machine-scoped settings ' +
+  'in the local User settings there.';
+
+/** The message shown when the server executable does not exist; `searched` says where it looked. */
+export function notFoundMessage(exe: ServerExecutable, searched: string): string {
   if (exe.viaPython) {
     return (
-      `Aurelis: the Python interpreter \`${exe.command}\` (aurelis.pythonPath) was not found. ` +
-      'Set `aurelis.pythonPath` to an interpreter that has Aurelis installed, or clear it to use ' +
-      '`aurelis.server.command`.'
+      `Aurelis: the Python interpreter \`${exe.command}\` (aurelis.pythonPath) was not found ` +
+      `${searched}. Set \`aurelis.pythonPath\` to an interpreter that has Aurelis installed, or ` +
+      `clear it to use \`aurelis.server.command\`. ${REMOTE_HINT}`
     );
   }
   return (
-    `Aurelis: the language server \`${exe.command}\` was not found. ${INSTALL_HINT} and put ` +
-    '`aurelis` on PATH, or set `aurelis.pythonPath` to the Python interpreter it is installed in.'
+    `Aurelis: the language server \`${exe.command}\` was not found ${searched}. ${INSTALL_HINT}, ` +
+    'then put `aurelis` on PATH, set `aurelis.server.command` to the full path of the ' +
+    '`aurelis` script, or set `aurelis.pythonPath` to the Python interpreter it is installed ' +
+    `in. ${REMOTE_HINT}`
   );
 }
 
-/** The message shown when the server process started but the connection failed. */
+/** The message shown when the server could not be connected to (no exit seen). */
 export function startFailureMessage(exe: ServerExecutable, error: unknown): string {
   const detail =
     error instanceof Error ? error.message : typeof error === 'string' ? error : String(error);
-  const hint = exe.viaPython
+  return `Aurelis: could not start the language server (${exe.display}): ${detail}. ${serverHint(exe)}`;
+}
+
+function serverHint(exe: ServerExecutable): string {
+  return exe.viaPython
     ? 'Check that Aurelis is installed in that interpreter ' +
-      `(\`${exe.command} -m pip install "/path/to/aurelis[local]"\` from a checkout of the ` +
-      'Aurelis repository); the Aurelis output has the server log.'
+        `(\`${exe.command} -m pip install "/path/to/aurelis[local]"\` from a checkout of the ` +
+        'Aurelis repository); the Aurelis output has the server log.'
     : 'The Aurelis output has the server log; check `aurelis.server.command`, ' +
-      '`aurelis.server.args` and `aurelis.pythonPath`.';
-  return `Aurelis: could not start the language server (${exe.display}): ${detail}. ${hint}`;
+        '`aurelis.server.args` and `aurelis.pythonPath`.';
+}
+
+/**
+ * The message for a server that died: how it ended (`howItEnded`, e.g. "exited with code 3"),
+ * whether that was while starting, and the last lines of its stderr.
+ */
+export function exitMessage(
+  exe: ServerExecutable,
+  howItEnded: string,
+  atStart: boolean,
+  stderrTail: readonly string[],
+): string {
+  const when = atStart ? 'as it started' : 'and was not restarted (it kept stopping)';
+  const said =
+    stderrTail.length === 0 ? ' It wrote nothing on stderr.' : ` Its stderr ended with: «${stderrTail.slice(-3).join(' | ')}».`;
+  return `Aurelis: the language server (${exe.display}) ${howItEnded} ${when}.${said} ${serverHint(exe)}`;
 }
 
 /** Setting keys (under `aurelis.`) whose change needs a server restart. */

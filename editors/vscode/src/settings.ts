@@ -1,9 +1,14 @@
 /**
- * The `aurelis.*` settings as one plain JSON object, sent as `initializationOptions`.
- * The same section reaches the server later through `workspace/configuration`
- * (section "aurelis") and `workspace/didChangeConfiguration` (`{settings: {aurelis: {...}}}`).
+ * The `aurelis.*` settings the user actually set, as one plain JSON object. It is sent as
+ * `initializationOptions`, answers the server's `workspace/configuration` pulls (section
+ * "aurelis") and goes with every `workspace/didChangeConfiguration`.
  *
- * Shape (dotted setting keys become nested objects, as VS Code itself does):
+ * Only settings the user set travel: a default sent as if chosen would override the
+ * server's environment (`AURELIS_PROVIDER`, ...) and config files, which decide whatever
+ * the editor leaves unset. VS Code's `inspect()` tells a set value from a default.
+ *
+ * Shape (dotted setting keys become nested objects, as VS Code itself does), each part
+ * present only when set:
  *   { server: {command, args}, pythonPath, trace: {server},
  *     inlineCompletion: {enabled, debounceMs}, endpoint, provider,
  *     models: {routing}, cache: {enabled} }
@@ -25,22 +30,51 @@ export const SETTING_DEFAULTS: Readonly<Record<string, unknown>> = Object.freeze
   'cache.enabled': true,
 });
 
-export type SettingGetter = (key: string) => unknown;
+/** The part of VS Code's `WorkspaceConfiguration.inspect()` result this module reads. */
+export interface SettingInspection {
+  readonly globalValue?: unknown;
+  readonly workspaceValue?: unknown;
+  readonly workspaceFolderValue?: unknown;
+  readonly globalLanguageValue?: unknown;
+  readonly workspaceLanguageValue?: unknown;
+  readonly workspaceFolderLanguageValue?: unknown;
+}
 
-/** Build the nested settings object from a getter (e.g. `WorkspaceConfiguration.get`). */
-export function settingsSnapshot(get: SettingGetter): Record<string, unknown> {
+export type SettingGetter = (key: string) => unknown;
+export type SettingInspector = (key: string) => SettingInspection | undefined;
+
+/** True when some settings layer (user, remote/machine, workspace, folder) sets the key. */
+export function isUserSet(inspection: SettingInspection | undefined): boolean {
+  if (inspection === undefined) return false;
+  return [
+    inspection.globalValue,
+    inspection.workspaceValue,
+    inspection.workspaceFolderValue,
+    inspection.globalLanguageValue,
+    inspection.workspaceLanguageValue,
+    inspection.workspaceFolderLanguageValue,
+  ].some((value) => value !== undefined);
+}
+
+function setNested(out: Record<string, unknown>, key: string, value: unknown): void {
+  const parts = key.split('.');
+  let node = out;
+  for (const part of parts.slice(0, -1)) {
+    if (node[part] === undefined || typeof node[part] !== 'object') node[part] = {};
+    node = node[part] as Record<string, unknown>;
+  }
+  // Copied through JSON so no VS Code proxy object leaks into the message.
+  node[parts[parts.length - 1]] = JSON.parse(JSON.stringify(value ?? null));
+}
+
+/**
+ * The settings the user set, nested, with the effective value VS Code resolves for each
+ * (`get`); a setting nobody set is left out, so the server falls back to env and files.
+ */
+export function userSettings(get: SettingGetter, inspect: SettingInspector): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [key, fallback] of Object.entries(SETTING_DEFAULTS)) {
-    const raw = get(key);
-    const value = raw === undefined ? fallback : raw;
-    const parts = key.split('.');
-    let node = out;
-    for (const part of parts.slice(0, -1)) {
-      if (node[part] === undefined || typeof node[part] !== 'object') node[part] = {};
-      node = node[part] as Record<string, unknown>;
-    }
-    // Copy through JSON so no VS Code proxy objects leak into the message.
-    node[parts[parts.length - 1]] = JSON.parse(JSON.stringify(value ?? null));
+  for (const key of Object.keys(SETTING_DEFAULTS)) {
+    if (isUserSet(inspect(key))) setNested(out, key, get(key));
   }
   return out;
 }

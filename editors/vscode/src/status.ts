@@ -89,12 +89,20 @@ export function parseStatusParams(raw: unknown): StatusParams | undefined {
 
 const CLICK_HINT = '_Click to show the Aurelis output._';
 
-/** Render the status bar item from the client state and the last status notification. */
-export function renderStatus(client: ClientState, status: StatusParams | undefined): StatusView {
+/**
+ * Render the status bar item from the client state and the last status notification.
+ * `failure` says why a stopped server stopped (exit code, last line of its stderr).
+ */
+export function renderStatus(
+  client: ClientState,
+  status: StatusParams | undefined,
+  failure?: string,
+): StatusView {
   if (client === 'stopped') {
+    const why = failure === undefined ? '' : `\n\n${escapeMarkdown(failure)}`;
     return {
       text: '$(circle-slash) Aurelis',
-      tooltip: `**Aurelis**: the language server is not running.\n\n${CLICK_HINT}`,
+      tooltip: `**Aurelis**: the language server is not running.${why}\n\n${CLICK_HINT}`,
       severity: 'error',
     };
   }

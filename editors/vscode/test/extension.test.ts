@@ -19,7 +19,6 @@ import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { Host, installFakeVscode, Position, Selection, Uri } from '../harness/fakeVscode';
-import { settingsSnapshot } from '../src/settings';
 import { RESTRICTED_MODE_MESSAGE } from '../src/trust';
 
 const fakeServer = resolve(__dirname, '..', 'harness', 'fakeServer.js');
@@ -44,6 +43,17 @@ async function waitFor<T>(what: string, probe: () => T | undefined | false, time
 
 type Extension = typeof import('../src/extension');
 
+/** A log line the server finished writing (a read can catch one half-written). */
+function isCompleteLine(line: string): boolean {
+  if (line === '') return false;
+  try {
+    JSON.parse(line);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 describe('extension against a scripted server', () => {
   const host = new Host();
   const dir = mkdtempSync(join(tmpdir(), 'aurelis-vscode-wiring-'));
@@ -60,7 +70,7 @@ describe('extension against a scripted server', () => {
     existsSync(logFile)
       ? readFileSync(logFile, 'utf8')
           .split('\n')
-          .filter((l) => l !== '')
+          .filter(isCompleteLine)
           .map((l) => JSON.parse(l) as Logged)
       : [];
   const sent = (method: string): Logged[] => log().filter((m) => m.method === method);
@@ -121,10 +131,13 @@ describe('extension against a scripted server', () => {
     assert.ok(caps.textDocument.inlineCompletion, 'textDocument.inlineCompletion');
   });
 
-  test('sends the aurelis settings and the workspace trust as initializationOptions', () => {
-    const expected = settingsSnapshot((key) => host.settings[`aurelis.${key}`]);
+  test('sends only the settings the user set, and the workspace trust, as initializationOptions', () => {
+    // Nothing about provider defaults, cache or trace: the server's env and files decide those.
     assert.deepEqual(sent('initialize')[0].params.initializationOptions, {
-      ...expected,
+      server: { command: process.execPath, args: [fakeServer] },
+      endpoint: 'http://127.0.0.1:9/v1',
+      provider: 'local',
+      inlineCompletion: { enabled: true, debounceMs: 0 },
       workspaceTrusted: true,
     });
   });
@@ -185,10 +198,26 @@ describe('extension against a scripted server', () => {
     }
   });
 
-  test('sends the aurelis section with workspace/didChangeConfiguration on start', () => {
-    const change = sent('workspace/didChangeConfiguration')[0];
-    assert.ok(change);
-    assert.equal(change.params.settings.aurelis.endpoint, 'http://127.0.0.1:9/v1');
+  test('answers the server\'s workspace/configuration pull with only the set settings', async () => {
+    const answer = await waitFor('the configuration answer', () => log().find((m) => m.kind === 'configuration'));
+    assert.deepEqual(answer.params, [
+      {
+        server: { command: process.execPath, args: [fakeServer] },
+        endpoint: 'http://127.0.0.1:9/v1',
+        provider: 'local',
+        inlineCompletion: { enabled: true, debounceMs: 0 },
+      },
+    ]);
+  });
+
+  test('a changed setting is pushed with only the set settings, and removing one drops it', async () => {
+    host.updateSettings({ 'aurelis.cache.enabled': false });
+    const pushed = await waitFor('a didChangeConfiguration', () => sent('workspace/didChangeConfiguration').at(-1));
+    assert.deepEqual(pushed.params.settings.aurelis.cache, { enabled: false });
+    const before = sent('workspace/didChangeConfiguration').length;
+    host.removeSettings(['aurelis.cache.enabled']);
+    const after = await waitFor('a second push', () => sent('workspace/didChangeConfiguration')[before]);
+    assert.equal(after.params.settings.aurelis.cache, undefined);
   });
 
   test('shows the provider from aurelis/status in the status bar', () => {
@@ -300,6 +329,35 @@ describe('extension against a scripted server', () => {
     const request = sent('textDocument/inlineCompletion').at(-1);
     assert.deepEqual(request?.params.position, { line: 2, character: 4 });
     assert.equal(request?.params.textDocument.uri, 'file:///w/app.py');
+  });
+
+  test('inline items report shown and partial accepts, and accepting runs their command', async () => {
+    const { provider } = await waitFor('the inline provider', () => host.inlineProviders[0]);
+    const token = { isCancellationRequested: false, onCancellationRequested: () => ({ dispose() {} }) };
+    const result = await provider.provideInlineCompletionItems(
+      document,
+      new Position(2, 4),
+      { triggerKind: 0, selectedCompletionInfo: undefined },
+      token,
+    );
+    const [item] = Array.isArray(result) ? result : result.items;
+    provider.handleDidShowCompletionItem(item, item.insertText);
+    provider.handleDidPartiallyAcceptCompletionItem(item, 6);
+    // What VS Code does on Tab: run the item's command (registered from the server's list).
+    await run(item.command.command, ...item.command.arguments);
+
+    await waitFor('the partial accept', () => sent('aurelis/didPartiallyAcceptCompletion').length > 0);
+    assert.deepEqual(
+      sent('aurelis/didShowCompletion').map((m) => m.params),
+      [{ id: 'fake-item-1' }],
+      'shown once, though both the hand-over and the show hook saw it',
+    );
+    assert.deepEqual(sent('aurelis/didPartiallyAcceptCompletion').at(-1)?.params, {
+      id: 'fake-item-1',
+      acceptedLength: 6,
+    });
+    const accept = sent('workspace/executeCommand').at(-1)?.params;
+    assert.deepEqual(accept, { command: 'aurelis.acceptSuggestion', arguments: ['fake-item-1'] });
   });
 
   test('with inline completion disabled nothing is requested', async () => {
@@ -449,7 +507,7 @@ describe('extension with aurelis.pythonPath', { skip: process.platform === 'win3
       if (!existsSync(logFile)) return undefined;
       const entry = readFileSync(logFile, 'utf8')
         .split('\n')
-        .filter((l) => l !== '')
+        .filter(isCompleteLine)
         .map((l) => JSON.parse(l) as Logged)
         .find((m) => m.kind === 'argv');
       return entry?.params as string[] | undefined;
@@ -463,7 +521,7 @@ function readLogFile(file: string): Logged[] {
   return existsSync(file)
     ? readFileSync(file, 'utf8')
         .split('\n')
-        .filter((l) => l !== '')
+        .filter(isCompleteLine)
         .map((l) => JSON.parse(l) as Logged)
     : [];
 }
@@ -531,5 +589,64 @@ describe('restricted mode and an interpreter inside the workspace', { skip: proc
     assert.match(error.text, /not starting `.*\/\.venv\/bin\/python`: it is inside the workspace/);
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(existsSync(ran), false, 'the workspace interpreter was run');
+  });
+});
+
+/** The scripted server in a failure mode (an AURELIS_FAKE_SERVER_* variable), for one suite. */
+function failingServer(mode: string, value: string) {
+  const dir = mkdtempSync(join(tmpdir(), 'aurelis-vscode-failing-'));
+  const logFile = join(dir, 'server.jsonl');
+  const run = freshActivation({ 'aurelis.server.command': process.execPath, 'aurelis.server.args': [fakeServer] });
+  before(async () => {
+    process.env.AURELIS_FAKE_SERVER_LOG = logFile;
+    process.env[mode] = value;
+    await run.start();
+  });
+  after(async () => {
+    delete process.env[mode];
+    await run.stop();
+    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
+  });
+  return { run, logFile };
+}
+
+describe('extension with a server that exits as it starts', () => {
+  const { run, logFile } = failingServer('AURELIS_FAKE_SERVER_EXIT_AT_START', '3');
+
+  test('shows one message with the exit code and the last stderr lines, and starts it once', async () => {
+    const error = await waitFor('the error', () => run.host.messages.find((m) => m.level === 'error'));
+    assert.match(error.text, /exited with code 3 as it started/);
+    assert.match(error.text, /fake-aurelis: no usable configuration \(exit at start\)/);
+    assert.doesNotMatch(error.text, /EPIPE/);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(run.host.messages.filter((m) => m.level === 'error').length, 1);
+    assert.equal(readLogFile(logFile).filter((m) => m.kind === 'argv').length, 1, 'it was restarted');
+  });
+
+  test('the status item is stopped and its tooltip says why', async () => {
+    await waitFor('stopped status', () => run.host.statusItems[0]?.text === '$(circle-slash) Aurelis');
+    assert.match(run.host.statusItems[0].tooltip.value, /exited with code 3/);
+  });
+
+  test('the stderr reached the output channel', () => {
+    assert.ok(run.host.outputLines.some((line) => line.includes('no usable configuration')));
+  });
+});
+
+describe('extension with a server that keeps crashing after it started', () => {
+  const { run, logFile } = failingServer('AURELIS_FAKE_SERVER_CRASH_AFTER_INIT', '7');
+
+  test('is restarted three times, then one message says it kept stopping', async () => {
+    const error = await waitFor(
+      'the error',
+      () => run.host.messages.find((m) => m.level === 'error'),
+      20_000,
+    );
+    assert.match(error.text, /exited with code 7 and was not restarted \(it kept stopping\)/);
+    assert.match(error.text, /crashed after start/);
+    assert.equal(readLogFile(logFile).filter((m) => m.method === 'initialize').length, 4);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(run.host.messages.filter((m) => m.level === 'error').length, 1);
+    assert.equal(run.host.statusItems[0]?.text, '$(circle-slash) Aurelis');
   });
 });

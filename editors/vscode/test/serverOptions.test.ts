@@ -6,7 +6,9 @@ import {
   findExecutable,
   isInside,
   isPythonInterpreter,
+  exitMessage,
   notFoundMessage,
+  searchedPlaces,
   PathLookup,
   resolveServerExecutable,
   safeServerCwd,
@@ -154,8 +156,12 @@ describe('findExecutable', () => {
 
 describe('notFoundMessage', () => {
   test('a missing aurelis command says how to install it', () => {
-    const message = notFoundMessage(resolveServerExecutable({}, ctx));
-    assert.match(message, /`aurelis` was not found/);
+    const message = notFoundMessage(
+      resolveServerExecutable({}, ctx),
+      searchedPlaces('aurelis', { path: '/usr/bin:/bin', platform: 'linux' }),
+    );
+    assert.match(message, /`aurelis` was not found on PATH \(\/usr\/bin:\/bin\)/);
+    assert.match(message, /Remote settings/);
     assert.match(message, /pipx install \/path\/to\/aurelis/);
     assert.match(message, /pip install dist\/aurelis-\*\.whl/);
     assert.doesNotMatch(message, /pip install aurelis\b/);
@@ -163,8 +169,11 @@ describe('notFoundMessage', () => {
   });
 
   test('a missing interpreter names the pythonPath setting', () => {
-    const message = notFoundMessage(resolveServerExecutable({ pythonPath: '/nope/python' }, ctx));
-    assert.match(message, /Python interpreter `\/nope\/python` \(aurelis\.pythonPath\) was not found/);
+    const message = notFoundMessage(
+      resolveServerExecutable({ pythonPath: '/nope/python' }, ctx),
+      searchedPlaces('/nope/python', { path: '/usr/bin', platform: 'linux' }),
+    );
+    assert.match(message, /Python interpreter `\/nope\/python` \(aurelis\.pythonPath\) was not found at \/nope\/python/);
   });
 });
 
@@ -184,6 +193,33 @@ describe('startFailureMessage', () => {
     assert.match(message, /\(aurelis serve\): exited with code 2/);
     assert.match(message, /Aurelis output/);
     assert.match(message, /aurelis\.server\.command/);
+  });
+});
+
+describe('searchedPlaces', () => {
+  test('lists at most eight PATH directories and counts the rest', () => {
+    const path = Array.from({ length: 10 }, (_, i) => `/d${i}`).join(':');
+    assert.equal(
+      searchedPlaces('aurelis', { path, platform: 'linux' }),
+      'on PATH (/d0:/d1:/d2:/d3:/d4:/d5:/d6:/d7, and 2 more)',
+    );
+    assert.equal(searchedPlaces('aurelis', { path: '', platform: 'linux' }), 'on PATH (PATH is empty)');
+    assert.equal(searchedPlaces('C:\\a\\aurelis', { path: 'C:\\x', platform: 'win32' }), 'at C:\\a\\aurelis');
+  });
+});
+
+describe('exitMessage', () => {
+  test('says how it ended, when, and the last stderr lines', () => {
+    const exe = resolveServerExecutable({ command: '/opt/aurelis' }, ctx);
+    const message = exitMessage(exe, 'exited with code 3', true, ['a', 'b', 'c', 'boom: no config']);
+    assert.match(message, /\(\/opt\/aurelis serve\) exited with code 3 as it started\./);
+    assert.match(message, /Its stderr ended with: «b \| c \| boom: no config»\./);
+    assert.doesNotMatch(message, /EPIPE/);
+  });
+
+  test('an empty stderr is said, not left blank', () => {
+    const exe = resolveServerExecutable({}, ctx);
+    assert.match(exitMessage(exe, 'was killed by SIGKILL', false, []), /wrote nothing on stderr/);
   });
 });
 

@@ -143,3 +143,16 @@ describe('parseStatusParams', () => {
     );
   });
 });
+
+describe('renderStatus when the server stopped', () => {
+  test('names why in the tooltip, escaped', () => {
+    const view = renderStatus('stopped', undefined, 'exited with code 3: fake-aurelis: *no* server');
+    assert.equal(view.text, '$(circle-slash) Aurelis');
+    assert.equal(view.severity, 'error');
+    assert.match(view.tooltip, /not running\.\n\nexited with code 3: fake\\-aurelis: \\\*no\\\* server/);
+  });
+
+  test('without a reason it only says it is not running', () => {
+    assert.doesNotMatch(renderStatus('stopped', undefined).tooltip, /exited/);
+  });
+});

@@ -23,7 +23,7 @@ from aurelis.core.config_files import project_config_path, user_config_path
 from aurelis.core.config_layers import layer_problems
 from aurelis.core.config_sources import SECRET_SETTINGS, setting_sources
 from aurelis.core.exceptions import ConfigurationError
-from aurelis.core.redaction import redact
+from aurelis.core.secrets import redact
 
 __all__ = ["config_app", "display_value", "config_warnings"]
 

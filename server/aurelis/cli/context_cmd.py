@@ -20,7 +20,7 @@ from aurelis.cli.errors import error_boundary
 from aurelis.cli.render import print_json
 from aurelis.core.config import AurelisConfig
 from aurelis.core.exceptions import ConfigurationError
-from aurelis.core.redaction import REDACTED
+from aurelis.core.secrets import REDACTED
 from aurelis.index.files import IndexFilter
 from aurelis.index.languages import grammar_for
 from aurelis.index.repo_index import RepoIndex, Snippet

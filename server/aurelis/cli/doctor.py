@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import os
 import shutil
 import sys
 from dataclasses import asdict, dataclass, replace
@@ -37,7 +38,7 @@ from aurelis.core.exceptions import (
     ModelUnavailableError,
     RateLimitError,
 )
-from aurelis.core.redaction import redact
+from aurelis.core.secrets import redact
 
 __all__ = ["Check", "doctor_command", "run_checks", "doctor_exit_code", "redact_checks"]
 
@@ -297,11 +298,38 @@ def _language_server() -> Check:
     return Check("language server", "ok", f"start it with: {_serve_command()}")
 
 
-def _serve_command() -> str:
-    executable = shutil.which("aurelis")
-    if executable:
-        return f"{executable} serve"
-    return f"{sys.executable} -m aurelis serve"
+def _console_script(python: str | None = None) -> str | None:
+    """The `aurelis` console script: on PATH, else beside the interpreter (a venv's bin/)."""
+    on_path = shutil.which("aurelis")
+    if on_path:
+        return on_path
+    name = "aurelis.exe" if os.name == "nt" else "aurelis"
+    beside = Path(python or sys.executable).parent / name
+    return str(beside) if beside.is_file() and os.access(beside, os.X_OK) else None
+
+
+def _serve_command(python: str | None = None) -> str:
+    """The launch line editors should use: never plain `python -m`, which imports the cwd."""
+    script = _console_script(python)
+    if script:
+        return f"{script} serve"
+    return f"{python or sys.executable} -P -m aurelis serve"
+
+
+def _vscode_hint() -> str:
+    """What the extension needs to start the same server `_serve_command` names."""
+    if shutil.which("aurelis"):
+        return "install the Aurelis extension (editors/vscode); it runs `aurelis serve`"
+    script = _console_script()
+    setting = (
+        f'"aurelis.server.command": "{script}"'
+        if script
+        else f'"aurelis.pythonPath": "{sys.executable}"'
+    )
+    return (
+        "install the Aurelis extension (editors/vscode); aurelis is not on PATH, so set "
+        f"{setting} in User settings (Remote/Machine settings in a remote window)"
+    )
 
 
 def _editor_hints() -> list[Check]:
@@ -311,8 +339,7 @@ def _editor_hints() -> list[Check]:
             Check(
                 "VS Code",
                 "info",
-                "install the Aurelis extension (editors/vscode); "
-                "set aurelis.pythonPath if aurelis is not on PATH",
+                _vscode_hint(),
             )
         )
     if shutil.which("nvim"):

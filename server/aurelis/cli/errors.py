@@ -24,7 +24,7 @@ from aurelis.core.exceptions import (
     PromptTooLongError,
     RateLimitError,
 )
-from aurelis.core.redaction import redact
+from aurelis.core.secrets import redact
 
 __all__ = [
     "EXIT_OK",

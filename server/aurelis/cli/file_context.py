@@ -2,7 +2,7 @@
 
 The text goes to the model as `context["existing_code"]`, redacted here as well as in the
 orchestrator's prompt builder, so no credential leaves the CLI layer. Files that are
-secrets by nature (`.env`, `.netrc`, keys, cloud credentials: `core.secret_files`) are
+secrets by nature (`.env`, `.netrc`, keys, cloud credentials: `core.secrets.files`) are
 refused outright, also when reached through a symlink.
 """
 
@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aurelis.cli.errors import CliUsageError
-from aurelis.core.redaction import redact
 from aurelis.core.safe_read import UnreadableFile, read_regular_file
-from aurelis.core.secret_files import is_secret_file, secret_file_refusal
+from aurelis.core.secrets import is_secret_file, redact, secret_file_refusal
 
 __all__ = [
     "FileContext",

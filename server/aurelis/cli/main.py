@@ -13,13 +13,13 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from aurelis.cli.serve_args import fast_server_argv
 from aurelis.launch import drop_workspace_from_path, import_language_server
 
 if TYPE_CHECKING:
     from aurelis.cli.app import app
+    from aurelis.lsp.serve_options import ServeOptions
 
-__all__ = ["app", "run"]
+__all__ = ["app", "fast_serve_options", "run"]
 
 
 def run(argv: Sequence[str] | None = None) -> NoReturn:
@@ -27,19 +27,32 @@ def run(argv: Sequence[str] | None = None) -> NoReturn:
     # Before anything else imports: the cwd is the editor's workspace (see aurelis.launch).
     drop_workspace_from_path()
     args = list(sys.argv[1:] if argv is None else argv)
-    server_argv = fast_server_argv(args)
-    if server_argv is not None:
+    options = fast_serve_options(args)
+    if options is not None:
         try:
             server_main = import_language_server()
         except ImportError:
             pass  # the typer command explains what is missing
         else:
-            sys.exit(server_main(server_argv))
+            sys.exit(server_main(options))
     from aurelis.cli.app import app
     from aurelis.cli.errors import EXIT_OK
 
     app(args=args, prog_name="aurelis")
     sys.exit(EXIT_OK)  # pragma: no cover - the group always exits
+
+
+def fast_serve_options(args: list[str]) -> ServeOptions | None:
+    """The server's options for `serve [OPTIONS]`, or None when typer must handle `args`
+    (another command, `--help`, or an option typer reports in its own words)."""
+    if not args or args[0] != "serve":
+        return None
+    from aurelis.lsp.serve_options import ServeOptionsError, parse_serve_options
+
+    try:
+        return parse_serve_options(args[1:])
+    except ServeOptionsError:
+        return None
 
 
 def __getattr__(name: str) -> Any:

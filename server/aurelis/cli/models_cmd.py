@@ -5,6 +5,9 @@ the tasks routed to it, and its health and remaining rate limit as the orchestra
 every task goes to the local model); the JSON also keeps the configured route of each model
 (`tasks_when_online`).
 
+Each row also shows the acceptance of the inline suggestions the model made over the last
+7 days (`aurelis usage --suggestions` has the details).
+
 Health comes from `orchestrator.health()` (no network: it reports what recent requests
 taught the circuit breakers and rate limiters); without it the column says "unknown".
 """
@@ -25,6 +28,8 @@ from aurelis.models.breaker import BreakerState
 from aurelis.models.catalog import CATALOG
 from aurelis.models.routing import effective_route, resolve, route
 from aurelis.models.shared.usage import UsageReport, shared_breakers, usage_today
+from aurelis.models.suggestions.counts import SuggestionRow
+from aurelis.models.suggestions.report import SuggestionReport, read_outcomes
 from aurelis.models.types import ModelType, TaskType
 
 __all__ = ["models_command", "model_rows", "OFFLINE_CAPTION"]
@@ -35,13 +40,18 @@ OFFLINE_CAPTION = (
 
 
 def model_rows(
-    settings: AurelisConfig, health: dict[str, Any] | None, usage: UsageReport | None = None
+    settings: AurelisConfig,
+    health: dict[str, Any] | None,
+    usage: UsageReport | None = None,
+    suggestions: SuggestionReport | None = None,
 ) -> list[dict[str, Any]]:
     """One dict per model, in catalog order (the JSON shape of `aurelis models --json`).
 
-    With `usage` (redis_url or budgets set) each row also has today's tokens and budget.
+    With `usage` (redis_url or budgets set) each row also has today's tokens and budget;
+    with `suggestions`, the acceptance of its inline suggestions over 7 days.
     """
     spent = {row.name: row for row in usage.rows} if usage is not None else {}
+    accepted = _acceptance_by_model(suggestions)
     routed: dict[ModelType, list[str]] = {}
     configured: dict[ModelType, list[str]] = {}
     for task in TaskType:
@@ -72,11 +82,29 @@ def model_rows(
                 },
             }
         )
+        if suggestions is not None:
+            found = accepted.get(model.value)
+            rows[-1]["suggestions_7d"] = None if found is None else _acceptance_json(found)
         if usage is not None and model is not ModelType.LOCAL:
             today = spent.get(model.value)
             rows[-1]["tokens_today"] = today.used if today is not None else 0
             rows[-1]["budget"] = settings.budgets.get(model.value)
     return rows
+
+
+def _acceptance_by_model(report: SuggestionReport | None) -> dict[str, SuggestionRow]:
+    if report is None:
+        return {}
+    return {row.model: row for row in report.rows("week", by_language=False)}
+
+
+def _acceptance_json(row: SuggestionRow) -> dict[str, Any]:
+    return {
+        "shown": row.shown,
+        "accepted": row.accepted,
+        "acceptance_rate": row.acceptance_rate,
+        "retained_chars": row.retained_chars,
+    }
 
 
 async def _health() -> dict[str, Any] | None:
@@ -115,12 +143,13 @@ def _table(rows: list[dict[str, Any]], settings: AurelisConfig) -> Table:
     table.add_column("health", no_wrap=True)
     table.add_column("rate limit left", justify="right")
     table.add_column("last eval")
+    table.add_column("accepted (7 d)", justify="right", no_wrap=True)
     with_usage = any("tokens_today" in row for row in rows)
     if with_usage:
         table.add_column("tokens today / budget", justify="right")
     for row in rows:
         remaining = row["rate_limit_remaining"]
-        cells = [] if not with_usage else [_usage_cell(row)]
+        cells = [_accepted_cell(row)] + ([] if not with_usage else [_usage_cell(row)])
         table.add_row(
             row["model"],
             row["provider"],
@@ -136,6 +165,14 @@ def _table(rows: list[dict[str, Any]], settings: AurelisConfig) -> Table:
     if not settings.remote_enabled:
         table.caption = OFFLINE_CAPTION
     return table
+
+
+def _accepted_cell(row: dict[str, Any]) -> str:
+    found = row.get("suggestions_7d")
+    if not found or not found["shown"]:
+        return "no suggestions yet" if "code_completion" in row["tasks"] else "-"
+    rate = found["acceptance_rate"]
+    return f"{rate * 100:.0f}% of {found['shown']:,} shown"
 
 
 def _usage_cell(row: dict[str, Any]) -> str:
@@ -156,7 +193,8 @@ def models_command(
         usage = None
         if settings.redis_url is not None or settings.budgets:
             usage = runtime.run_async(lambda: usage_today(settings))
-        rows = model_rows(settings, health, usage)
+        suggestions = runtime.run_async(lambda: read_outcomes(settings))
+        rows = model_rows(settings, health, usage, suggestions)
         if json_output:
             print_json({"remote_enabled": settings.remote_enabled, "models": rows})
             return

@@ -2,8 +2,9 @@
 
 The server module is imported only here, so every other command starts without pygls.
 Nothing may be printed on stdout: with stdio it carries the protocol. Editors usually skip
-this typer command: `aurelis.cli.main.run` starts the server directly when the options are
-ones `aurelis.cli.serve_args` understands; this command handles the rest (help, errors).
+this typer command: `aurelis.cli.main.run` starts the server directly when
+`aurelis.lsp.serve_options` reads the options; this command handles the rest (help, usage
+errors) and hands the server the same typed `ServeOptions`.
 """
 
 from __future__ import annotations
@@ -13,34 +14,26 @@ from typing import Annotated
 
 import typer
 
-from aurelis.cli import runtime, serve_args
+from aurelis.cli import runtime
 from aurelis.cli.errors import CliUsageError, error_boundary
 from aurelis.core.exceptions import AurelisError
+from aurelis.lsp.serve_options import ServeOptions, ServeOptionsError, tcp_address
 
-__all__ = ["serve_command", "server_argv", "parse_tcp"]
-
-
-def parse_tcp(value: str) -> tuple[str, int]:
-    """`HOST:PORT` (or `:PORT`, meaning 127.0.0.1) -> (host, port)."""
-    address = serve_args.tcp_address(value)
-    if address is None:
-        raise CliUsageError(
-            f"invalid --tcp address {value!r}",
-            hint="write it as HOST:PORT, e.g. --tcp 127.0.0.1:2087",
-        )
-    return address
+__all__ = ["serve_command", "serve_options"]
 
 
-def server_argv(
+def serve_options(
     tcp: str | None, log_file: Path | None, max_message_bytes: int | None = None
-) -> list[str]:
-    """The argument list passed to `aurelis.lsp.server.main`."""
-    address = None if tcp is None else parse_tcp(tcp)
-    return serve_args.server_argv(
-        address,
-        None if log_file is None else str(log_file),
-        None if max_message_bytes is None else str(max_message_bytes),
-    )
+) -> ServeOptions:
+    """The server's options from the typer command's values (a bad address: usage error)."""
+    try:
+        address = None if tcp is None else tcp_address(tcp)
+    except ServeOptionsError:
+        raise CliUsageError(
+            f"invalid --tcp address {tcp!r}",
+            hint="write it as HOST:PORT, e.g. --tcp 127.0.0.1:2087",
+        ) from None
+    return ServeOptions(tcp=address, log_file=log_file, max_message_bytes=max_message_bytes)
 
 
 def serve_command(
@@ -71,7 +64,7 @@ def serve_command(
 ) -> None:
     """Run the Aurelis language server (for editors)."""
     with error_boundary(debug=runtime.STATE.debug):
-        argv = server_argv(tcp, log_file, max_message_bytes)
+        options = serve_options(tcp, log_file, max_message_bytes)
         try:
             from aurelis.lsp.server import main as server_main
         except ImportError as error:
@@ -79,5 +72,5 @@ def serve_command(
                 f"the language server is not available in this installation ({error})",
                 hint="reinstall aurelis; `aurelis doctor` shows what is missing",
             ) from None
-        result = server_main(argv)
+        result = server_main(options)
     raise typer.Exit(int(result or 0))

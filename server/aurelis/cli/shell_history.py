@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aurelis.core.private_files import UnsafeFileError, open_private_append
-from aurelis.core.redaction import redact
+from aurelis.core.secrets import redact
 
 if TYPE_CHECKING:
     from prompt_toolkit.history import History

@@ -1,8 +1,10 @@
-"""`aurelis usage`: tokens used today against the daily budgets (`budgets`).
+"""`aurelis usage`: tokens used today against the daily budgets (`budgets`), and what
+became of inline suggestions (shown, accepted, retained, latency; `suggestions_view`).
 
 With `redis_url` set the counts are the team's (every process on the same endpoint and
 token, counted in Redis); without it each process counts only its own requests, so a
-fresh command line has nothing to show and says so.
+fresh command line has nothing to show and says so. Suggestion counts are kept on disk
+(and in Redis for a team), so they are there whichever process counted them.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from rich.table import Table
 from aurelis.cli import runtime
 from aurelis.cli.errors import error_boundary
 from aurelis.cli.render import print_json
+from aurelis.cli.suggestions_view import suggestion_json, suggestion_tables
 from aurelis.models.shared.budgets import BudgetUsage
 from aurelis.models.shared.usage import usage_today
+from aurelis.models.suggestions.report import read_outcomes
 
 __all__ = ["usage_command", "usage_rows"]
 
@@ -58,13 +62,33 @@ def _table(rows: list[dict[str, Any]], where: str | None) -> Table:
 
 def usage_command(
     json_output: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
+    suggestions: Annotated[
+        bool, typer.Option("--suggestions", help="Only the inline suggestions view.")
+    ] = False,
 ) -> None:
-    """Tokens used today per model and in total, against the daily budgets."""
+    """Tokens used today against the budgets, and inline suggestion outcomes per model."""
     with error_boundary(debug=runtime.STATE.debug):
         settings = runtime.config()
+        outcomes = runtime.run_async(lambda: read_outcomes(settings))
+        if suggestions:
+            if json_output:
+                print_json({"suggestions": suggestion_json(outcomes)})
+            else:
+                for table in suggestion_tables(outcomes):
+                    runtime.table_console().print(table)
+            return
         report = runtime.run_async(lambda: usage_today(settings))
         rows = usage_rows(report.rows)
         if json_output:
-            print_json({"shared_through": report.shared_through, "budgets": rows})
+            print_json(
+                {
+                    "shared_through": report.shared_through,
+                    "budgets": rows,
+                    "suggestions": suggestion_json(outcomes),
+                }
+            )
             return
-        runtime.table_console().print(_table(rows, report.shared_through))
+        console = runtime.table_console()
+        console.print(_table(rows, report.shared_through))
+        for table in suggestion_tables(outcomes):
+            console.print(table)

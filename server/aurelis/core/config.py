@@ -36,8 +36,8 @@ from aurelis.core.config_files import (
 from aurelis.core.endpoint_url import checked_endpoint
 from aurelis.core.exceptions import ConfigurationError
 from aurelis.core.names import ModelType, TaskType
-from aurelis.core.redaction import register_secret
 from aurelis.core.redis_url import redact_url, url_problem, url_secrets
+from aurelis.core.secrets import register_secret
 
 __all__ = [
     "AurelisConfig",
@@ -118,6 +118,9 @@ class AurelisConfig(BaseSettings):
     inline_fim: dict[ModelType, Literal["openai", "llama_cpp", "mistral"]] = Field(
         default_factory=dict
     )
+    #: Seconds after an accepted suggestion at which the server measures how much of it is
+    #: still in the document (the early and the final retention check; docs/telemetry.md).
+    suggestion_retention_checks: tuple[float, float] = (30.0, 120.0)
 
     # --- cache (names from the seed) -------------------------------------------------
     cache_enabled: bool = True
@@ -153,6 +156,13 @@ class AurelisConfig(BaseSettings):
     redis_url: SecretStr | None = None
     #: Daily token budgets (UTC) per model name and "total", e.g. {"gpt-4o": 200000}.
     budgets: dict[str, int] = Field(default_factory=dict)
+
+    # --- telemetry exporters (docs/telemetry.md); off unless set -----------------------------
+    #: Serve Prometheus metrics on 127.0.0.1:<port>/metrics (AURELIS_METRICS_PORT).
+    metrics_port: int | None = Field(None, ge=1, le=65535)
+    #: Export traces and metrics over OTLP/HTTP; also on when the standard
+    #: OTEL_EXPORTER_OTLP_ENDPOINT (or ..._TRACES_ENDPOINT) variable is set.
+    otlp_endpoint: str | None = None
 
     @field_validator("redis_url")
     @classmethod

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from aurelis.core.private_files import open_private_append
-from aurelis.core.redaction import redact
+from aurelis.core.secrets import redact
 
 __all__ = [
     "configure_logging",

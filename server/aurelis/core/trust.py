@@ -18,7 +18,6 @@ import errno
 import hashlib
 import json
 import os
-import stat
 import sys
 import threading
 import time
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from aurelis.core.exceptions import ConfigurationError
+from aurelis.core.private_files import PRIVATE_MODE, UnsafeFileError, check_private
 from aurelis.core.trust_policy import untrusted_part
 
 __all__ = [
@@ -51,7 +51,6 @@ TrustState = Literal["trusted", "untrusted", "restricted", "no-project-settings"
 Reason = Literal["untrusted", "changed", "restricted"]
 _STORE_VERSION = 1
 _DIRECTORY_MODE = 0o700
-_FILE_MODE = 0o600
 
 
 class UnsafeTrustStore(ConfigurationError):
@@ -281,20 +280,14 @@ def _read_private(path: Path) -> bytes | None:
             ) from None
         raise UnsafeTrustStore(f"cannot read the trust store {path}: {error.strerror}") from None
     with os.fdopen(descriptor, "rb") as handle:
-        _check_private(os.fstat(handle.fileno()), path)
+        try:
+            check_private(handle.fileno(), path, repair=False)
+        except UnsafeFileError as error:
+            raise UnsafeTrustStore(
+                f"the trust store {error.strerror}; Aurelis does not use it",
+                hint=f"make it yours with `chmod 600 {path}`, or remove it and trust again",
+            ) from None
         return handle.read()
-
-
-def _check_private(info: os.stat_result, path: Path) -> None:
-    if not stat.S_ISREG(info.st_mode):
-        raise UnsafeTrustStore(f"the trust store {path} is not a regular file")
-    if hasattr(os, "geteuid") and info.st_uid != os.geteuid():
-        raise UnsafeTrustStore(f"the trust store {path} belongs to another user")
-    if stat.S_IMODE(info.st_mode) & 0o022:
-        raise UnsafeTrustStore(
-            f"the trust store {path} is writable by other users; Aurelis does not use it",
-            hint=f"run `chmod 600 {path}`",
-        )
 
 
 def _write_private_atomically(path: Path, data: bytes) -> None:
@@ -306,7 +299,7 @@ def _write_private_atomically(path: Path, data: bytes) -> None:
     path.parent.mkdir(mode=_DIRECTORY_MODE, parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    descriptor = os.open(temporary, flags | getattr(os, "O_CLOEXEC", 0), _FILE_MODE)
+    descriptor = os.open(temporary, flags | getattr(os, "O_CLOEXEC", 0), PRIVATE_MODE)
     try:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(data)

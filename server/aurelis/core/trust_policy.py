@@ -42,72 +42,79 @@ class SettingTrust:
     reason: str
 
 
-def _s(reason: str) -> SettingTrust:
+def _sensitive(reason: str) -> SettingTrust:
     return SettingTrust(SENSITIVE, reason)
 
 
-def _h(reason: str) -> SettingTrust:
+def _harmless(reason: str) -> SettingTrust:
     return SettingTrust(HARMLESS, reason)
 
 
 SETTING_TRUST: Mapping[str, SettingTrust] = MappingProxyType(
     {
-        "provider": _s("chooses between the local model and a remote endpoint"),
-        "endpoint": _s("where prompts (your code) and the token are sent"),
-        "token": _s("the credential sent with every request"),
-        "token_source": _s("where the token is said to come from"),
-        "redis_url": _s("a server that receives shared cache entries and counters"),
-        "deployments": _h("names of models at the endpoint you configured"),
+        "provider": _sensitive("chooses between the local model and a remote endpoint"),
+        "endpoint": _sensitive("where prompts (your code) and the token are sent"),
+        "token": _sensitive("the credential sent with every request"),
+        "token_source": _sensitive("where the token is said to come from"),
+        "redis_url": _sensitive("a server that receives shared cache entries and counters"),
+        "deployments": _harmless("names of models at the endpoint you configured"),
         "routing": SettingTrust(
             ROUTING, "sensitive where it moves a task from the local model to a remote one"
         ),
         "fallback_chains": SettingTrust(
             ROUTING, "sensitive where a chain moves work from the local model to a remote one"
         ),
-        "context_windows": _h("a size limit"),
-        "connect_timeout": _h("a time limit"),
-        "request_timeout": _h("a time limit"),
-        "token_count_margin": _h("a size limit"),
-        "task_output_tokens": _h("a size limit"),
-        "model_output_tokens": _h("a size limit"),
-        "local_model_path": _s("a file loaded and executed as a model"),
-        "local_context_size": _h("a size limit"),
-        "local_threads": _h("a resource limit"),
-        "local_fallback": _h("whether the local model is the last resort; sends nothing"),
-        "local_preload": _h("when the local model loads (not which one); sends nothing"),
-        "local_reserve": _h("a time limit"),
-        "local_warmup_after": _h("when the local model loads (not which one); sends nothing"),
-        "inline_local_prefix_lines": _h("a size limit"),
-        "inline_local_prefix_tokens": _h("a size limit"),
-        "inline_window_align_lines": _h("a size limit"),
-        "inline_local_time_limit_ms": _h("a time limit"),
-        "inline_local_typing_time_limit_ms": _h("a time limit"),
-        "inline_fim": _h("the request format at the endpoint you configured; same code sent"),
-        "inline_speculation": _h(
+        "context_windows": _harmless("a size limit"),
+        "connect_timeout": _harmless("a time limit"),
+        "request_timeout": _harmless("a time limit"),
+        "token_count_margin": _harmless("a size limit"),
+        "task_output_tokens": _harmless("a size limit"),
+        "model_output_tokens": _harmless("a size limit"),
+        "local_model_path": _sensitive("a file loaded and executed as a model"),
+        "local_context_size": _harmless("a size limit"),
+        "local_threads": _harmless("a resource limit"),
+        "local_fallback": _harmless("whether the local model is the last resort; sends nothing"),
+        "local_preload": _harmless("when the local model loads (not which one); sends nothing"),
+        "local_reserve": _harmless("a time limit"),
+        "local_warmup_after": _harmless(
+            "when the local model loads (not which one); sends nothing"
+        ),
+        "inline_local_prefix_lines": _harmless("a size limit"),
+        "inline_local_prefix_tokens": _harmless("a size limit"),
+        "inline_window_align_lines": _harmless("a size limit"),
+        "inline_local_time_limit_ms": _harmless("a time limit"),
+        "inline_local_typing_time_limit_ms": _harmless("a time limit"),
+        "inline_fim": _harmless(
+            "the request format at the endpoint you configured; same code sent"
+        ),
+        "suggestion_retention_checks": _harmless("a time limit; counts stay on this machine"),
+        "inline_speculation": _harmless(
             "extra local or remote calls for the same code; sends nothing new"
         ),
-        "cache_enabled": _h("in-memory caching of answers"),
-        "cache_ttl": _h("a time limit"),
-        "cache_max_size": _h("a size limit"),
-        "persistent_cache": _s("whether prompts and answers are written to disk"),
-        "cache_dir": _s("where files are written"),
-        "persistent_cache_max_mb": _h("a size limit"),
-        "deadline": _h("a time limit"),
-        "max_retries": _h("a limit"),
-        "retry_after_cap": _h("a time limit"),
-        "breaker_failure_threshold": _h("a limit"),
-        "breaker_failure_ratio": _h("a limit"),
-        "breaker_window": _h("a time limit"),
-        "breaker_min_requests": _h("a limit"),
-        "breaker_cooldown": _h("a time limit"),
-        "rate_limits": _h("limits"),
-        "budgets": _h("daily token limits; sends nothing"),
-        "rate_limit_mode": _h("wait or fail at a limit"),
-        "rate_limit_window_scale": _h("a time limit"),
-        "retry_backoff_initial": _h("a time limit"),
-        "retry_backoff_max": _h("a time limit"),
-        "log_level": _s("how much (prompts included, at DEBUG) is written to the log"),
-        "log_file": _s("where files are written"),
+        "cache_enabled": _harmless("in-memory caching of answers"),
+        "cache_ttl": _harmless("a time limit"),
+        "cache_max_size": _harmless("a size limit"),
+        "persistent_cache": _sensitive("whether prompts and answers are written to disk"),
+        "cache_dir": _sensitive("where files are written"),
+        "persistent_cache_max_mb": _harmless("a size limit"),
+        "deadline": _harmless("a time limit"),
+        "max_retries": _harmless("a limit"),
+        "retry_after_cap": _harmless("a time limit"),
+        "breaker_failure_threshold": _harmless("a limit"),
+        "breaker_failure_ratio": _harmless("a limit"),
+        "breaker_window": _harmless("a time limit"),
+        "breaker_min_requests": _harmless("a limit"),
+        "breaker_cooldown": _harmless("a time limit"),
+        "rate_limits": _harmless("limits"),
+        "budgets": _harmless("daily token limits; sends nothing"),
+        "rate_limit_mode": _harmless("wait or fail at a limit"),
+        "rate_limit_window_scale": _harmless("a time limit"),
+        "retry_backoff_initial": _harmless("a time limit"),
+        "retry_backoff_max": _harmless("a time limit"),
+        "metrics_port": _sensitive("opens a port that serves request and suggestion metrics"),
+        "otlp_endpoint": _sensitive("where traces and metrics are sent"),
+        "log_level": _sensitive("how much (prompts included, at DEBUG) is written to the log"),
+        "log_file": _sensitive("where files are written"),
     }
 )
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from aurelis.core.redaction import redact
+from aurelis.core.secrets import redact
 from aurelis.index.languages import LoadedGrammar, grammar_for, load_grammar
 
 if TYPE_CHECKING:

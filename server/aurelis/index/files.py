@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from aurelis.core.secret_files import is_secret_file
+from aurelis.core.secrets import is_secret_file
 from aurelis.index.ignore import IgnoreSpecs, directory_specs, is_ignored, is_probably_binary
 
 if TYPE_CHECKING:

@@ -1,4 +1,4 @@
-"""`python -m aurelis.lsp [--tcp HOST:PORT] [--log-file PATH]` runs the language server.
+"""`python -m aurelis.lsp [--tcp HOST:PORT] [--log-file PATH] [...]` runs the language server.
 
 No `from __future__` import: it would be looked up on sys.path before the workspace is
 dropped from it.

@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from aurelis.core.exceptions import ConfigurationError
-from aurelis.core.redaction import redact
+from aurelis.core.secrets import redact
 from aurelis.lsp.live_config import get_config
+from aurelis.lsp.protocol.lsp_any import plain
 from aurelis.lsp.workspace.indexes import IndexSettings
 
-__all__ = ["ServerSettings", "SettingsManager", "SECTION", "plain"]
+__all__ = ["ServerSettings", "SettingsManager", "SECTION"]
 
 SECTION = "aurelis"
 
@@ -55,17 +56,6 @@ class ServerSettings:
     action_prompt_tokens: int = 6000
     #: The repository index behind every prompt.
     index: IndexSettings = IndexSettings()
-
-
-def plain(value: Any) -> Any:
-    """JSON-like data from whatever pygls structured it into (namedtuples for LSPAny)."""
-    if hasattr(value, "_asdict"):
-        return {key: plain(item) for key, item in value._asdict().items()}
-    if isinstance(value, Mapping):
-        return {str(key): plain(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(item) for item in value]
-    return value
 
 
 def _lookup(section: Mapping[str, Any], key: str) -> Any:

@@ -17,8 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aurelis.core.redaction import redact
-from aurelis.core.secret_files import is_secret_file
+from aurelis.core.secrets import is_secret_file, redact
 from aurelis.lsp.budget import count_tokens, fit_head, fit_tail
 from aurelis.lsp.symbols import enclosing_header, import_lines, imported_paths
 from aurelis.lsp.workspace.documents import DocumentSnapshot

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcRequestCancelled
 
 from aurelis.core.exceptions import AurelisError, AuthenticationError, RateLimitError
-from aurelis.core.redaction import redact
+from aurelis.core.secrets import redact
 
 __all__ = [
     "REQUEST_FAILED",

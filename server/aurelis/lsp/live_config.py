@@ -79,7 +79,7 @@ def orchestrator_if_loaded() -> ModelOrchestrator | None:
 
 def warm_up() -> None:
     """Import the orchestrator, load the tokenizer and detect-secrets (a worker thread)."""
-    from aurelis.core.secret_detector import detector_available
+    from aurelis.core.secrets import detector_available
     from aurelis.models.tokens import count_tokens
 
     orchestrator()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import textwrap
 
-from aurelis.core.redaction import REDACTED, redact
+from aurelis.core.secrets import REDACTED, redact
 
 __all__ = [
     "BLOCK_OPENERS",

@@ -1,4 +1,4 @@
-"""Project trust in the language server (contract: shared_notes/TRUST_CONTRACT.md).
+"""Project trust in the language server.
 
 Project roots are the editor's workspace folders (never the server's cwd), each trusted
 or not on its own. `initializationOptions.workspaceTrusted = false` (VS Code's restricted
@@ -22,8 +22,8 @@ from typing import Any
 from pygls.uris import to_fs_path
 
 from aurelis.core.trust import IgnoredSettings, set_project_scope, trust_state
-from aurelis.lsp.configuration import plain
 from aurelis.lsp.errors import InvalidArguments, RequestFailed
+from aurelis.lsp.protocol.lsp_any import plain
 
 __all__ = [
     "RESTRICTED_MESSAGE",

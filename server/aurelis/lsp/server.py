@@ -2,6 +2,7 @@
 
     python -m aurelis.lsp [--tcp HOST:PORT] [--log-file PATH] [--max-message-bytes N]
 
+The options are read once, by `serve_options`, into the `ServeOptions` that `main` takes.
 stdio by default, read by `lsp.transport` (frames bounded by --max-message-bytes or
 AURELIS_LSP_MAX_MESSAGE_BYTES, 64 MB by default; see `lsp.wire`). Exit code: 0 after
 shutdown + exit, 1 for exit without shutdown, 2 for options that cannot work (a log file
@@ -14,12 +15,10 @@ configuration lifecycle.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 import os
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 from lsprotocol import types
@@ -36,13 +35,19 @@ from aurelis.lsp.local_model import preload_in_background, stop_preloading
 from aurelis.lsp.model_calls import close_orchestrator
 from aurelis.lsp.protocol.transport import ListenError, serve_stdio, serve_tcp
 from aurelis.lsp.protocol.wire import max_message_bytes
+from aurelis.lsp.serve_options import (
+    USAGE,
+    ServeOptions,
+    ServeOptionsError,
+    parse_serve_options,
+)
 from aurelis.lsp.server_state import AurelisLanguageServer
 from aurelis.lsp.trust_commands import is_settings_file
 from aurelis.lsp.workspace.document_store import adopt_buffered_workspace
 from aurelis.lsp.workspace.documents import snapshot
 from aurelis.lsp.workspace.index_updates import IndexUpdates
 
-__all__ = ["AurelisLanguageServer", "create_server", "main"]
+__all__ = ["AurelisLanguageServer", "ServeOptions", "create_server", "main"]
 
 logger = logging.getLogger("aurelis.lsp")
 _CONFIGURATION_TIMEOUT = 10.0
@@ -144,7 +149,7 @@ def _register_lifecycle(
         ls.announce_trust()
         warming = asyncio.get_running_loop().run_in_executor(None, warm_up)
         warming.add_done_callback(_report_warm_up)
-        preload_in_background(warming, ls.status.publish)
+        preload_in_background(warming, ls.status.local_model_changed)
         await _watch_files(ls)
         await _pull_configuration(ls)
 
@@ -218,31 +223,6 @@ def create_server() -> AurelisLanguageServer:
     return ls
 
 
-def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="aurelis serve", description="Run the Aurelis language server."
-    )
-    parser.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
-    parser.add_argument("--log-file", type=Path, help="write logs here instead of stderr")
-    parser.add_argument(
-        "--max-message-bytes",
-        type=int,
-        metavar="N",
-        help="largest LSP message accepted (default: $AURELIS_LSP_MAX_MESSAGE_BYTES or 64 MB)",
-    )
-    # vscode-languageclient appends --stdio for stdio transports; stdio is the default.
-    parser.add_argument("--stdio", action="store_true", help=argparse.SUPPRESS)
-    return parser.parse_args(argv)
-
-
-def _tcp_address(value: str) -> tuple[str, int]:
-    """`HOST:PORT`, or `:PORT` for 127.0.0.1."""
-    host, separator, port = value.rpartition(":")
-    if not separator or not port.isdigit() or len(port) > 5 or int(port) > 65535:
-        raise SystemExit(f"aurelis serve: --tcp expects HOST:PORT, got {value!r}")
-    return host.strip("[]") or "127.0.0.1", int(port)
-
-
 def _configure_logging(level: str, log_file: Path | None) -> None:
     configure_logging(level, log_file)
     # pygls logs request params on errors: route its warnings through the redacting handler.
@@ -274,24 +254,32 @@ def _usage_error(message: str) -> int:
     return 2
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of `python -m aurelis.lsp` and `aurelis serve`; returns the exit code."""
-    args = _parse_args(argv)
-    address = _tcp_address(args.tcp) if args.tcp else None
+def main(options: ServeOptions | None = None) -> int:
+    """Entry point of `python -m aurelis.lsp` and `aurelis serve`; returns the exit code.
+
+    Without `options` they are read from the command line (`python -m aurelis.lsp`).
+    """
+    if options is None:
+        read = _command_line_options(sys.argv[1:])
+        if isinstance(read, int):
+            return read
+        options = read
     try:
-        max_bytes = max_message_bytes(args.max_message_bytes)
-        _check_log_file(args.log_file)
+        max_bytes = max_message_bytes(options.max_message_bytes)
+        _check_log_file(options.log_file)
     except ValueError as error:
         return _usage_error(str(error))
     # The environment alone until `initialized` loads the config (files may say more).
     level = os.environ.get("AURELIS_LOG_LEVEL", "INFO").upper()
-    _configure_logging(level if level in logging.getLevelNamesMapping() else "INFO", args.log_file)
+    _configure_logging(
+        level if level in logging.getLevelNamesMapping() else "INFO", options.log_file
+    )
     ls = create_server()
-    ls.log_file = args.log_file
+    ls.log_file = options.log_file
     try:
-        if address is not None:
-            logger.info("Aurelis language server listening on %s:%s", *address)
-            serve_tcp(ls.protocol, *address, max_bytes)
+        if options.tcp is not None:
+            logger.info("Aurelis language server listening on %s:%s", *options.tcp)
+            serve_tcp(ls.protocol, *options.tcp, max_bytes)
         else:
             logger.info("Aurelis language server on stdio")
             serve_stdio(ls.protocol, max_bytes)
@@ -300,6 +288,17 @@ def main(argv: list[str] | None = None) -> int:
     if ls.protocol.exit_code is not None:
         _exit_now(ls.protocol.exit_code)
     return 0
+
+
+def _command_line_options(args: list[str]) -> ServeOptions | int:
+    """The options in `args`, or the exit code after printing help or a usage error."""
+    if "-h" in args or "--help" in args:
+        print(USAGE, file=sys.stderr, flush=True)  # stderr: stdout is the protocol's
+        return 0
+    try:
+        return parse_serve_options(args)
+    except ServeOptionsError as error:
+        return _usage_error(f"{error}\n{USAGE}")
 
 
 def _exit_now(code: int) -> None:

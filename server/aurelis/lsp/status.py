@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from aurelis.core.redaction import redact
+from aurelis.core.secrets import redact
 from aurelis.lsp.live_config import get_config, route
 from aurelis.lsp.local_model import local_model_status
 from aurelis.models.types import ModelType, TaskType
@@ -62,6 +62,7 @@ class StatusReporter:
         self._trust = trust
         self._busy = 0
         self._last_error: str | None = None
+        self._local_error: str | None = None  # the local model's failure, once said
         self._seen: dict[str, _Seen] = {}
 
     @property
@@ -112,6 +113,19 @@ class StatusReporter:
     def call_abandoned(self) -> None:
         """A call cancelled by the user: no verdict on the model, but no longer busy."""
         self._busy -= 1
+        self.publish()
+
+    def local_model_changed(self) -> None:
+        """The local model loaded, failed, crashed or came back: publish, and say a new
+        failure once as the last error (every editor shows that); clear it when it is back."""
+        local = local_model_status() or {}
+        failure = local.get("error") if local.get("state") == "failed" else None
+        if failure and failure != self._local_error:
+            self._last_error = self._local_error = str(failure)
+        elif not failure and self._local_error is not None:
+            if self._last_error == self._local_error:
+                self._last_error = None
+            self._local_error = None
         self.publish()
 
     def error(self, message: str) -> None:

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import ast
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
+
+from aurelis.lsp.workspace.positions import split_lines
 
 __all__ = [
     "Definition",
@@ -211,7 +214,8 @@ def _python_definition(text: str, offset: int) -> Definition | None:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    line = text.count("\n", 0, offset) + 1
+    starts = _line_starts(text)
+    line = bisect_right(starts, offset)  # 1-based, as ast counts
     best: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | None = None
     for node in ast.walk(tree):
         if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
@@ -221,7 +225,6 @@ def _python_definition(text: str, offset: int) -> Definition | None:
             best = node
     if best is None:
         return None
-    starts = _line_starts(text)
     first = min([best.lineno, *(d.lineno for d in best.decorator_list)])
     header_last = _signature_end_line(text, starts, best)
     end = _line_end_offset(text, starts, (best.end_lineno or best.lineno) - 1)
@@ -273,11 +276,10 @@ def _better(node: ast.AST, best: ast.AST | None) -> bool:
 
 
 def _line_starts(text: str) -> list[int]:
+    # ast ends lines at "\r\n", "\r" and "\n", as the LSP does: count them the same way.
     starts = [0]
-    index = text.find("\n")
-    while index != -1:
-        starts.append(index + 1)
-        index = text.find("\n", index + 1)
+    for line in split_lines(text)[:-1]:
+        starts.append(starts[-1] + len(line))
     return starts
 
 

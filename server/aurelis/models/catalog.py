@@ -15,7 +15,7 @@ Provider = Literal["azure", "local"]
 
 @dataclass(frozen=True)
 class RateTier:
-    """Client-side limits per model and user (GitHub Models free tier, FACTS.md)."""
+    """Client-side limits per model and user (the GitHub Models free tier)."""
 
     name: str
     requests_per_minute: int | None

@@ -1,4 +1,4 @@
-"""Sharing a request's deadline among the links of its fallback chain (issue 12, item 3).
+"""Sharing a request's deadline among the links of its fallback chain.
 
 Each remote link gets at most what leaves the rest of the chain time to answer: when the
 chain ends in the embedded LOCAL model, the last `local_reserve` seconds of the deadline are
@@ -6,6 +6,11 @@ kept for it, so a hung endpoint still yields a local answer before the deadline 
 an error at it. A cold load of the local model takes seconds, so `LocalWarmup` starts it in
 the background once a remote link has been waiting `local_warmup_after` seconds, or as soon
 as a link fails and the chain is on its way down.
+
+An interactive request (someone is typing) gets the embedded model only when it is loaded
+and free (`refuse_unless_idle`): loading takes seconds and a generation in progress holds
+the model, so either would make the user wait. It is refused like a request that finds no
+rate-limit slot, and the chain ends (an inline completion then answers empty at once).
 """
 
 from __future__ import annotations
@@ -19,9 +24,10 @@ from aurelis.core.config import AurelisConfig
 from aurelis.core.exceptions import ModelTimeoutError, RateLimitError
 from aurelis.models.breaker import CircuitOpenError
 from aurelis.models.providers.registry import ProviderRegistry
+from aurelis.models.ratelimit import ClientRateLimitError
 from aurelis.models.types import ModelType
 
-__all__ = ["LocalWarmup", "reserve_after", "within_share"]
+__all__ = ["LocalWarmup", "refuse_unless_idle", "reserve_after", "within_share"]
 
 logger = logging.getLogger("aurelis.models")
 
@@ -131,3 +137,14 @@ class LocalWarmup:
         self._loading = True
         logger.debug("loading the local model in the background for a slow request")
         await preload()
+
+
+def refuse_unless_idle(local: object) -> None:
+    """ClientRateLimitError unless the local provider is loaded and not generating."""
+    state, busy = getattr(local, "state", "ready"), getattr(local, "busy", False)
+    if state == "ready" and not busy:
+        return
+    why = "busy with another request" if state == "ready" else f"not loaded ({state})"
+    raise ClientRateLimitError(
+        f"local: {why}; interactive requests do not wait", model=ModelType.LOCAL.value
+    )

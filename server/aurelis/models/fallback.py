@@ -21,7 +21,7 @@ from aurelis.core.exceptions import (
     AurelisError,
     RateLimitError,
 )
-from aurelis.core.redaction import redact
+from aurelis.core.secrets import redact
 from aurelis.models.types import ModelType
 
 __all__ = [

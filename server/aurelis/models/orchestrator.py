@@ -18,13 +18,15 @@ from typing import Any, Literal, overload
 
 from aurelis.core.config import AurelisConfig, get_config
 from aurelis.core.log import log_event
+from aurelis.models import telemetry
 from aurelis.models.batch import ProgressCallback, run_batch
 from aurelis.models.breaker import BreakerState
+from aurelis.models.exchange import Lookup
 from aurelis.models.outcome import Hit, Outcome
-from aurelis.models.pipeline import Pipeline, request_key
+from aurelis.models.pipeline import Pipeline
 from aurelis.models.providers.registry import ProviderFactory
 from aurelis.models.ratelimit import RateLimits
-from aurelis.models.routing import primary_model, resolve
+from aurelis.models.routing import primary_model
 from aurelis.models.types import ModelRequest, ModelResponse, ModelType
 
 __all__ = ["ModelOrchestrator", "get_model_orchestrator", "reset_model_orchestrator"]
@@ -58,7 +60,7 @@ class ModelOrchestrator:
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self._config = config
-        self._pipeline = Pipeline(providers=providers, clock=clock, sleep=sleep)
+        self._pipeline = _pipeline(config or get_config(), providers, clock, sleep)
         self.providers = self._pipeline.providers
         self.cache = self._pipeline.cache
         self.breakers = self._pipeline.breakers
@@ -239,7 +241,7 @@ class ModelOrchestrator:
     # --- batch --------------------------------------------------------------------------------
     def _batch_key(self, request: ModelRequest, config: AurelisConfig) -> str | None:
         try:
-            return request_key(request, resolve(primary_model(request, config), config), config)
+            return Lookup(request, config).key
         except Exception:  # noqa: BLE001 - such a request fails on its own when answered
             return None
 
@@ -250,6 +252,22 @@ class ModelOrchestrator:
             concurrent = RateLimits.for_model(model, config).concurrent
             total += concurrent if concurrent is not None else _UNLIMITED_BATCH_CONCURRENCY
         return max(1, min(total, _MAX_BATCH_CONCURRENCY))
+
+
+def _pipeline(
+    config: AurelisConfig,
+    providers: Mapping[str, ProviderFactory] | None,
+    clock: Clock,
+    sleep: Sleep,
+) -> Pipeline:
+    """The plain pipeline, or the recorded one when an exporter is configured (decided
+    once: with telemetry off not one instruction per request is spent on it)."""
+    recorder = telemetry.install(config)
+    if recorder is None:
+        return Pipeline(providers=providers, clock=clock, sleep=sleep)
+    from aurelis.models.telemetry.traced_pipeline import TracedPipeline
+
+    return TracedPipeline(recorder, providers=providers, clock=clock, sleep=sleep)
 
 
 def _log_success(request: ModelRequest, response: ModelResponse) -> None:

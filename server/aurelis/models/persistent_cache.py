@@ -15,12 +15,13 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
-import stat
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
+
+from aurelis.core.private_files import PRIVATE_MODE, UnsafeFileError, check_private
 
 __all__ = ["PersistentCache"]
 
@@ -228,19 +229,16 @@ def _open_private(path: Path) -> bool:
             raise ForeignCacheFile(f"{path}{suffix} is a symbolic link; not writing through it")
     flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        fd = os.open(path, flags, 0o600)
+        fd = os.open(path, flags, PRIVATE_MODE)
     except OSError as error:
         if path.is_symlink():
             raise ForeignCacheFile(f"{path} is a symbolic link; not writing through it") from None
         raise error
     try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise ForeignCacheFile(f"{path} is not a regular file")
-        if hasattr(os, "geteuid") and info.st_uid != os.geteuid():
-            raise ForeignCacheFile(f"{path} belongs to another user")
-        os.fchmod(fd, 0o600)
+        info = check_private(fd, path, repair=True)
         return info.st_size > 0
+    except UnsafeFileError as error:
+        raise ForeignCacheFile(error.strerror) from None
     finally:
         os.close(fd)
 

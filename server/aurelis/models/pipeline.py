@@ -36,109 +36,29 @@ from aurelis.core.exceptions import (
     is_transient,
 )
 from aurelis.models.breaker import BreakerRegistry, BreakerState, CircuitBreaker, CircuitOpenError
-from aurelis.models.cache import ResponseCache, cache_key
-from aurelis.models.chain_budget import LocalWarmup, within_share
+from aurelis.models.cache import ResponseCache
+from aurelis.models.chain_budget import LocalWarmup, refuse_unless_idle, within_share
+from aurelis.models.exchange import Clock, Exchange, Lookup, prepare_call, refuse_beyond_chain
 from aurelis.models.fallback import Trail, chain_failure, fallback_chain
 from aurelis.models.outcome import Answer, Hit, Outcome, PreparedCall
-from aurelis.models.preflight import refuse_beyond_chain, refuse_unless_idle
-from aurelis.models.prompts import build_messages
-from aurelis.models.providers.base import Completion, ProviderCall, StreamChunk
-from aurelis.models.providers.fim import fim_prompt_for
+from aurelis.models.providers.base import Completion, StreamChunk
 from aurelis.models.providers.registry import ProviderFactory, ProviderRegistry
 from aurelis.models.ratelimit import ModelRateLimiter, RateLimiterRegistry
 from aurelis.models.retry import RetryPolicy, call_with_retries
-from aurelis.models.routing import ResolvedModel, input_budget, primary_model, resolve
 from aurelis.models.shared.state import SharedStateHolder, is_interactive
 from aurelis.models.singleflight import SingleFlight
 from aurelis.models.stats import StatsRegistry
 from aurelis.models.tokens import ModelTokenizer, counting_deadline, counting_with, model_tokenizer
 from aurelis.models.types import ModelRequest, ModelType
 
-__all__ = ["Exchange", "Lookup", "Pipeline", "prepare_call", "request_key"]
+__all__ = ["Pipeline"]
 
 logger = logging.getLogger("aurelis.models")
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
 Guard = AbstractAsyncContextManager[Any]
-Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
-
-
-class Lookup:
-    """What the cache layer needs: the request's primary model, resolved, and its key."""
-
-    __slots__ = ("request", "config", "primary", "resolved", "key")
-
-    def __init__(self, request: ModelRequest, config: AurelisConfig) -> None:
-        self.request, self.config = request, config
-        self.primary = primary_model(request, config)
-        self.resolved = resolve(self.primary, config)
-        self.key = request_key(request, self.resolved, config)
-
-
-class Exchange:
-    """One request on its way through the pipeline: what every layer needs to know.
-
-    `deadline_at` is when the request's time is up, on the orchestrator's clock.
-    """
-
-    __slots__ = (
-        "request",
-        "config",
-        "primary",
-        "resolved",
-        "key",
-        "deadline_at",
-        "trail",
-        "_clock",
-    )
-
-    def __init__(self, lookup: Lookup, clock: Clock) -> None:
-        self.request, self.config = lookup.request, lookup.config
-        self.primary, self.resolved, self.key = lookup.primary, lookup.resolved, lookup.key
-        self._clock = clock
-        self.deadline_at = clock() + lookup.config.deadline
-        self.trail = Trail()
-
-    def time_left(self) -> float:
-        """Seconds until the deadline (negative once it has passed)."""
-        return self.deadline_at - self._clock()
-
-    def resolve(self, model: ModelType) -> ResolvedModel:
-        return self.resolved if model is self.primary else resolve(model, self.config)
-
-
-def request_key(
-    request: ModelRequest, resolved: ResolvedModel, config: AurelisConfig
-) -> str | None:
-    """The cache and single-flight key; None when the request opts out of the cache."""
-    metadata = request.metadata
-    if metadata and metadata.get("cache_disabled"):
-        return None
-    _, output_tokens = input_budget(resolved, request.max_tokens, request.task_type)
-    model_file = str(config.local_model_path or "") if resolved.model is ModelType.LOCAL else ""
-    return cache_key(request, resolved, output_tokens, model_file=model_file)
-
-
-def prepare_call(exchange: Exchange, model: ModelType) -> PreparedCall:
-    """The request made concrete for `model`: prompt fitted to its window, call ready."""
-    request, config = exchange.request, exchange.config
-    resolved = exchange.resolve(model)
-    budget, output_tokens = input_budget(resolved, request.max_tokens, request.task_type)
-    prompt = build_messages(request, budget)
-    call = ProviderCall(
-        model=model.value,
-        deployment=resolved.deployment,
-        messages=prompt.messages,
-        temperature=request.temperature,
-        max_tokens=output_tokens,
-        timeout=config.request_timeout,
-        request=request,
-        prompt_budget=budget,
-        fim=fim_prompt_for(request, model, config.inline_fim),
-    )
-    return PreparedCall(resolved, prompt, call)
 
 
 class _CallOnce(Protocol[T_co]):
@@ -240,7 +160,8 @@ class Pipeline:
 
     async def _walk_chain(self, exchange: Exchange, call_once: _CallOnce[T]) -> T:
         chain = fallback_chain(exchange.primary, exchange.config)
-        refuse_beyond_chain(exchange.request, (exchange.resolve(model) for model in chain))
+        windows = ((exchange.resolve(model), exchange.budget(model)[0]) for model in chain)
+        refuse_beyond_chain(exchange.request, windows)
         trail = exchange.trail
         # Prompt building tokenizes on the loop, where asyncio.timeout cannot reach it.
         with (

@@ -21,7 +21,7 @@ from types import MappingProxyType
 from typing import Any
 
 from aurelis.core.exceptions import PromptTooLongError
-from aurelis.core.redaction import redact
+from aurelis.core.secrets import redact
 from aurelis.models.tokens import (
     MAX_CHARS_PER_TOKEN,
     count_tokens,

@@ -397,6 +397,3 @@ class RateLimiterRegistry:
                 fresh.adopt(limiter)
             limiter = self._limiters[model] = fresh
         return limiter
-
-    def peek(self, model: ModelType) -> ModelRateLimiter | None:
-        return self._limiters.get(model)

@@ -8,7 +8,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from aurelis.core.redaction import redact
+from aurelis.core.secrets import redact
 from aurelis.models.types import ModelType
 
 __all__ = ["ModelStats", "StatsRegistry", "percentile"]

@@ -156,6 +156,7 @@ local function render(state)
     hl_mode = 'combine',
     priority = 1000,
   })
+  require('aurelis.outcomes').shown(state.client_id, item)
   return true
 end
 

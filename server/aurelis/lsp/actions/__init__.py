@@ -1,3 +1,2 @@
 """Editor actions (document, refactor, explain, tests, ...): the catalog, code actions,
-commands, and the edits they apply.
-"""
+commands, and the edits they apply."""

@@ -1,4 +1,4 @@
-"""What a model's answer may put into the user's code (issue 12, item 6).
+"""What a model's answer may put into the user's code, and what it may not.
 
 Two checks stand between an action's answer and the document:
 

@@ -15,11 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
-from aurelis.core.redaction import looks_like_env_file
-from aurelis.core.secret_files import secret_file_refusal
+from aurelis.core.secrets import secret_file_refusal
 from aurelis.lsp.actions.catalog import ActionRequest
-from aurelis.lsp.configuration import plain
 from aurelis.lsp.errors import InvalidArguments
+from aurelis.lsp.protocol.lsp_any import plain
 from aurelis.lsp.workspace.documents import DocumentSnapshot, snapshot
 
 if TYPE_CHECKING:
@@ -105,7 +104,7 @@ def open_document(workspace: Workspace, uri: str) -> DocumentSnapshot:
     document = snapshot(workspace, uri)
     if document is None:
         raise InvalidArguments(f"{uri} is not open in the language server: open it first")
-    if looks_like_env_file(document.path or uri):
+    if document.is_secret_file:
         raise InvalidArguments(secret_file_refusal(document.path or uri))
     return document
 

@@ -15,7 +15,7 @@ import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from aurelis.core.redaction import REDACTED
+from aurelis.core.secrets import REDACTED
 from aurelis.lsp.actions.answer_guard import guarded
 from aurelis.lsp.actions.generated_tests import GeneratedTestFile, locate_test_file
 from aurelis.lsp.budget import count_tokens, fit_head
@@ -36,6 +36,7 @@ from aurelis.models.types import ModelRequest, TaskType
 
 __all__ = [
     "ACTIONS",
+    "READ_ONLY",
     "ActionDraft",
     "ActionPlan",
     "ActionRequest",
@@ -118,6 +119,8 @@ class ActionSpec:
     task: TaskType
     title: str
     build: Builder
+    #: Answers in Markdown instead of editing: the document's version does not matter.
+    read_only: bool = False
 
 
 async def plan_action(action: ActionRequest, *, budget: int, sources: ContextSources) -> ActionPlan:
@@ -480,6 +483,8 @@ ACTIONS: dict[str, ActionSpec] = {
         TaskType.REFACTORING, "Add error handling", _rewrite("addErrorHandling")
     ),
     "generateTests": ActionSpec(TaskType.TESTING, "Generate tests", _tests),
-    "explain": ActionSpec(TaskType.EXPLANATION, "Explain", _explain),
-    "analyze": ActionSpec(TaskType.ANALYSIS, "Analyze", _analyze),
+    "explain": ActionSpec(TaskType.EXPLANATION, "Explain", _explain, read_only=True),
+    "analyze": ActionSpec(TaskType.ANALYSIS, "Analyze", _analyze, read_only=True),
 }
+#: The actions that answer in Markdown instead of editing.
+READ_ONLY = frozenset(name for name, spec in ACTIONS.items() if spec.read_only)

@@ -15,17 +15,14 @@ from dataclasses import dataclass
 from lsprotocol import types
 
 from aurelis.lsp.actions.arguments import CommandArguments, action_request, open_document
-from aurelis.lsp.actions.catalog import ACTIONS, ActionPlan, Change, plan_action
+from aurelis.lsp.actions.catalog import ACTIONS, READ_ONLY, ActionPlan, Change, plan_action
 from aurelis.lsp.actions.edits import stale_message
 from aurelis.lsp.actions.progress import ActionProgress
 from aurelis.lsp.diagnostics import diagnostics_lines
 from aurelis.lsp.server_state import AurelisLanguageServer
-from aurelis.lsp.workspace.documents import DocumentSnapshot
+from aurelis.lsp.workspace.documents import DocumentSnapshot, is_at_version
 
-__all__ = ["READ_ONLY", "RequestedChange", "StaleDocument", "request_change", "stale"]
-
-#: Actions that answer in Markdown instead of editing (their version does not matter).
-READ_ONLY = frozenset({"explain", "analyze"})
+__all__ = ["RequestedChange", "StaleDocument", "request_change", "stale"]
 
 
 class StaleDocument(Exception):
@@ -58,8 +55,10 @@ async def request_change(
     showed for the range. StaleDocument when the document is no longer at `args.version`.
     """
     document = open_document(ls.workspace, args.uri)
-    if name not in READ_ONLY and args.version is not None and args.version != document.version:
-        raise stale(ls, name)
+    # Without a version, the one the document has now: the change is checked against it.
+    if name not in READ_ONLY and args.version is not None:
+        if not is_at_version(ls.workspace, document.uri, args.version):
+            raise stale(ls, name)
     if diagnostics is None:
         lines = ls.remembered_diagnostics(document.uri, args.range)
     else:

@@ -3,8 +3,10 @@
 Listing costs no model call: each action carries the command arguments in `data`. The
 model is asked in resolve (clients that resolve the `edit` property) or when the client
 runs the action's command (clients that do not). Kinds: `refactor.rewrite` for the rewrite
-actions, `source` for documentation, tests and explanations, `quickfix` for "Fix with
-Aurelis" on the diagnostics in range.
+actions, `quickfix` for "Fix with Aurelis" on the diagnostics in range. Documentation, tests
+and explanations are `source` when the client asks for source actions (VS Code's "Source
+Action…") and plain `refactor` otherwise: editors leave source actions out of the lightbulb,
+which is where users look for them.
 """
 
 from __future__ import annotations
@@ -16,20 +18,20 @@ from lsprotocol import types
 from pygls.capabilities import get_capability
 from pygls.exceptions import JsonRpcContentModified
 
-from aurelis.core.redaction import looks_like_env_file
 from aurelis.lsp.actions.arguments import parse_arguments
-from aurelis.lsp.actions.catalog import ACTIONS, Markdown
+from aurelis.lsp.actions.catalog import ACTIONS, READ_ONLY, Markdown
 from aurelis.lsp.actions.change_request import StaleDocument, request_change, stale
 from aurelis.lsp.actions.changes import workspace_edit_for
-from aurelis.lsp.configuration import plain
 from aurelis.lsp.diagnostics import diagnostics_lines
+from aurelis.lsp.protocol.lsp_any import plain
 from aurelis.lsp.server_state import AurelisLanguageServer
-from aurelis.lsp.workspace.documents import snapshot
+from aurelis.lsp.workspace.documents import is_at_version, snapshot
 
 __all__ = ["KINDS", "list_actions", "resolve_action", "register"]
 
 KINDS = [
     types.CodeActionKind.RefactorRewrite,
+    types.CodeActionKind.Refactor,
     types.CodeActionKind.Source,
     types.CodeActionKind.QuickFix,
 ]
@@ -92,7 +94,7 @@ def _action(
     action = types.CodeAction(
         title=title, kind=kind, diagnostics=list(diagnostics) if diagnostics else None
     )
-    if _resolves_edits(ls) and name not in ("explain",):
+    if _resolves_edits(ls) and name not in READ_ONLY:
         action.data = {"action": name, "arguments": args}
     else:
         action.command = types.Command(title=title, command=f"aurelis.{name}", arguments=[args])
@@ -104,13 +106,14 @@ def list_actions(
 ) -> list[types.CodeAction]:
     """The cheap list: no model call, no parsing."""
     document = snapshot(ls.workspace, params.text_document.uri)
-    if document is None or looks_like_env_file(document.path or document.uri):
+    if document is None or document.is_secret_file:
         return []
     ls.remember_diagnostics(document.uri, params.context.diagnostics)
     selected = params.range.start != params.range.end
     args = _arguments(document.uri, params.range, document.version)
+    only = params.context.only
     actions = [
-        _action(ls, name, title, kind, args)
+        _action(ls, name, title, _listed_kind(kind, only), args)
         for name, title, kind, needs_selection in _OFFERED
         if selected or not needs_selection
     ]
@@ -133,6 +136,13 @@ def _fix_action(
     return _action(ls, "refactor", _FIX_TITLE, types.CodeActionKind.QuickFix, args, diagnostics)
 
 
+def _listed_kind(kind: str, only: Sequence[str] | None) -> str:
+    """A source action listed without a filter (the lightbulb) goes as `refactor`."""
+    if kind == types.CodeActionKind.Source and not only:
+        return types.CodeActionKind.Refactor
+    return kind
+
+
 def _wanted(kind: str | None, only: Sequence[str] | None) -> bool:
     if not only:
         return True
@@ -151,8 +161,7 @@ async def resolve_action(ls: AurelisLanguageServer, action: types.CodeAction) ->
             document, change = requested.document, requested.change
         if isinstance(change, Markdown):
             return action
-        current = snapshot(ls.workspace, document.uri)
-        if current is None or current.version != document.version:
+        if not is_at_version(ls.workspace, document.uri, document.version):
             raise stale(ls, name)
     except StaleDocument as error:
         raise JsonRpcContentModified(message=error.message) from None

@@ -29,12 +29,12 @@ from pygls.lsp.server import LanguageServer
 from aurelis.core.log import log_event
 from aurelis.lsp.actions.arguments import CommandArguments, parse_arguments
 from aurelis.lsp.actions.catalog import ACTIONS, Markdown
-from aurelis.lsp.actions.change_request import READ_ONLY, StaleDocument, request_change
+from aurelis.lsp.actions.change_request import StaleDocument, request_change
 from aurelis.lsp.actions.changes import apply_change, command_result
 from aurelis.lsp.actions.edits import EditOutcome
 from aurelis.lsp.server_state import AurelisLanguageServer
 
-__all__ = ["COMMANDS", "READ_ONLY", "run_action", "register"]
+__all__ = ["COMMANDS", "run_action", "register"]
 
 logger = logging.getLogger("aurelis.lsp.actions.commands")
 

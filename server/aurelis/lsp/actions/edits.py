@@ -18,7 +18,7 @@ from lsprotocol import types
 from pygls.capabilities import get_capability
 
 from aurelis.core.log import log_event
-from aurelis.lsp.workspace.documents import DocumentSnapshot, snapshot
+from aurelis.lsp.workspace.documents import DocumentSnapshot, is_at_version, snapshot
 
 if TYPE_CHECKING:
     from pygls.lsp.server import LanguageServer
@@ -95,8 +95,8 @@ async def apply_document_edits(
     action: str,
 ) -> EditOutcome:
     """Apply `edits` to `uri` if it is still at `version`; tell the user if it is not."""
-    current = snapshot(ls.workspace, uri)
-    if current is None or current.version != version:
+    if not is_at_version(ls.workspace, uri, version):
+        current = snapshot(ls.workspace, uri)
         message = stale_message(action)
         ls.window_show_message(
             types.ShowMessageParams(type=types.MessageType.Warning, message=message)

@@ -1,3 +1,2 @@
 """Inline completion: the request handler, its prompt window, cache, quality gates and
-speculation.
-"""
+speculation."""

@@ -29,6 +29,7 @@ class _Entry:
     suffix_hash: int
     completion: str
     created: float
+    origin: object  # who made the suggestion (counted when it is shown again)
 
 
 class CompletionCache:
@@ -40,7 +41,9 @@ class CompletionCache:
         self._ttl = ttl
         self._next = 0
 
-    def store(self, uri: str, prefix: str, suffix: str, completion: str) -> None:
+    def store(
+        self, uri: str, prefix: str, suffix: str, completion: str, origin: object = None
+    ) -> None:
         if not completion:
             return
         entry = _Entry(
@@ -52,6 +55,7 @@ class CompletionCache:
             suffix_hash=hash(suffix),
             completion=completion,
             created=time.monotonic(),
+            origin=origin,
         )
         self._next += 1
         self._entries[self._next] = entry
@@ -60,6 +64,11 @@ class CompletionCache:
 
     def lookup(self, uri: str, prefix: str, suffix: str) -> str | None:
         """The rest of a suggestion the user is typing along, or None."""
+        found = self.lookup_with_origin(uri, prefix, suffix)
+        return None if found is None else found[0]
+
+    def lookup_with_origin(self, uri: str, prefix: str, suffix: str) -> tuple[str, object] | None:
+        """The rest of a suggestion the user is typing along and its origin, or None."""
         now = time.monotonic()
         suffix_hash: int | None = None
         for key in reversed(self._entries):
@@ -76,7 +85,7 @@ class CompletionCache:
             if entry.suffix_hash != suffix_hash or not self._same_prefix(entry, prefix):
                 continue
             self._entries.move_to_end(key)
-            return entry.completion[len(typed) :]
+            return entry.completion[len(typed) :], entry.origin
         return None
 
     @staticmethod

@@ -16,14 +16,14 @@ import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
-from urllib.parse import unquote
 
 from lsprotocol import types
 
 from aurelis.core.log import log_event
-from aurelis.core.redaction import looks_like_env_file
 from aurelis.lsp.errors import RequestFailed
+from aurelis.lsp.inline import outcomes as suggestion_outcomes
 from aurelis.lsp.inline.cache import CompletionCache
+from aurelis.lsp.inline.outcomes import Origin, SuggestionOutcomes
 from aurelis.lsp.inline.prompt import LocalInline, build_inline_request
 from aurelis.lsp.inline.speculation import Speculations, has_spare_slot
 from aurelis.lsp.inline.suggestion import (
@@ -37,7 +37,7 @@ from aurelis.lsp.local_model import local_model
 from aurelis.lsp.model_calls import routes_to_local
 from aurelis.lsp.protocol.cancellation import Interrupted, run_until, wait_unless
 from aurelis.lsp.server_state import AurelisLanguageServer
-from aurelis.lsp.workspace.documents import DocumentSnapshot, snapshot
+from aurelis.lsp.workspace.documents import DocumentSnapshot, is_at_version, snapshot
 from aurelis.models.types import ModelRequest, ModelResponse, ModelType, TaskType
 
 __all__ = ["InlineCompletions", "register"]
@@ -59,9 +59,14 @@ class _Timing:
     model: float = 0.0
     outcome: str = "empty"
     finish: str | None = None  # the model's finish reason (stop, length, time_limit, ...)
+    origin: Origin | None = None  # the model (and dialect) whose suggestion is returned
 
     def server_ms(self) -> float:
         return (time.perf_counter() - self.started - self.waiting - self.model) * 1000
+
+    def answer_seconds(self) -> float:
+        """From the request to the answer, less the debounce (what suggestion latency is)."""
+        return time.perf_counter() - self.started - self.waiting
 
 
 class InlineCompletions:
@@ -72,6 +77,7 @@ class InlineCompletions:
         self._newest: dict[str, asyncio.Event] = {}
         self.cache = CompletionCache()
         self.speculations = Speculations()
+        self.outcomes = SuggestionOutcomes(ls)
         self._closed = False
         self._counter: tuple[object, TokenCounter] | None = None
 
@@ -98,6 +104,7 @@ class InlineCompletions:
         """The server is shutting down: stop speculating (before the models are closed)."""
         self._closed = True
         await self.speculations.stop_running(within=_SPECULATION_STOP_WAIT)
+        await self.outcomes.close()
 
     def forget(self, uri: str) -> None:
         """The document was closed: drop its cache entries and stop its pending request."""
@@ -123,7 +130,7 @@ class InlineCompletions:
     ) -> types.InlineCompletionList:
         settings = self._ls.settings.server
         document = snapshot(self._ls.workspace, params.text_document.uri)
-        if not settings.inline_enabled or document is None or _is_secret(document):
+        if not settings.inline_enabled or document is None or document.is_secret_file:
             return _EMPTY
         offset = document.offset(params.position)
         prefix, suffix = document.text[:offset], document.text[offset:]
@@ -136,7 +143,7 @@ class InlineCompletions:
         if remembered:
             timing.outcome = "cache"
             self._speculate(document, prefix, remembered, suffix)
-            return _items(remembered, document, offset)
+            return self._items(remembered, document, offset, timing)
         # The user went elsewhere: the guesses were not accepted.
         began = time.perf_counter()
         if await self.speculations.stop_running(within=_SPECULATION_STOP_WAIT):
@@ -147,18 +154,29 @@ class InlineCompletions:
         text = await self._ask_model(document, offset, superseded, timing, automatic=automatic)
         if not text:
             return _EMPTY
-        self.cache.store(document.uri, prefix, suffix, text)
+        self.cache.store(document.uri, prefix, suffix, text, timing.origin)
         timing.outcome = "model"
         self._speculate(document, prefix, text, suffix)
-        return _items(text, document, offset)
+        return self._items(text, document, offset, timing)
+
+    def _items(
+        self, text: str, document: DocumentSnapshot, offset: int, timing: _Timing
+    ) -> types.InlineCompletionList:
+        origin = timing.origin or Origin("unknown", "chat")
+        item = self.outcomes.offer(document, offset, text, origin, timing.answer_seconds())
+        return types.InlineCompletionList(items=[item])
 
     async def _remembered(
         self, uri: str, prefix: str, suffix: str, superseded: asyncio.Event, timing: _Timing
     ) -> str | None:
         """A cached suggestion for this position, or the running speculation's, or None."""
-        remembered = self.cache.lookup(uri, prefix, suffix)
-        if remembered is None:
-            remembered = await self._await_speculation(uri, prefix, suffix, superseded, timing)
+        found = self.cache.lookup_with_origin(uri, prefix, suffix)
+        if found is None:
+            found = await self._await_speculation(uri, prefix, suffix, superseded, timing)
+        if found is None:
+            return None
+        remembered, origin = found
+        timing.origin = origin if isinstance(origin, Origin) else None
         return remembered
 
     async def _debounced_away(
@@ -171,14 +189,14 @@ class InlineCompletions:
         if stop:
             timing.outcome = "superseded"
             return True
-        if _version(self._ls, document.uri) != document.version:
+        if not is_at_version(self._ls.workspace, document.uri, document.version):
             timing.outcome = "stale"  # typed on without asking again: nothing to show
             return True
         return False
 
     async def _await_speculation(
         self, uri: str, prefix: str, suffix: str, superseded: asyncio.Event, timing: _Timing
-    ) -> str | None:
+    ) -> tuple[str, object] | None:
         """The speculated suggestion for this very position, once it is in (else None)."""
         pending = self.speculations.pending_for(uri, prefix, suffix)
         if pending is None:
@@ -192,7 +210,7 @@ class InlineCompletions:
             return None
         finally:
             timing.model += time.perf_counter() - began  # the model's time, not the server's
-        return self.cache.lookup(uri, prefix, suffix)
+        return self.cache.lookup_with_origin(uri, prefix, suffix)
 
     async def _ask_model(
         self,
@@ -229,12 +247,13 @@ class InlineCompletions:
             return ""
         finally:
             timing.model += time.perf_counter() - began
-        if _version(self._ls, document.uri) != document.version:
+        if not is_at_version(self._ls.workspace, document.uri, document.version):
             timing.outcome = "stale"
             return ""
         metadata = response.metadata or {}
         timing.finish = str(metadata.get("finish_reason"))
         text = _suggestion(response, document, offset, local is not None, fim)
+        timing.origin = _origin(response.model_used, local=local is not None, fim=fim)
         if not text:
             timing.outcome = "dropped"  # empty, degenerate or unsafe
         return text
@@ -298,7 +317,8 @@ class InlineCompletions:
             prefix, suffix = document.text[:offset], document.text[offset:]
             text = _suggestion(response, document, offset, local is not None, fim)
             if text:
-                self.cache.store(document.uri, prefix, suffix, text)
+                origin = _origin(response.model_used, local=local is not None, fim=fim)
+                self.cache.store(document.uri, prefix, suffix, text, origin)
                 outcome = "stored"
             return bool(text)
         except asyncio.CancelledError:
@@ -332,6 +352,13 @@ def _fim_first() -> bool:
     return route(TaskType.CODE_COMPLETION) in get_config().inline_fim
 
 
+def _origin(model: ModelType, *, local: bool, fim: bool) -> Origin:
+    """Who answered, in which dialect: a base model continuing text, FIM, or chat."""
+    if local and model is ModelType.LOCAL:
+        return Origin(model.value, "completion")
+    return Origin(model.value, "fim" if fim and _answered_as_fim(model) else "chat")
+
+
 def _answered_as_fim(model: ModelType) -> bool:
     # The chain may have fallen back to a chat model: only a FIM model's answer continues
     # the prefix verbatim.
@@ -340,7 +367,7 @@ def _answered_as_fim(model: ModelType) -> bool:
 
 async def _model_loaded() -> None:
     """Load the local model (or join its load) when asked explicitly (Invoked): the request
-    would otherwise be refused until it is loaded (typing never waits: models.preflight)."""
+    would otherwise be refused until it is loaded (typing never waits: models.chain_budget)."""
     model = local_model(build=True)
     if model is not None and model.state in ("not_loaded", "loading"):
         await model.preload()
@@ -362,27 +389,6 @@ def _suggestion(
     )
 
 
-def _version(ls: AurelisLanguageServer, uri: str) -> int | None:
-    """The document's current version (None once closed)."""
-    current = ls.workspace.text_documents.get(unquote(uri))
-    return current.version if current is not None else None
-
-
-def _is_secret(document: DocumentSnapshot) -> bool:
-    return looks_like_env_file(document.path or document.uri)
-
-
-def _items(text: str, document: DocumentSnapshot, offset: int) -> types.InlineCompletionList:
-    cursor = document.position(offset)
-    return types.InlineCompletionList(
-        items=[
-            types.InlineCompletionItem(
-                insert_text=text, range=types.Range(start=cursor, end=cursor)
-            )
-        ]
-    )
-
-
 def register(ls: AurelisLanguageServer) -> InlineCompletions:
     """Register the inline completion feature on `ls`; its state (closed documents must be
     forgotten there too)."""
@@ -394,4 +400,5 @@ def register(ls: AurelisLanguageServer) -> InlineCompletions:
     ) -> types.InlineCompletionList:
         return await inline.complete(params)
 
+    suggestion_outcomes.register(ls, inline.outcomes)
     return inline

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from aurelis.core.redaction import redact
+from aurelis.core.secrets import redact
 from aurelis.lsp.budget import count_tokens
 from aurelis.lsp.context import (
     ContextSources,

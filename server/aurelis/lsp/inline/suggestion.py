@@ -6,7 +6,7 @@ so what is measured and shown is what the editor gets.
 from __future__ import annotations
 
 from aurelis.core.config import AurelisConfig
-from aurelis.core.redaction import REDACTED
+from aurelis.core.secrets import REDACTED
 from aurelis.lsp.inline.prompt import LocalInline
 from aurelis.lsp.inline.quality import (
     CUT_SHORT,

@@ -1,3 +1,2 @@
-"""The protocol: JSON-RPC framing, transport, the pygls protocol subclass, error replies and
-cancellation.
-"""
+"""The protocol: JSON-RPC framing, transport, the pygls protocol subclass, error replies
+and cancellation."""

@@ -21,7 +21,7 @@ from pygls.exceptions import (
     JsonRpcRequestCancelled,
 )
 
-from aurelis.core.redaction import redact
+from aurelis.core.secrets import redact
 
 __all__ = ["invalid_params_message", "response_error", "request_cancelled"]
 

@@ -40,7 +40,7 @@ from pygls.protocol import (
     lsp_method,
 )
 
-from aurelis.core.redaction import redact
+from aurelis.core.secrets import redact
 from aurelis.lsp.protocol.rpc_errors import (
     invalid_params_message,
     request_cancelled,

@@ -1,3 +1,2 @@
-"""The workspace: text buffers, the document store, document snapshots and the files of each
-root.
-"""
+"""The workspace: LSP positions, text buffers, the document store, document snapshots and
+the files of each root."""

@@ -17,22 +17,16 @@ from lsprotocol import types
 from pygls.workspace import TextDocument, Workspace
 from pygls.workspace.position_codec import PositionCodec
 
+from aurelis.lsp.workspace.positions import encoding_name
 from aurelis.lsp.workspace.text_buffer import Lines, TextBuffer
 
 __all__ = [
     "BufferedTextDocument",
     "BufferedWorkspace",
     "adopt_buffered_workspace",
-    "encoding_name",
 ]
 
 logger = logging.getLogger("aurelis.lsp.workspace.documents")
-
-
-def encoding_name(encoding: object) -> str:
-    """ "utf-8", "utf-16" or "utf-32" (the LSP's names; utf-16 unless negotiated)."""
-    value = getattr(encoding, "value", encoding)
-    return value if value in ("utf-8", "utf-16", "utf-32") else "utf-16"
 
 
 class BufferedTextDocument(TextDocument):

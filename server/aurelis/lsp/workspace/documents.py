@@ -1,8 +1,10 @@
 """Open documents as immutable snapshots, and LSP positions as string offsets.
 
 Positions from clients may point past the end of a line or of the document (stale cursors,
-buggy plugins); every conversion here clamps instead of failing, so a bad position costs an
-empty or shortened result, never an exception.
+buggy plugins); every conversion clamps instead of failing, so a bad position costs an
+empty or shortened result, never an exception. Every conversion goes through
+`text_buffer.Lines` and `positions`, whether the text came from an open document or not,
+so line ends and code units are counted one way.
 
 A snapshot of an open document shares the document's line blocks (`text_buffer.Lines`):
 taking one copies no text, its positions are converted on the lines they name, and the
@@ -14,13 +16,16 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from lsprotocol import types
 from pygls.uris import to_fs_path
 
-from aurelis.lsp.workspace.document_store import BufferedTextDocument, encoding_name
+from aurelis.core.secrets import is_secret_file
+from aurelis.lsp.workspace.document_store import BufferedTextDocument
+from aurelis.lsp.workspace.positions import encoding_name
 from aurelis.lsp.workspace.text_buffer import Lines
 
 if TYPE_CHECKING:
@@ -29,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DocumentSnapshot",
     "RecentDocuments",
+    "is_at_version",
     "snapshot",
     "offset_at",
     "position_at",
@@ -54,16 +60,24 @@ class DocumentSnapshot:
         if self.lines is not None and self.lines.text is not self.text:
             object.__setattr__(self, "lines", None)
 
+    @cached_property
+    def _line_view(self) -> Lines:
+        # A snapshot built from text alone splits it once, on the first position asked.
+        return self.lines if self.lines is not None else Lines.of(self.text)
+
     def offset(self, position: types.Position) -> int:
-        if self.lines is not None:
-            return self.lines.offset(position.line, position.character, self.encoding)
-        return offset_at(self.text, position, self.encoding)
+        """The string offset of `position`, clamped to its line and the document."""
+        return self._line_view.offset(position.line, position.character, self.encoding)
 
     def position(self, offset: int) -> types.Position:
-        if self.lines is not None:
-            line, character = self.lines.position(offset, self.encoding)
-            return types.Position(line=line, character=character)
-        return position_at(self.text, offset, self.encoding)
+        """The LSP position of string offset `offset`, clamped to the document."""
+        line, character = self._line_view.position(offset, self.encoding)
+        return types.Position(line=line, character=character)
+
+    @property
+    def is_secret_file(self) -> bool:
+        """Whether this is a file of secrets by nature (`.env`, keys): never read for a model."""
+        return is_secret_file(self.path or self.uri)
 
     def range_offsets(self, rng: types.Range) -> tuple[int, int]:
         """(start, end) offsets of `rng`, clamped and ordered."""
@@ -78,7 +92,7 @@ def snapshot(workspace: Workspace, uri: str) -> DocumentSnapshot | None:
     outside the workspace; an editor action on a document the client did not open is a
     client bug, not a reason to touch the disk.
     """
-    document = workspace.text_documents.get(_unquote(uri))
+    document = workspace.text_documents.get(unquote(uri))
     if document is None:
         return None
     lines = document.lines if isinstance(document, BufferedTextDocument) else None
@@ -93,66 +107,20 @@ def snapshot(workspace: Workspace, uri: str) -> DocumentSnapshot | None:
     )
 
 
-def _unquote(uri: str) -> str:
-    return unquote(uri)
-
-
-def _line_start(text: str, line: int) -> int | None:
-    """Offset where `line` starts, or None when the document has fewer lines."""
-    start = 0
-    for _ in range(max(line, 0)):
-        newline = text.find("\n", start)
-        if newline == -1:
-            return None
-        start = newline + 1
-    return start
-
-
-def _line_end(text: str, start: int) -> int:
-    end = text.find("\n", start)
-    if end == -1:
-        end = len(text)
-    if end > start and text[end - 1] == "\r":
-        end -= 1
-    return end
+def is_at_version(workspace: Workspace, uri: str, version: int | None) -> bool:
+    """Whether `uri` is open and still at `version`: a change made for that version fits."""
+    document = workspace.text_documents.get(unquote(uri))
+    return document is not None and document.version == version
 
 
 def offset_at(text: str, position: types.Position, encoding: str = "utf-16") -> int:
-    """The string offset of `position`, clamped to its line; a line past the end → the end."""
-    start = _line_start(text, position.line)
-    if start is None:
-        return len(text)
-    end = _line_end(text, start)
-    return start + _column_to_index(text[start:end], max(position.character, 0), encoding)
-
-
-def _column_to_index(line: str, column: int, encoding: str) -> int:
-    if line.isascii() or encoding == "utf-32":
-        return min(column, len(line))
-    units = 0
-    for index, char in enumerate(line):
-        if units >= column:
-            return index
-        units += _units(char, encoding)
-    return len(line)
-
-
-def _units(char: str, encoding: str) -> int:
-    if encoding == "utf-8":
-        return len(char.encode("utf-8"))
-    return 2 if ord(char) > 0xFFFF else 1
+    """The string offset of `position` in `text`, clamped to its line and the document."""
+    return Lines.of(text).offset(position.line, position.character, encoding)
 
 
 def position_at(text: str, offset: int, encoding: str = "utf-16") -> types.Position:
-    """The LSP position of string offset `offset` (clamped to the document)."""
-    offset = min(max(offset, 0), len(text))
-    line = text.count("\n", 0, offset)
-    line_start = text.rfind("\n", 0, offset) + 1
-    segment = text[line_start:offset]
-    if segment.isascii() or encoding == "utf-32":
-        character = len(segment)
-    else:
-        character = sum(_units(char, encoding) for char in segment)
+    """The LSP position of string offset `offset` in `text` (clamped to the document)."""
+    line, character = Lines.of(text).position(offset, encoding)
     return types.Position(line=line, character=character)
 
 

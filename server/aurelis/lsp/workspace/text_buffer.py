@@ -8,8 +8,7 @@ one or a few blocks. Blocks are never changed in place, so a `Lines` view handed
 earlier stays exactly as it was: a snapshot costs a tuple of block references, and the
 whole text is joined only when a reader asks for it (once per version).
 
-Lines end as LSP says they do: "\\n", "\\r\\n" or a lone "\\r" (not str.splitlines, which
-also breaks at form feeds, U+2028 and other characters editors keep inside a line). The
+Lines end and columns count as `positions` decides (the one converter of the server). The
 last line has no terminator and may be empty: "a\\n" is two lines, "a" and "".
 
 Positions past the end clamp, as the LSP says for columns (past the line's end → its end)
@@ -19,73 +18,23 @@ the middle of a surrogate pair counts as after that character.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from functools import cached_property
 from itertools import chain
 from typing import overload
 
-__all__ = [
-    "Lines",
-    "TextBuffer",
-    "column_to_index",
-    "index_to_column",
-    "line_content",
-    "split_lines",
-]
+from aurelis.lsp.workspace.positions import (
+    column_to_index,
+    index_to_column,
+    line_content,
+    split_lines,
+)
+
+__all__ = ["Lines", "TextBuffer"]
 
 #: Lines per block: an edit copies about this many references; finding a line walks
 #: (lines / BLOCK_LINES) block sizes.
 BLOCK_LINES = 512
-_TERMINATOR = re.compile(r"(\r\n|\r|\n)")
-
-
-def split_lines(text: str) -> list[str]:
-    """`text` as LSP lines, each with its terminator; the last one has none (maybe "")."""
-    if "\r" not in text:
-        parts = text.split("\n")
-        last = parts.pop()
-        lines = [part + "\n" for part in parts]
-        lines.append(last)
-        return lines
-    pieces = _TERMINATOR.split(text)  # content, terminator, content, ..., content
-    lines = [pieces[i] + pieces[i + 1] for i in range(0, len(pieces) - 1, 2)]
-    lines.append(pieces[-1])
-    return lines
-
-
-def line_content(line: str) -> str:
-    """The line without its terminator."""
-    if line.endswith("\n"):
-        return line[:-2] if line.endswith("\r\n") else line[:-1]
-    return line[:-1] if line.endswith("\r") else line
-
-
-def _units(char: str, encoding: str) -> int:
-    if encoding == "utf-8":
-        return len(char.encode("utf-8", "surrogatepass"))
-    return 2 if ord(char) > 0xFFFF else 1
-
-
-def column_to_index(content: str, column: int, encoding: str = "utf-16") -> int:
-    """The string index of `column` (in `encoding` code units) in a line's content."""
-    column = max(column, 0)
-    if encoding == "utf-32" or content.isascii():
-        return min(column, len(content))
-    units = 0
-    for index, char in enumerate(content):
-        if units >= column:
-            return index
-        units += _units(char, encoding)
-    return len(content)
-
-
-def index_to_column(content: str, index: int, encoding: str = "utf-16") -> int:
-    """The column (in `encoding` code units) of string index `index` in a line's content."""
-    segment = content[: max(index, 0)]
-    if encoding == "utf-32" or segment.isascii():
-        return len(segment)
-    return sum(_units(char, encoding) for char in segment)
 
 
 class Lines(Sequence[str]):

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from aurelis.core.secret_files import is_secret_file
+from aurelis.core.secrets import is_secret_file
 from aurelis.index.files import scan_directory
 from aurelis.index.ignore import IgnoreSpecs, directory_specs, is_ignored, is_probably_binary
 
@@ -95,7 +95,7 @@ def read_text_file(
     """The text of `path`, or None when it must not or cannot be used as context.
 
     None for: paths outside the workspace (links resolved), files that are secrets by
-    nature (`.env`, `.netrc`, keys: `core.secret_files`, checked on the name and on the
+    nature (`.env`, `.netrc`, keys: `core.secrets.files`, checked on the name and on the
     link's target), non-regular files, files over `max_bytes`, binary files and
     undecodable text.
     """

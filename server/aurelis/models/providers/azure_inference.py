@@ -38,7 +38,7 @@ from aurelis.core.exceptions import (
     RateLimitError,
     TransientModelError,
 )
-from aurelis.core.redaction import redact
+from aurelis.core.secrets import redact
 from aurelis.models.providers import sending
 from aurelis.models.providers.base import Completion, ProviderCall, RateLimitInfo, StreamChunk
 from aurelis.models.providers.chat_stream import (

@@ -26,7 +26,7 @@ from aurelis.core.exceptions import (
     ModelTimeoutError,
     TransientModelError,
 )
-from aurelis.core.redaction import redact
+from aurelis.core.secrets import redact
 from aurelis.models.providers.base import Completion, ProviderCall, RateLimitInfo, StreamChunk
 from aurelis.models.providers.sse import SseDecoder
 

@@ -41,7 +41,7 @@ from aurelis.core.exceptions import (
     RateLimitError,
     TransientModelError,
 )
-from aurelis.core.redaction import redact
+from aurelis.core.secrets import redact
 from aurelis.models.providers import sending
 from aurelis.models.providers.base import (
     Completion,

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, Literal
 
 from aurelis.core.config import AurelisConfig
-from aurelis.core.redaction import register_secret
+from aurelis.core.secrets import register_secret
 from aurelis.models.providers.azure_inference import AzureInferenceProvider
 from aurelis.models.providers.base import Completion, Provider, ProviderCall, StreamChunk
 from aurelis.models.providers.fim import FimProvider

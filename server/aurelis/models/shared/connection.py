@@ -24,8 +24,8 @@ from redis.exceptions import AuthenticationError as RedisAuthenticationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
-from aurelis.core.redaction import redact, register_secret
 from aurelis.core.redis_url import check_url, redact_url, url_secrets
+from aurelis.core.secrets import redact, register_secret
 
 __all__ = [
     "SharedRedis",

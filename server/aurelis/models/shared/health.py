@@ -13,8 +13,8 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from aurelis.core.exceptions import ConfigurationError
-from aurelis.core.redaction import redact
 from aurelis.core.redis_url import check_url, redact_url, url_secrets
+from aurelis.core.secrets import redact
 from aurelis.models.shared.connection import SharedRedis, SharedUnavailable
 
 __all__ = ["RedisHealth", "check_redis"]

@@ -6,10 +6,10 @@ history and error messages. Three layers, cheapest first:
 1. exact values we know are secret (the configured token, registered before the first
    request is built);
 2. our own rules: provider token formats, private key blocks, URL and connection-string
-   passwords, `.netrc`/`.pgpass` lines, values named like secrets (`secret_patterns`,
-   `secret_assignments`);
+   passwords, `.netrc`/`.pgpass` lines, values named like secrets (`patterns`,
+   `assignments`);
 3. Yelp's detect-secrets regex detectors on the few lines that could hold a token
-   (`secret_detector`).
+   (`detector`).
 
 Every credential becomes the same placeholder, `[REDACTED]`, which the model can copy
 back: the rules are line-local (key blocks apart), so `redact(line)` of an original line
@@ -24,10 +24,9 @@ import functools
 import threading
 from collections.abc import Iterable
 
-from aurelis.core.secret_assignments import mask_named_secrets
-from aurelis.core.secret_detector import mask_detected
-from aurelis.core.secret_files import is_secret_file
-from aurelis.core.secret_patterns import (
+from aurelis.core.secrets.assignments import mask_named_secrets
+from aurelis.core.secrets.detector import mask_detected
+from aurelis.core.secrets.patterns import (
     REDACTED,
     mask_connection_strings,
     mask_key_blocks,
@@ -43,8 +42,6 @@ __all__ = [
     "redact_line",
     "register_secret",
     "known_secret_count",
-    "is_secret_file",
-    "looks_like_env_file",
 ]
 
 #: Shorter lines cannot hold any credential format we know.
@@ -113,11 +110,3 @@ def _redact_line(line: str) -> str:
     line = mask_netrc(line)
     line = mask_named_secrets(line)
     return mask_detected(line)
-
-
-def looks_like_env_file(path: str) -> bool:
-    """Kept for callers of the old name: any file that is secrets by nature, `.env` included.
-
-    Use `aurelis.core.secret_files.is_secret_file` in new code.
-    """
-    return is_secret_file(path)

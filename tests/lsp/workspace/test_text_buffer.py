@@ -11,7 +11,8 @@ import random
 
 import pytest
 
-from aurelis.lsp.workspace.text_buffer import BLOCK_LINES, Lines, TextBuffer, split_lines
+from aurelis.lsp.workspace.positions import split_lines
+from aurelis.lsp.workspace.text_buffer import BLOCK_LINES, Lines, TextBuffer
 
 
 def _line_spans(text: str) -> list[tuple[int, int]]:

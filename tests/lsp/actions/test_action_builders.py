@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from lsprotocol import types
 
-from aurelis.core.redaction import REDACTED
+from aurelis.core.secrets import REDACTED
 from aurelis.lsp.actions.arguments import action_request, parse_arguments
 from aurelis.lsp.actions.catalog import (
     ACTIONS,

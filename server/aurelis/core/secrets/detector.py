@@ -5,7 +5,7 @@ Only its single-line, regex-based detectors are used, called directly
 never its verification step (which calls provider APIs over the network). Its entropy
 detectors are left out on purpose: they flag hashes, UUIDs and base64 test vectors,
 which would mangle the code the model sees; so is its keyword detector, which knows no
-names (`password_hint = "8 chars"` is not a credential) — `secret_assignments` does that
+names (`password_hint = "8 chars"` is not a credential) — `assignments` does that
 job with names in mind. Importing it costs ~200 ms (it pulls in
 `requests`), so it happens on the first line that needs it, not at start-up.
 """
@@ -18,7 +18,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from aurelis.core.secret_patterns import REDACTED, is_placeholder
+from aurelis.core.secrets.patterns import REDACTED, is_placeholder
 
 __all__ = ["DETECTORS", "detect", "detector_available", "mask_detected"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from aurelis.core.secret_patterns import REDACTED, is_placeholder
+from aurelis.core.secrets.patterns import REDACTED, is_placeholder
 
 __all__ = ["mask_named_secrets", "is_secret_name", "is_secret_literal"]
 

@@ -3,7 +3,7 @@
 Each rule here matches something no ordinary code contains (a `ghp_` prefix of the right
 length, a `-----BEGIN ... PRIVATE KEY-----` armour, a password inside a URL), so they
 apply everywhere without looking at names. Rules that need a variable name to tell a
-secret from a string live in `secret_assignments`.
+secret from a string live in `assignments`.
 """
 
 from __future__ import annotations

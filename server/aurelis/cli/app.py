@@ -21,9 +21,7 @@ from aurelis.cli import (
     batch,
     cache_cmd,
     config_cmd,
-    context_cmd,
     doctor,
-    eval_cmd,
     models_cmd,
     runtime,
     serve,
@@ -32,6 +30,7 @@ from aurelis.cli import (
 )
 from aurelis.cli import shell as shell_module
 from aurelis.cli.errors import EXIT_OK, EXIT_USAGE, print_problem
+from aurelis.cli.repository import context_cmd, eval_cmd
 
 __all__ = ["app"]
 

@@ -28,9 +28,9 @@ import typer
 from rich.text import Text
 
 from aurelis.cli import runtime
-from aurelis.cli.doctor_index import index_check
 from aurelis.cli.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, error_boundary
 from aurelis.cli.render import print_json
+from aurelis.cli.repository.doctor_index import index_check
 from aurelis.core.config import LEGACY_GITHUB_MODELS_ENDPOINT, AurelisConfig
 from aurelis.core.exceptions import (
     AuthenticationError,

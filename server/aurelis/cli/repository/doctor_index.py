@@ -19,7 +19,7 @@ IndexLine = tuple[str, Literal["ok", "warn", "fail", "info"], str, str | None]
 
 def index_check(settings: AurelisConfig, folder: Path | None = None) -> IndexLine:
     """(name, status, detail, hint) for the index of the project around `folder` (cwd)."""
-    from aurelis.cli.context_cmd import project_root
+    from aurelis.cli.repository.context_cmd import project_root
     from aurelis.index.languages import GRAMMARS, load_grammar
     from aurelis.index.store import index_path, load_index
 

@@ -62,7 +62,11 @@ async def test_initialize_advertises_every_feature(lsp: AurelisTestClient) -> No
     assert sorted(caps.execute_command_provider.commands) == COMMANDS
 
 
-async def test_status_is_sent_after_initialize(lsp: AurelisTestClient) -> None:
+def _real(path: Path) -> str:
+    return str(path.resolve())
+
+
+async def test_status_is_sent_after_initialize(lsp: AurelisTestClient, project: Path) -> None:
     status = await lsp.wait_for_status(lambda s: True)
 
     assert set(status) == {
@@ -74,7 +78,9 @@ async def test_status_is_sent_after_initialize(lsp: AurelisTestClient) -> None:
         "models",
         "trust",
         "local_model",
+        "index",
     }
+    assert set(status["index"]) == {_real(project)}  # the workspace folder's index
 
 
 async def test_a_server_without_workspace_folders_still_completes(

@@ -96,14 +96,19 @@ async def test_did_change_configuration_applies_pushed_settings(
 async def test_settings_are_pulled_when_the_client_pushes_none(
     start_lsp, model: ModelServer, project: Path
 ) -> None:
+    # Statuses are counted below: the index, which publishes one when built, stays off.
+    no_index = {"enabled": False}
     lsp: AurelisTestClient = await start_lsp(
-        configuration={"": {"aurelis": {"inlineCompletion": {"enabled": False}}}}
+        init_options={"index": no_index},
+        configuration={
+            "": {"aurelis": {"inlineCompletion": {"enabled": False}, "index": no_index}}
+        },
     )
     uri = lsp.open(project / "pkg" / "r.py", "x = ")
     await lsp.wait_for(lambda: len(lsp.statuses) >= 2)  # after initialized, after the pull
 
     first = await lsp.inline(uri, types.Position(line=0, character=4))
-    lsp.set_configuration({"aurelis": {"inlineCompletion": {"enabled": True}}})
+    lsp.set_configuration({"aurelis": {"inlineCompletion": {"enabled": True}, "index": no_index}})
     lsp.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
     model.set_default("*", Reply(content="1"))
     await lsp.wait_for(lambda: len(lsp.statuses) >= 3)  # after the second pull

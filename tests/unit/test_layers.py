@@ -1,4 +1,5 @@
-"""Layers point down: cli -> lsp -> models -> core, read from the source's own imports.
+"""Layers point down: cli -> evaluation -> lsp -> models -> core, and lsp -> index -> core,
+read from the source's own imports.
 
 Inside the language server the rooms point down too: `protocol` below `workspace` below
 the shared modules at `lsp/`'s top level below the features (`inline`, `actions`), which
@@ -20,10 +21,16 @@ PACKAGE = Path(__file__).resolve().parents[2] / "server" / "aurelis"
 
 # Each layer and the packages of ours it must never import (the layers above it, and the
 # test helpers, which no production code may depend on).
+# The repository index sits beside the orchestrator: both use core alone, and neither
+# knows the other.
+# `evaluation` (aurelis eval) drives the lsp's inline path and sits between lsp and cli.
+_ABOVE_LSP = ("aurelis.evaluation", "aurelis.cli", "aurelis.testing")
 FORBIDDEN = {
-    "core": ("aurelis.models", "aurelis.lsp", "aurelis.cli", "aurelis.testing"),
-    "models": ("aurelis.lsp", "aurelis.cli", "aurelis.testing"),
-    "lsp": ("aurelis.cli", "aurelis.testing"),
+    "core": ("aurelis.models", "aurelis.index", "aurelis.lsp", *_ABOVE_LSP),
+    "models": ("aurelis.index", "aurelis.lsp", *_ABOVE_LSP),
+    "index": ("aurelis.models", "aurelis.lsp", *_ABOVE_LSP),
+    "lsp": _ABOVE_LSP,
+    "evaluation": ("aurelis.cli", "aurelis.testing"),
 }
 
 

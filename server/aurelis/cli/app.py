@@ -30,6 +30,7 @@ from aurelis.cli import (
 )
 from aurelis.cli import shell as shell_module
 from aurelis.cli.errors import EXIT_OK, EXIT_USAGE, print_problem
+from aurelis.cli.repository import context_cmd, eval_cmd
 
 __all__ = ["app"]
 
@@ -110,6 +111,8 @@ app.command("shell")(shell_module.shell_command)
 app.command("serve")(serve.serve_command)
 app.command("doctor")(doctor.doctor_command)
 app.command("usage")(usage_cmd.usage_command)
+app.command("context")(context_cmd.context_command)
 trust_cmd.register(app)
 app.add_typer(config_cmd.config_app, name="config")
 app.add_typer(cache_cmd.cache_app, name="cache")
+app.add_typer(eval_cmd.eval_app, name="eval")

@@ -30,6 +30,7 @@ from rich.text import Text
 from aurelis.cli import runtime
 from aurelis.cli.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, error_boundary
 from aurelis.cli.render import print_json
+from aurelis.cli.repository.doctor_index import index_check
 from aurelis.core.config import LEGACY_GITHUB_MODELS_ENDPOINT, AurelisConfig
 from aurelis.core.exceptions import (
     AuthenticationError,
@@ -76,6 +77,7 @@ async def run_checks(settings: AurelisConfig) -> list[Check]:
     if local.status == "ok":
         checks.append(await _local_model_runs(settings))
     checks.append(_language_server())
+    checks.append(Check(*index_check(settings)))
     checks.extend(_editor_hints())
     return checks
 

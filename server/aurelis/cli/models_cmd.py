@@ -23,6 +23,7 @@ from aurelis.cli import runtime
 from aurelis.cli.errors import error_boundary
 from aurelis.cli.render import print_json
 from aurelis.core.config import AurelisConfig
+from aurelis.evaluation.results import load_results
 from aurelis.models.breaker import BreakerState
 from aurelis.models.catalog import CATALOG
 from aurelis.models.routing import effective_route, resolve, route
@@ -57,6 +58,7 @@ def model_rows(
         routed.setdefault(effective_route(task, settings), []).append(task.value)
         configured.setdefault(route(task, settings), []).append(task.value)
     rows = []
+    measured = load_results()
     for model, info in CATALOG.items():
         resolved = resolve(model, settings)
         state = (health or {}).get(model.value) or {}
@@ -73,6 +75,11 @@ def model_rows(
                 "breaker": state.get("breaker"),
                 "rate_limit_remaining": state.get("rate_limit_remaining"),
                 "last_error": state.get("last_error"),
+                # The last `aurelis eval` result per task, to choose routes from.
+                "eval": {
+                    task: result.get("summary")
+                    for task, result in sorted(measured.get(model.value, {}).items())
+                },
             }
         )
         if suggestions is not None:
@@ -135,6 +142,7 @@ def _table(rows: list[dict[str, Any]], settings: AurelisConfig) -> Table:
     table.add_column("tasks routed here", no_wrap=True)
     table.add_column("health", no_wrap=True)
     table.add_column("rate limit left", justify="right")
+    table.add_column("last eval")
     table.add_column("accepted (7 d)", justify="right", no_wrap=True)
     with_usage = any("tokens_today" in row for row in rows)
     if with_usage:
@@ -151,6 +159,7 @@ def _table(rows: list[dict[str, Any]], settings: AurelisConfig) -> Table:
             "\n".join(row["tasks"]) or "-",
             _health_cell(row, settings),
             "-" if remaining is None else str(remaining),
+            "\n".join(f"{task} {summary}" for task, summary in row["eval"].items()) or "-",
             *cells,
         )
     if not settings.remote_enabled:

@@ -5,7 +5,8 @@ Keys as the VS Code extension sends them, nested (`{"inlineCompletion": {"deboun
 or dotted (`{"inlineCompletion.debounceMs": 150}`):
 
     endpoint, provider, models.routing, cache.enabled,
-    inlineCompletion.enabled, inlineCompletion.debounceMs
+    inlineCompletion.enabled, inlineCompletion.debounceMs, inlineCompletion.temperature,
+    index.enabled, index.openFilesOnly, index.exclude (globs)
 
 A setting the user removes falls back to what the environment and config files say
 (LSP settings sit above them in the precedence). An invalid setting is reported by name
@@ -23,6 +24,7 @@ from aurelis.core.exceptions import ConfigurationError
 from aurelis.core.secrets import redact
 from aurelis.lsp.live_config import get_config
 from aurelis.lsp.protocol.lsp_any import plain
+from aurelis.lsp.workspace.indexes import IndexSettings
 
 __all__ = ["ServerSettings", "SettingsManager", "SECTION"]
 
@@ -46,10 +48,14 @@ class ServerSettings:
     inline_enabled: bool = True
     #: Delay before an automatic inline completion calls the model (none when invoked).
     debounce_ms: int = 150
+    #: Sampling temperature of inline completions: greedy (0) unless the user sets one.
+    inline_temperature: float = 0.0
     #: Prompt budget of an inline completion: prefix ≤ 60 %, suffix ≤ 20 %, context the rest.
     inline_prompt_tokens: int = 1536
     #: Prompt budget of an editor action (the legacy free tier accepted 8K tokens in).
     action_prompt_tokens: int = 6000
+    #: The repository index behind every prompt.
+    index: IndexSettings = IndexSettings()
 
 
 def _lookup(section: Mapping[str, Any], key: str) -> Any:
@@ -147,8 +153,43 @@ class SettingsManager:
                         f"from 0 to {_MAX_DEBOUNCE_MS}",
                     )
                 )
-        self.server = dataclasses.replace(self.server, **changes)
-        return problems
+        temperature = _lookup(values, "inlineCompletion.temperature")
+        if temperature is _MISSING or temperature is None:
+            changes["inline_temperature"] = 0.0
+        elif _is_number(temperature) and 0 <= temperature <= 2:
+            changes["inline_temperature"] = float(temperature)
+        else:
+            problems.append(
+                _invalid(
+                    "inlineCompletion.temperature", f"{temperature!r}: expected a number 0 to 2"
+                )
+            )
+        index, index_problems = _index_settings(values, self.server.index)
+        self.server = dataclasses.replace(self.server, index=index, **changes)
+        return problems + index_problems
+
+
+def _index_settings(
+    values: Mapping[str, Any], current: IndexSettings
+) -> tuple[IndexSettings, list[str]]:
+    problems = []
+    changes: dict[str, Any] = {}
+    for key, field in (("index.enabled", "enabled"), ("index.openFilesOnly", "open_files_only")):
+        raw = _lookup(values, key)
+        if raw is _MISSING or raw is None:
+            changes[field] = getattr(IndexSettings(), field)
+        elif isinstance(raw, bool):
+            changes[field] = raw
+        else:
+            problems.append(_invalid(key, f"{raw!r}: expected true or false"))
+    exclude = _lookup(values, "index.exclude")
+    if exclude is _MISSING or exclude is None:
+        changes["exclude"] = ()
+    elif isinstance(exclude, list) and all(isinstance(glob, str) for glob in exclude):
+        changes["exclude"] = tuple(exclude)
+    else:
+        problems.append(_invalid("index.exclude", f"{exclude!r}: expected a list of globs"))
+    return dataclasses.replace(current, **changes), problems
 
 
 def _is_number(value: Any) -> bool:

@@ -1,10 +1,12 @@
 """Context for a model request: what the buffer and the project say about the code at hand.
 
 Buffer context (file, enclosing symbol, imports, diagnostics, surrounding code) is read
-from memory. Project context (open documents, most recently edited first; the workspace
-tree; files the buffer imports) may touch the disk, so it is gathered in a worker thread
-under a 100 ms time box and only inside the workspace folders. Everything is fitted into a
-token budget, highest-priority section first, and redacted before it leaves this module.
+from memory, and so is related code from the repository index (definitions of the names
+at the cursor, BM25-ranked chunks: `workspace.retrieval`). Project context (open
+documents, most recently edited first; the workspace tree; files the buffer imports) may
+touch the disk, so it is gathered in a worker thread under a 100 ms time box and only
+inside the workspace folders. Everything is fitted into a token budget, highest-priority
+section first, and redacted before it leaves this module.
 """
 
 from __future__ import annotations
@@ -19,6 +21,14 @@ from aurelis.core.secrets import is_secret_file, redact
 from aurelis.lsp.budget import count_tokens, fit_head, fit_tail
 from aurelis.lsp.symbols import enclosing_header, import_lines, imported_paths
 from aurelis.lsp.workspace.documents import DocumentSnapshot
+from aurelis.lsp.workspace.indexes import WorkspaceIndexes
+from aurelis.lsp.workspace.retrieval import (
+    LineStableSnippets,
+    commented_snippets,
+    query_at,
+    related_code,
+    render_snippets,
+)
 from aurelis.lsp.workspace.workspace_files import (
     TreeListing,
     WorkspaceRoots,
@@ -31,6 +41,7 @@ __all__ = [
     "ContextSources",
     "ProjectCache",
     "action_context",
+    "continuation_context",
     "inline_context",
     "relative_path",
 ]
@@ -90,6 +101,10 @@ class ContextSources:
     #: Open documents, most recently edited first.
     open_documents: Callable[[], list[DocumentSnapshot]]
     project: ProjectCache
+    #: The repository index of each root (None: no retrieval).
+    indexes: WorkspaceIndexes | None = None
+    #: Retrieval for local-model prompts, kept per line (see LineStableSnippets).
+    line_snippets: LineStableSnippets = field(default_factory=LineStableSnippets)
 
 
 def relative_path(document: DocumentSnapshot, roots: WorkspaceRoots) -> str:
@@ -171,6 +186,35 @@ def _open_files(current: DocumentSnapshot, sources: ContextSources) -> _Producer
     return produce
 
 
+def _related_code(
+    document: DocumentSnapshot, offset: int, sources: ContextSources, already: str = ""
+) -> _Producer:
+    def produce(allowance: int) -> str:
+        if sources.indexes is None:
+            return ""
+        query = query_at(document.text, offset)
+        snippets = related_code(sources.indexes, document.path, query)
+        return render_snippets(snippets, allowance, count_tokens, already)
+
+    return produce
+
+
+def continuation_context(
+    document: DocumentSnapshot,
+    offset: int,
+    sources: ContextSources,
+    allowance: int,
+    count: Callable[[str], int],
+) -> str:
+    """Related code for a base model: path-commented snippets to put ahead of the code."""
+    if sources.indexes is None or allowance <= 0:
+        return ""
+    snippets = sources.line_snippets.lookup(
+        sources.indexes, document.uri, document.path, document.text, offset
+    )
+    return redact(commented_snippets(snippets, document.language_id, allowance, count))
+
+
 def inline_context(
     document: DocumentSnapshot, offset: int, sources: ContextSources, budget: int
 ) -> dict[str, str]:
@@ -184,6 +228,7 @@ def inline_context(
             _fixed(enclosing_header(document.text, offset, document.language_id) or ""),
         ),
         ("imports", 0.25, _fixed("\n".join(import_lines(head, document.language_id)))),
+        ("related_code", 0.45, _related_code(document, offset, sources)),
         ("open_files", 0.6, _open_files(document, sources)),
         ("project_structure", 0.15, _fixed(sources.project.cached_tree(sources.roots))),
     ]
@@ -217,6 +262,7 @@ async def action_context(
         ("imports", 0.1, _fixed("\n".join(import_lines(head, document.language_id)))),
         ("surrounding_code", 0.35, _surrounding(text, start, end)),
         ("related_files", 0.25, _fixed(related)),
+        ("related_code", 0.25, _related_code(document, end, sources, already=related)),
         ("open_files", 0.2, _open_files(document, sources)),
         ("project_structure", 0.1, _fixed(sources.project.cached_tree(sources.roots))),
     ]

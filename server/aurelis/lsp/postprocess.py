@@ -19,6 +19,7 @@ __all__ = [
     "reindent",
     "restore_secrets",
     "clean_inline",
+    "drop_unfinished_string",
     "strip_comment_markers",
 ]
 
@@ -301,3 +302,45 @@ def _indent_like(sample: str, width: int) -> str:
 
 def _indent_of(line: str) -> str:
     return line[: len(line) - len(line.lstrip(" \t"))]
+
+
+def drop_unfinished_string(code: str, before: str = "") -> str:
+    """`code` without the lines from where a string it opened and never closed begins.
+
+    A generation stopped by a token or time limit inside a docstring or string literal
+    leaves code that does not parse; the lines before the string still do. `before` is
+    the text `code` continues (a string open there is the user's, not cut). Python's
+    quoting rules: triple quotes span lines, single quotes end at the line, `#` comments.
+    """
+    start = _unterminated_string_start(before + code)
+    if start is None or start < len(before):
+        return code
+    line_start = (before + code).rfind("\n", 0, start) + 1
+    return code[: max(line_start - len(before), 0)].rstrip(" \t")
+
+
+def _unterminated_string_start(text: str) -> int | None:
+    index, quote, opened = 0, "", 0
+    while index < len(text):
+        char = text[index]
+        if quote:
+            if char == "\\":
+                index += 2
+                continue
+            if text.startswith(quote, index):
+                index += len(quote)
+                quote = ""
+                continue
+            if char == "\n" and len(quote) == 1:
+                quote = ""  # an unclosed one-line string ends at the line (a SyntaxError)
+        elif char == "#":
+            newline = text.find("\n", index)
+            index = len(text) if newline < 0 else newline
+            continue
+        elif char in "'\"":
+            quote = char * 3 if text.startswith(char * 3, index) else char
+            opened = index
+            index += len(quote)
+            continue
+        index += 1
+    return opened if quote else None

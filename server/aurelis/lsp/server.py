@@ -44,6 +44,8 @@ from aurelis.lsp.serve_options import (
 from aurelis.lsp.server_state import AurelisLanguageServer
 from aurelis.lsp.trust_commands import is_settings_file
 from aurelis.lsp.workspace.document_store import adopt_buffered_workspace
+from aurelis.lsp.workspace.documents import snapshot
+from aurelis.lsp.workspace.index_updates import IndexUpdates
 
 __all__ = ["AurelisLanguageServer", "ServeOptions", "create_server", "main"]
 
@@ -95,6 +97,32 @@ def _load_config(ls: AurelisLanguageServer) -> None:
     ls.config_loaded = True
 
 
+async def _watch_files(ls: AurelisLanguageServer) -> None:
+    """Ask the client to report file changes (the index follows edits made outside it)."""
+    supported = get_capability(
+        ls.client_capabilities, "workspace.did_change_watched_files.dynamic_registration", False
+    )
+    if not supported:
+        return
+    options = types.DidChangeWatchedFilesRegistrationOptions(
+        watchers=[types.FileSystemWatcher(glob_pattern="**/*")]
+    )
+    registration = types.Registration(
+        id="aurelis-index-watch",
+        method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+        register_options=options,
+    )
+    try:
+        await asyncio.wait_for(
+            ls.client_register_capability_async(
+                types.RegistrationParams(registrations=[registration])
+            ),
+            _CONFIGURATION_TIMEOUT,
+        )
+    except Exception as error:  # noqa: BLE001 - saves still keep the index current
+        logger.warning("could not watch files: %s", type(error).__name__)
+
+
 def _report_warm_up(done: asyncio.Future[None]) -> None:
     if not done.cancelled() and done.exception() is not None:
         # Not fatal: the first model call imports again and reports the error properly.
@@ -117,10 +145,12 @@ def _register_lifecycle(
         _load_config(ls)
         if ls.pending_options is not None:
             ls.apply_settings(ls.pending_options, publish=False)
+        ls.start_indexing()
         ls.announce_trust()
         warming = asyncio.get_running_loop().run_in_executor(None, warm_up)
         warming.add_done_callback(_report_warm_up)
         preload_in_background(warming, ls.status.local_model_changed)
+        await _watch_files(ls)
         await _pull_configuration(ls)
 
     @ls.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
@@ -135,6 +165,7 @@ def _register_lifecycle(
     @ls.feature(types.SHUTDOWN)
     async def shutdown(params: None) -> None:
         stop_preloading()  # no load may start once the models are closed
+        await asyncio.to_thread(ls.indexes.stop)
         await inline.shutdown()  # no speculative call may outlive the models it uses
         await close_orchestrator()
 
@@ -144,27 +175,38 @@ def _register_lifecycle(
         ls.set_roots([folder for folder in folders if folder])
         if ls.config_loaded:
             ls.reload_settings()  # each root's project settings, trusted or not
+            ls.start_indexing()
 
 
 def _register_documents(
     ls: AurelisLanguageServer, inline: inline_completion.InlineCompletions
 ) -> None:
+    index_updates = IndexUpdates(lambda: ls.indexes, lambda uri: snapshot(ls.workspace, uri))
+
     @ls.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(params: types.DidOpenTextDocumentParams) -> None:
         ls.recent.touch(params.text_document.uri)
+        index_updates.opened(params.text_document.uri)
 
     @ls.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(params: types.DidChangeTextDocumentParams) -> None:
         ls.recent.touch(params.text_document.uri)
+        index_updates.edited(params.text_document.uri)
 
     @ls.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def did_save(params: types.DidSaveTextDocumentParams) -> None:
         ls.sources.project.invalidate()
+        index_updates.saved(params.text_document.uri)
         if ls.config_loaded and is_settings_file(params.text_document.uri):
             ls.reload_settings()  # an edited file is untrusted until trusted again
 
+    @ls.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    def did_change_watched_files(params: types.DidChangeWatchedFilesParams) -> None:
+        index_updates.disk_changed(params.changes)
+
     @ls.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(params: types.DidCloseTextDocumentParams) -> None:
+        index_updates.closed(params.text_document.uri)
         ls.forget(params.text_document.uri)
         inline.forget(params.text_document.uri)
 

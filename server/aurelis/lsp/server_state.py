@@ -7,8 +7,9 @@ this module imports no feature module.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from aurelis.lsp.project_trust import ProjectTrust
 from aurelis.lsp.protocol.server_protocol import AurelisProtocol
 from aurelis.lsp.status import STATUS_METHOD, StatusReporter
 from aurelis.lsp.workspace.documents import DocumentSnapshot, RecentDocuments, snapshot
+from aurelis.lsp.workspace.indexes import WorkspaceIndexes
 from aurelis.lsp.workspace.workspace_files import WorkspaceRoots
 
 __all__ = ["AurelisLanguageServer"]
@@ -49,7 +51,8 @@ class AurelisLanguageServer(LanguageServer):
         self.models = ModelCaller(self.status)
         self.recent = RecentDocuments()
         self.roots = WorkspaceRoots(())
-        self.sources = ContextSources(self.roots, self.open_documents, ProjectCache())
+        self.indexes = WorkspaceIndexes()
+        self.sources = ContextSources(self.roots, self.open_documents, ProjectCache(), self.indexes)
         self._diagnostics: dict[str, list[types.Diagnostic]] = {}
         self.log_file: Path | None = None
         #: initializationOptions, applied once `initialized` has loaded the config.
@@ -57,6 +60,7 @@ class AurelisLanguageServer(LanguageServer):
         #: The last `aurelis` settings section, applied again when the config reloads.
         self._section: Any = None
         self.config_loaded = False
+        self.indexing_started = False
 
     @property
     def action_prompt_tokens(self) -> int:
@@ -64,7 +68,14 @@ class AurelisLanguageServer(LanguageServer):
         return self.settings.server.action_prompt_tokens
 
     def _send_status(self, params: dict[str, Any]) -> None:
-        self.protocol.notify(STATUS_METHOD, params)
+        self.protocol.notify(STATUS_METHOD, {**params, "index": self.indexes.status()})
+
+    def start_indexing(self) -> None:
+        """(Re)build the index of every root, as the settings and the live config say."""
+        self.indexing_started = True
+        loop = asyncio.get_running_loop()
+        self.indexes.on_built = lambda: _call_soon(loop, self.status.publish)
+        self.indexes.start(self.roots.roots, get_config().cache_dir, self.settings.server.index)
 
     def open_documents(self) -> list[DocumentSnapshot]:
         """Open documents, most recently edited first."""
@@ -77,7 +88,7 @@ class AurelisLanguageServer(LanguageServer):
 
     def set_roots(self, folders: Sequence[str]) -> None:
         self.roots = WorkspaceRoots(folders)
-        self.sources = ContextSources(self.roots, self.open_documents, ProjectCache())
+        self.sources = ContextSources(self.roots, self.open_documents, ProjectCache(), self.indexes)
         # Project settings come from these folders, never from the server's cwd.
         self.trust.scope(self.roots.roots)
 
@@ -119,11 +130,14 @@ class AurelisLanguageServer(LanguageServer):
     def apply_settings(self, section: Any, *, publish: bool = True) -> None:
         """Apply an `aurelis` settings section and tell the user about invalid values."""
         self._section = section
+        index_before = self.settings.server.index
         for problem in self.settings.apply(section):
             logger.warning("%s", problem)
             self.window_show_message(
                 types.ShowMessageParams(type=types.MessageType.Warning, message=problem)
             )
+        if self.indexing_started and self.settings.server.index != index_before:
+            self.start_indexing()
         if publish:
             self.status.publish()
 
@@ -145,3 +159,9 @@ class AurelisLanguageServer(LanguageServer):
         """The document was closed: drop what the server kept about it."""
         self.recent.forget(uri)
         self._diagnostics.pop(uri, None)
+
+
+def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
+    """Run `callback` on the server's loop (from another thread); dropped once it closed."""
+    if not loop.is_closed():
+        loop.call_soon_threadsafe(callback)

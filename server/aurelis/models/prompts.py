@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 #: Bump when prompt wording changes: it is part of every cache key.
-TEMPLATE_VERSION = "1"
+TEMPLATE_VERSION = "2"
 
 SYSTEM_PROMPTS = MappingProxyType(
     {
@@ -211,20 +211,21 @@ def build_completion_prompt(request: ModelRequest, budget: int) -> CompletionPro
 _NOT_CODE_FOR_BASE_MODELS = frozenset({"language", "project_structure"})
 
 # One worked example makes a small base model write a function instead of rambling:
-# measured on gemma3 270M, it turns comment loops into plausible `def` blocks.
+# measured on gemma3 270M, it turns comment loops into plausible `def` blocks. Its body is
+# one line on purpose: a longer one was copied into answers (`result = ...` openings).
 _PYTHON_EXAMPLE = """# Python 3
 
 # Return the largest element of a list.
 def largest(items):
-    result = items[0]
-    for item in items[1:]:
-        if item > result:
-            result = item
-    return result
+    return max(items)
 
 
 """
 _CODE_STOPS = ["\n\n\n", "\n#", "\nif __name__", "\nprint("]
+#: Where a block that started indented has ended: something at column 0 (HumanEval's and
+#: Codex's stops). Only used when the prompt ends inside an indented block.
+_BLOCK_END_STOPS = ["\n\n\n", "\ndef ", "\nclass ", "\nif ", "\nprint(", "\n#", "\n@"]
+_OPENS_CODE = re.compile(r"^\s*(?:(?:async\s+)?def |class |import |from \S+ import )", re.M)
 
 
 def _completion_template(
@@ -233,7 +234,7 @@ def _completion_template(
     code_block = f"{code.rstrip()}\n\n\n" if code else ""
     request = _one_line(prompt).rstrip(".")
     if task is TaskType.CODE_COMPLETION:
-        return f"{code_block}{prompt}", ["\n\n\n"], ""
+        return f"{code_block}{prompt}", _continuation_stops(prompt, language), ""
     if task is TaskType.DOCUMENTATION:
         return f'{code_block}# {request}\n"""', ['"""'], ""
     if task is TaskType.TESTING:
@@ -243,10 +244,22 @@ def _completion_template(
             "def test_",
         )
     if task in (TaskType.CODE_GENERATION, TaskType.REFACTORING, TaskType.CODE_OPTIMIZATION):
+        if task is TaskType.CODE_GENERATION and _OPENS_CODE.search(prompt):
+            # The request is code to carry on (a signature and docstring): continued as it
+            # is, not folded into a one-line comment after somebody else's example.
+            return f"{code_block}{prompt}", _continuation_stops(prompt, language), ""
         if language == "python":
             return f"{_PYTHON_EXAMPLE}{code_block}# {request}.\ndef", _CODE_STOPS, "def"
         return f"{code_block}// {request}\n", ["\n\n\n"], ""
     return f"{code_block}Question: {request}\nAnswer:", ["\nQuestion:", "\n\n\n"], ""
+
+
+def _continuation_stops(prompt: str, language: str) -> list[str]:
+    """Stops for text that continues `prompt`: the end of its block when it ends inside one."""
+    last_line = next((line for line in reversed(prompt.splitlines()) if line.strip()), "")
+    if language == "python" and last_line[:1] in (" ", "\t"):
+        return list(_BLOCK_END_STOPS)
+    return ["\n\n\n"]
 
 
 def _language(request: ModelRequest) -> str:

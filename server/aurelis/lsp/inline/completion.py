@@ -20,23 +20,25 @@ from dataclasses import dataclass, field
 from lsprotocol import types
 
 from aurelis.core.log import log_event
-from aurelis.core.secrets import REDACTED
 from aurelis.lsp.errors import RequestFailed
 from aurelis.lsp.inline import outcomes as suggestion_outcomes
 from aurelis.lsp.inline.cache import CompletionCache
 from aurelis.lsp.inline.outcomes import Origin, SuggestionOutcomes
 from aurelis.lsp.inline.prompt import LocalInline, build_inline_request
-from aurelis.lsp.inline.quality import drop_repetition, is_degenerate
 from aurelis.lsp.inline.speculation import Speculations, has_spare_slot
-from aurelis.lsp.inline.window import ChunkCounter, TokenCounter, WindowLimits
+from aurelis.lsp.inline.suggestion import (
+    estimated_local_tokens,
+    local_limits,
+    suggestion_from,
+)
+from aurelis.lsp.inline.window import ChunkCounter, TokenCounter
 from aurelis.lsp.live_config import get_config, orchestrator, route
 from aurelis.lsp.local_model import local_model
 from aurelis.lsp.model_calls import routes_to_local
-from aurelis.lsp.postprocess import clean_inline
 from aurelis.lsp.protocol.cancellation import Interrupted, run_until, wait_unless
 from aurelis.lsp.server_state import AurelisLanguageServer
 from aurelis.lsp.workspace.documents import DocumentSnapshot, is_at_version, snapshot
-from aurelis.models.types import ModelRequest, ModelType, TaskType
+from aurelis.models.types import ModelRequest, ModelResponse, ModelType, TaskType
 
 __all__ = ["InlineCompletions", "register"]
 
@@ -228,6 +230,7 @@ class InlineCompletions:
             self._ls.settings.server.inline_prompt_tokens,
             local=local,
             fim=fim,
+            temperature=self._ls.settings.server.inline_temperature,
         )
         if request is None:
             return ""
@@ -257,9 +260,7 @@ class InlineCompletions:
             return ""
         metadata = response.metadata or {}
         timing.finish = str(metadata.get("finish_reason"))
-        prefix, suffix = document.text[:offset], document.text[offset:]
-        continuation = local is not None or (fim and _answered_as_fim(response.model_used))
-        text = _clean(response.content, prefix, suffix, continuation=continuation)
+        text = _suggestion(response, document, offset, local is not None, fim)
         timing.origin = _origin(response.model_used, local=local is not None, fim=fim)
         if not text:
             timing.outcome = "dropped"  # empty, degenerate or unsafe
@@ -271,33 +272,16 @@ class InlineCompletions:
         return limit / 1000
 
     def _local_inline(self, *, typing: bool = False) -> LocalInline | None:
-        """Window and limits for the embedded model, when inline completions go there.
-
-        While typing, the model gets the short time limit (llama.vim's quick first
-        request): the suggestion shows soon, and speculation extends it in the background.
-        """
+        """Window and limits for the embedded model, when inline completions go there."""
         if not routes_to_local(_PROBE):
             return None
-        config = get_config()
-        limits = WindowLimits(
-            prefix_lines=config.inline_local_prefix_lines,
-            suffix_lines=0,  # a base model only continues the text before the cursor
-            prefix_tokens=config.inline_local_prefix_tokens,
-            suffix_tokens=0,
-            align_lines=config.inline_window_align_lines,
-        )
-        limit = (
-            config.inline_local_typing_time_limit_ms
-            if typing
-            else config.inline_local_time_limit_ms
-        )
-        return LocalInline(limits, limit, self._token_counter())
+        return local_limits(get_config(), typing=typing, count_tokens=self._token_counter())
 
     def _token_counter(self) -> TokenCounter:
         """The local model's own tokenizer once it is loaded, else an estimate."""
         model = local_model()
         if model is None or model.state != "ready":
-            return _estimated_tokens
+            return estimated_local_tokens
         if self._counter is None or self._counter[0] is not model:
             count = model.count_tokens
             self._counter = (model, ChunkCounter(lambda text: count(text) or 0))
@@ -335,6 +319,7 @@ class InlineCompletions:
                 local=local,
                 speculative=True,
                 fim=fim,
+                temperature=self._ls.settings.server.inline_temperature,
             )
             if request is None:
                 return False
@@ -343,8 +328,7 @@ class InlineCompletions:
                 return True  # not asked: the user's own request must ask
             response = await orchestrator().process_request(request)
             prefix, suffix = document.text[:offset], document.text[offset:]
-            continuation = local is not None or (fim and _answered_as_fim(response.model_used))
-            text = _clean(response.content, prefix, suffix, continuation=continuation)
+            text = _suggestion(response, document, offset, local is not None, fim)
             if text:
                 origin = _origin(response.model_used, local=local is not None, fim=fim)
                 self.cache.store(document.uri, prefix, suffix, text, origin)
@@ -402,20 +386,20 @@ async def _model_loaded() -> None:
         await model.preload()
 
 
-def _clean(answer: str, prefix: str, suffix: str, *, continuation: bool) -> str:
-    """The model's answer as a suggestion, or "" when it is not worth showing."""
-    text = clean_inline(answer, prefix, suffix, continuation=continuation)
-    text = drop_repetition(text)
-    if not text or is_degenerate(text, suffix):
-        return ""
-    # A suggestion holding a redaction marker would write the marker into the code.
-    return "" if REDACTED in text else text
-
-
-def _estimated_tokens(text: str) -> int:
-    # Before the local model is loaded: gemma 3 takes about 1.8 characters of code per token
-    # (18,821 tokens for a 34 KB Python file); err on the side of more tokens.
-    return len(text) * 10 // 17 + 1
+def _suggestion(
+    response: ModelResponse, document: DocumentSnapshot, offset: int, local: bool, fim: bool
+) -> str:
+    """What to show for `response` at `offset`; a base model's or FIM answer continues the
+    prefix verbatim, a chat answer does not."""
+    continuation = local or (fim and _answered_as_fim(response.model_used))
+    return suggestion_from(
+        response.content,
+        document.text[:offset],
+        document.text[offset:],
+        document.language_id,
+        continuation=continuation,
+        finish_reason=(response.metadata or {}).get("finish_reason"),
+    )
 
 
 def register(ls: AurelisLanguageServer) -> InlineCompletions:

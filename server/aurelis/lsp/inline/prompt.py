@@ -15,13 +15,19 @@ from dataclasses import dataclass
 
 from aurelis.core.secrets import redact
 from aurelis.lsp.budget import count_tokens
-from aurelis.lsp.context import ContextSources, inline_context, relative_path
+from aurelis.lsp.context import (
+    ContextSources,
+    continuation_context,
+    inline_context,
+    relative_path,
+)
 from aurelis.lsp.inline.window import ChunkCounter, TokenCounter, WindowLimits, window_around
 from aurelis.lsp.postprocess import BLOCK_OPENERS, CURSOR_MARKER
 from aurelis.lsp.workspace.documents import DocumentSnapshot
 from aurelis.models.types import ModelRequest, TaskType
 
 __all__ = [
+    "FIM_RELATED_SHARE",
     "PREFIX_SHARE",
     "SUFFIX_SHARE",
     "LocalInline",
@@ -31,6 +37,8 @@ __all__ = [
 
 PREFIX_SHARE = 0.6
 SUFFIX_SHARE = 0.2
+#: Share of the inline budget for related code ahead of a fill-in-the-middle prefix.
+FIM_RELATED_SHARE = 0.15
 #: Tokens the instructions around the code take (measured: about 70).
 _INSTRUCTION_TOKENS = 96
 _SINGLE_LINE_TOKENS = 64
@@ -53,6 +61,8 @@ class LocalInline:
     window: WindowLimits
     time_limit_ms: int
     count_tokens: TokenCounter
+    #: Tokens of related code (path-commented snippets) ahead of the window; 0 for none.
+    related_tokens: int = 160
 
 
 def wants_single_line(prefix: str, suffix: str) -> bool:
@@ -69,6 +79,7 @@ def build_inline_request(
     local: LocalInline | None,
     speculative: bool = False,
     fim: bool = False,
+    temperature: float = 0.0,
 ) -> ModelRequest | None:
     """The request to send, or None when there is nothing to complete from.
 
@@ -76,11 +87,15 @@ def build_inline_request(
     made ahead of need (for after the shown suggestion is accepted). `fim`: the chat request
     also carries the same prefix and suffix for fill-in-the-middle (models.providers.fim),
     which a model with an `inline_fim` dialect gets instead of the chat prompt.
+    `temperature` is 0 (greedy: the same code gives the same suggestion) unless the user
+    sets one.
     """
     prefix, suffix = document.text[:offset], document.text[offset:]
     single = wants_single_line(prefix, suffix)
     if local is not None:
-        return _continuation_request(document.text, offset, single, local, speculative)
+        return _continuation_request(
+            document, offset, single, local, speculative, sources, temperature
+        )
     max_tokens = _SINGLE_LINE_TOKENS if single else _MULTI_LINE_TOKENS
     limits = WindowLimits(
         prefix_lines=_CHAT_PREFIX_LINES,
@@ -101,11 +116,16 @@ def build_inline_request(
         # Imported here: the HTTP stack stays off the server's start-up path.
         from aurelis.models.providers.fim import FIM_METADATA_KEY
 
-        metadata[FIM_METADATA_KEY] = {"prefix": before, "suffix": after}
+        # Fill-in-the-middle routes take no context field: related code goes ahead of the
+        # prefix as path-commented snippets, as for the embedded model.
+        related = continuation_context(
+            document, offset, sources, int(budget * FIM_RELATED_SHARE), count_tokens
+        )
+        metadata[FIM_METADATA_KEY] = {"prefix": related + before, "suffix": after}
     return ModelRequest(
         prompt=_chat_prompt(document, sources, before, after, single),
         task_type=TaskType.CODE_COMPLETION,
-        temperature=0.1,
+        temperature=temperature,
         max_tokens=max_tokens,
         context=context or None,
         metadata=metadata,
@@ -129,12 +149,24 @@ def _metadata(speculative: bool) -> dict[str, object]:
 
 
 def _continuation_request(
-    text: str, offset: int, single: bool, local: LocalInline, speculative: bool
+    document: DocumentSnapshot,
+    offset: int,
+    single: bool,
+    local: LocalInline,
+    speculative: bool,
+    sources: ContextSources,
+    temperature: float,
 ) -> ModelRequest | None:
+    text = document.text
     window = window_around(text, offset, local.window, local.count_tokens)
     prompt = redact(window.prefix)
     if not prompt.strip():
         return None
+    related = continuation_context(
+        document, offset, sources, local.related_tokens, local.count_tokens
+    )
+    if related:
+        prompt = related + prompt
     metadata = _metadata(speculative)
     # Bounds on the generation itself (see models.providers.local): tokens are slow on two
     # CPU threads, and mid-line only the rest of the line is shown.
@@ -145,7 +177,7 @@ def _continuation_request(
     return ModelRequest(
         prompt=prompt,
         task_type=TaskType.CODE_COMPLETION,
-        temperature=0.1,
+        temperature=temperature,
         max_tokens=_LOCAL_SINGLE_LINE_TOKENS if single else _LOCAL_MULTI_LINE_TOKENS,
         metadata=metadata,
     )

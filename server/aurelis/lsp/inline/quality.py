@@ -8,9 +8,13 @@ functions of strings, cheap enough for every suggestion.
 
 from __future__ import annotations
 
+import builtins
+import codeop
+import keyword
 import re
+import warnings
 
-__all__ = ["drop_repetition", "is_degenerate", "echoes_suffix"]
+__all__ = ["drop_repetition", "is_degenerate", "echoes_suffix", "keep_complete_code"]
 
 #: Tokens for the loop check: identifiers and numbers, or single punctuation marks.
 _TOKEN = re.compile(r"\w+|[^\w\s]")
@@ -119,3 +123,68 @@ def is_degenerate(text: str, suffix: str) -> bool:
     if _loop_start(text) is not None:
         return True
     return echoes_suffix(text, suffix)
+
+
+#: Finish reasons that mean the model was stopped mid-answer, not at a natural end.
+CUT_SHORT = frozenset({"time_limit", "length"})
+_LAST_WORD = re.compile(r"[A-Za-z0-9_]+$")
+_DANGLING = re.compile(
+    r"(?:\b(?:if|elif|while|for|in|and|or|not|is|with|as|import|from|def|class|lambda|"
+    r"await|yield|else|try|except|assert|del|global|return|raise)|[=+\-*/%<>!&|^~,.@:\\])"
+    r"[ \t]*$"
+)
+_NOT_ALONE = ("elif", "else", "except", "finally", "case")
+
+
+def keep_complete_code(text: str, line_prefix: str, python: bool, known: str = "") -> str:
+    """A suggestion stopped mid-answer, kept up to its last complete token that leaves
+    valid code (never `if is_`); "" when nothing is left.
+
+    Its last word may have been cut anywhere, so it goes unless it is a whole name the
+    code before the cursor (`known`) already uses or a Python keyword or builtin; then
+    whatever leaves the line dangling (an operator, a keyword that needs more) goes. For
+    Python, the line must then be valid or a valid start of a statement (what `codeop`
+    accepts); tokens are dropped from the end until it is.
+    """
+    head, newline, last = text.rpartition("\n")
+    word = _LAST_WORD.search(last)
+    if word is not None and not _is_whole_name(word.group(), known):
+        last = last[: word.start()]
+    while True:
+        trimmed = _DANGLING.sub("", last).rstrip()
+        if trimmed == last.rstrip():
+            break
+        last = trimmed
+    start = line_prefix if not newline else ""
+    while python and last.strip() and not _valid_start(start + last):
+        last = _drop_last_token(last)
+    if last.strip():
+        return head + newline + last.rstrip()
+    return head.rstrip() if newline else ""
+
+
+def _is_whole_name(word: str, known: str) -> bool:
+    if keyword.iskeyword(word) or word in dir(builtins):
+        return True
+    return re.search(rf"(?<![A-Za-z0-9_]){re.escape(word)}(?![A-Za-z0-9_])", known) is not None
+
+
+def _valid_start(line: str) -> bool:
+    statement = line.strip()
+    if statement.startswith(_NOT_ALONE):
+        return True  # valid only after its block opener, which this line alone lacks
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            codeop.compile_command(statement, symbol="exec")
+    except SyntaxError as error:
+        # `return`, `yield`, `break` alone are fine inside the function the buffer holds.
+        return "outside" in str(error.msg)
+    except (ValueError, OverflowError):
+        return False
+    return True
+
+
+def _drop_last_token(line: str) -> str:
+    matches = list(_TOKEN.finditer(line))
+    return line[: matches[-1].start()].rstrip() if matches else ""

@@ -7,18 +7,15 @@ points out of the workspace is treated as outside.
 
 from __future__ import annotations
 
-import functools
 import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    import pathspec
 
 from aurelis.core.secrets import is_secret_file
+from aurelis.index.files import scan_directory
+from aurelis.index.ignore import IgnoreSpecs, directory_specs, is_ignored, is_probably_binary
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -31,27 +28,7 @@ __all__ = [
 
 #: Files larger than this are never read for context.
 MAX_FILE_BYTES = 256 * 1024
-_SNIFF_BYTES = 8192
 _MEMO_LIMIT = 4096
-# Always skipped, .gitignore or not: VCS data, dependencies, caches, build output.
-_ALWAYS_IGNORED_LINES = [
-    ".git/", ".hg/", ".svn/", "node_modules/", "__pycache__/", ".venv/", "venv/",
-    ".mypy_cache/", ".pytest_cache/", ".ruff_cache/", ".tox/", ".idea/", ".vscode/",
-    "dist/", "build/", "*.pyc", "*.egg-info/", ".DS_Store",
-]  # fmt: skip
-
-
-def _gitignore(lines: list[str]) -> pathspec.GitIgnoreSpec:
-    # Imported on first use: pathspec is not needed before the first tree listing, and
-    # the editor waits for the server to start.
-    import pathspec
-
-    return pathspec.GitIgnoreSpec.from_lines(lines)
-
-
-@functools.cache
-def _always_ignored() -> pathspec.GitIgnoreSpec:
-    return _gitignore(_ALWAYS_IGNORED_LINES)
 
 
 class WorkspaceRoots:
@@ -112,11 +89,6 @@ class WorkspaceRoots:
         return inside
 
 
-def is_probably_binary(data: bytes) -> bool:
-    """NUL bytes in the first few KB: what git itself uses to call a file binary."""
-    return b"\0" in data[:_SNIFF_BYTES]
-
-
 def read_text_file(
     path: str | Path, roots: WorkspaceRoots, max_bytes: int = MAX_FILE_BYTES
 ) -> str | None:
@@ -165,17 +137,17 @@ def list_tree(root: Path, *, deadline: float, max_entries: int = 300) -> TreeLis
     so a huge or slow file system costs a shorter listing, not a slow request.
     """
     entries: list[str] = []
-    queue: list[tuple[Path, list[tuple[Path, pathspec.GitIgnoreSpec]]]] = [(root, [])]
+    queue: list[tuple[Path, IgnoreSpecs]] = [(root, [])]
     while queue:
         directory, inherited = queue.pop(0)
-        specs = inherited + _own_spec(directory)
-        children = _scan(directory)
+        specs = inherited + directory_specs(directory)
+        children = scan_directory(directory)
         for child in children:
             if time.monotonic() > deadline or len(entries) >= max_entries:
                 return TreeListing(root, tuple(entries), complete=False)
             relative = _relative(child, root)
             is_dir = child.is_dir(follow_symlinks=False)
-            if _ignored(relative, is_dir, child, specs) or child.is_symlink():
+            if is_ignored(Path(child.path), root, is_dir, specs) or child.is_symlink():
                 continue
             if is_dir:
                 queue.append((Path(child.path), specs))
@@ -184,41 +156,5 @@ def list_tree(root: Path, *, deadline: float, max_entries: int = 300) -> TreeLis
     return TreeListing(root, tuple(entries), complete=True)
 
 
-def _scan(directory: Path) -> list[os.DirEntry[str]]:
-    try:
-        with os.scandir(directory) as iterator:
-            return sorted(iterator, key=lambda entry: entry.name)
-    except OSError:
-        return []
-
-
-def _own_spec(directory: Path) -> list[tuple[Path, pathspec.GitIgnoreSpec]]:
-    ignore_file = directory / ".gitignore"
-    try:
-        if ignore_file.stat().st_size > MAX_FILE_BYTES:
-            return []
-        lines = ignore_file.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return []
-    return [(directory, _gitignore(lines))]
-
-
 def _relative(entry: os.DirEntry[str], root: Path) -> str:
     return Path(entry.path).relative_to(root).as_posix()
-
-
-def _ignored(
-    relative: str,
-    is_dir: bool,
-    entry: os.DirEntry[str],
-    specs: list[tuple[Path, pathspec.GitIgnoreSpec]],
-) -> bool:
-    candidate = relative + "/" if is_dir else relative
-    if _always_ignored().match_file(candidate):
-        return True
-    for base, spec in specs:
-        # Each .gitignore matches paths relative to its own directory.
-        local = Path(entry.path).relative_to(base).as_posix() + ("/" if is_dir else "")
-        if spec.match_file(local):
-            return True
-    return False

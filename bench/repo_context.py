@@ -1,0 +1,155 @@
+"""Repository context and answer quality, one run side by side (not a test; no assertions).
+
+    python bench/repo_context.py index [--root DIR]
+        the index of a real tree (default: this venv's site-packages, > 1,000 files):
+        build time in the background (throttled, as the server builds it), update after a
+        save (median), memory per file, and the retrieval an inline request adds (p50).
+    python bench/repo_context.py quality [--positions N] [--humaneval N] [--seed S]
+        `aurelis eval lines` on rich, click, typer and requests (sources of pinned PyPI
+        packages) with retrieval on and off, and HumanEval through Aurelis (generate and
+        complete) beside the raw embedded model with HumanEval's standard prompt and stops.
+
+Run with the embedded model (no endpoint configured). Prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import sysconfig
+import time
+from pathlib import Path
+from typing import Any
+
+SERVER = Path(__file__).resolve().parents[1] / "server"
+sys.path.insert(0, str(SERVER))
+
+from aurelis.index.files import IndexFilter, indexable_files, read_source  # noqa: E402
+from aurelis.index.repo_index import RepoIndex  # noqa: E402
+from aurelis.index.throttle import Throttle  # noqa: E402
+
+SITE = Path(sysconfig.get_paths()["purelib"])
+REPOSITORIES = ("rich", "click", "typer", "requests")
+_RAW_STOPS = ["\ndef ", "\nclass ", "\nif ", "\nprint(", "\n#"]  # HumanEval's own
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def index_figures(root: Path) -> dict[str, Any]:
+    from aurelis.lsp.workspace.retrieval import query_at
+
+    before = _rss_bytes()
+    index = RepoIndex(root.resolve(), None, IndexFilter())
+    started = time.perf_counter()
+    index.build(throttle=Throttle())  # the server's duty cycle
+    build = time.perf_counter() - started
+    stats = index.stats()
+    grown = _rss_bytes() - before
+    files = sorted(path for path, _ in indexable_files(index.root, IndexFilter()))
+    sample = [path for path in files if path.endswith(".py")][:: max(1, len(files) // 60)][:50]
+    updates, retrievals = [], []
+    for relative in sample:
+        read = read_source(index.root, relative)
+        if read is None:
+            continue
+        text = read[0]
+        began = time.perf_counter()
+        index.update(relative, text + "\n\ndef bench_new_definition():\n    pass\n")
+        updates.append(time.perf_counter() - began)
+    for relative in sample:
+        read = read_source(index.root, relative)
+        if read is None:
+            continue
+        query = query_at(read[0], len(read[0]) // 2)
+        began = time.perf_counter()
+        index.definitions(query.names, query.partial)
+        index.search(query.text, 6, skip={relative})
+        retrievals.append(time.perf_counter() - began)
+    return {
+        "root": str(root),
+        "files": stats.files,
+        "chunks": stats.chunks,
+        "build_seconds_background": round(build, 2),
+        "build_seconds_per_1000_files": round(build / stats.files * 1000, 2),
+        "update_after_save_ms_p50": round(statistics.median(updates) * 1000, 1),
+        "retrieval_ms_p50": round(statistics.median(retrievals) * 1000, 2),
+        "memory_mb": round(grown / 2**20, 1),
+        "memory_mb_per_10000_files": round(grown / 2**20 / stats.files * 10_000, 1),
+    }
+
+
+async def _lines(positions: int, seed: int) -> dict[str, Any]:
+    from aurelis.core.config import get_config
+    from aurelis.evaluation.line_run import run_lines
+    from aurelis.models import get_model_orchestrator
+
+    orchestrator = get_model_orchestrator()
+    figures = {}
+    for name in REPOSITORIES:
+        report = await run_lines(
+            orchestrator.process_request, get_config(), SITE / name, positions, seed, None
+        )
+        figures[name] = {key: value for key, value in report.items() if key != "positions"}
+    return figures
+
+
+async def _humaneval(limit: int, seed: int) -> dict[str, Any]:
+    from aurelis.evaluation.humaneval import load_problems, run_humaneval, sample
+    from aurelis.models import get_model_orchestrator
+    from aurelis.models.types import TaskType
+
+    problems = load_problems()
+    ids = sample(problems, limit, seed)
+    ask = get_model_orchestrator().process_request
+    figures = {}
+    for task in (TaskType.CODE_COMPLETION, TaskType.CODE_GENERATION):
+        outcomes = await run_humaneval(ask, problems, ids, task, None)
+        figures[f"aurelis_{task.value}"] = f"{sum(o.passed for o in outcomes)}/{len(outcomes)}"
+    figures["raw_model"] = _raw_humaneval(problems, ids)
+    return figures
+
+
+def _raw_humaneval(problems: dict[str, Any], ids: list[str]) -> str:
+    """The embedded GGUF itself, greedy, HumanEval's standard prompt and stops."""
+    from llama_cpp import Llama
+
+    from aurelis.evaluation.humaneval import program_for
+    from aurelis.evaluation.sandbox import run_isolated
+    from aurelis.models.providers.local import default_model_path
+
+    llama = Llama(str(default_model_path()), n_ctx=2048, n_threads=2, verbose=False)
+    passed = 0
+    for task_id in ids:
+        problem = problems[task_id]
+        out = llama.create_completion(
+            problem["prompt"], max_tokens=384, temperature=0.0, stop=_RAW_STOPS
+        )
+        passed += run_isolated(program_for(problem, out["choices"][0]["text"])).passed
+    return f"{passed}/{len(ids)}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("what", choices=("index", "quality"))
+    parser.add_argument("--root", type=Path, default=SITE)
+    parser.add_argument("--positions", type=int, default=10)
+    parser.add_argument("--humaneval", type=int, default=164)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    if args.what == "index":
+        print(json.dumps(index_figures(args.root), indent=1))
+        return
+    lines = asyncio.run(_lines(args.positions, args.seed))
+    humaneval = asyncio.run(_humaneval(args.humaneval, args.seed))
+    print(json.dumps({"lines": lines, "humaneval": humaneval}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""From a model's answer to the suggestion shown, and the limits of a local request: the
+part of the inline path that the editor, `aurelis context` and `aurelis eval lines` share,
+so what is measured and shown is what the editor gets.
+"""
+
+from __future__ import annotations
+
+from aurelis.core.config import AurelisConfig
+from aurelis.core.secrets import REDACTED
+from aurelis.lsp.inline.prompt import LocalInline
+from aurelis.lsp.inline.quality import (
+    CUT_SHORT,
+    drop_repetition,
+    is_degenerate,
+    keep_complete_code,
+)
+from aurelis.lsp.inline.window import TokenCounter, WindowLimits
+from aurelis.lsp.postprocess import clean_inline, drop_unfinished_string
+
+__all__ = ["estimated_local_tokens", "local_limits", "suggestion_from"]
+
+#: How much code before the cursor a cut answer's last word is checked against.
+_KNOWN_CHARS = 4000
+
+
+def local_limits(config: AurelisConfig, *, typing: bool, count_tokens: TokenCounter) -> LocalInline:
+    """Window and limits of an inline request to the embedded model.
+
+    While typing, the model gets the short time limit (llama.vim's quick first request):
+    the suggestion shows soon, and speculation extends it in the background.
+    """
+    limits = WindowLimits(
+        prefix_lines=config.inline_local_prefix_lines,
+        suffix_lines=0,  # a base model only continues the text before the cursor
+        prefix_tokens=config.inline_local_prefix_tokens,
+        suffix_tokens=0,
+        align_lines=config.inline_window_align_lines,
+    )
+    limit = (
+        config.inline_local_typing_time_limit_ms if typing else config.inline_local_time_limit_ms
+    )
+    return LocalInline(limits, limit, count_tokens)
+
+
+def estimated_local_tokens(text: str) -> int:
+    """Before the local model is loaded: gemma 3 takes about 1.8 characters of code per
+    token (18,821 tokens for a 34 KB Python file); err on the side of more tokens."""
+    return len(text) * 10 // 17 + 1
+
+
+def suggestion_from(
+    answer: str,
+    prefix: str,
+    suffix: str,
+    language_id: str,
+    *,
+    continuation: bool,
+    finish_reason: object = None,
+) -> str:
+    """The suggestion to show for `answer`, or "" when it is not worth showing."""
+    text = clean_inline(answer, prefix, suffix, continuation=continuation)
+    text = drop_repetition(text)
+    if not text or is_degenerate(text, suffix):
+        return ""
+    # A suggestion holding a redaction marker would write the marker into the code.
+    if REDACTED in text:
+        return ""
+    return _shaped(text, prefix, language_id, cut_short=finish_reason in CUT_SHORT)
+
+
+def _shaped(text: str, prefix: str, language_id: str, *, cut_short: bool) -> str:
+    """Only code that can stand: no unfinished string, and a cut answer up to its last
+    complete token (see quality.keep_complete_code)."""
+    python = language_id == "python"
+    if python:
+        text = drop_unfinished_string(text, prefix)
+    if cut_short and text:
+        line_prefix = prefix[prefix.rfind("\n") + 1 :]
+        text = keep_complete_code(text, line_prefix, python, known=prefix[-_KNOWN_CHARS:])
+    return text

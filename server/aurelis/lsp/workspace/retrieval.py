@@ -1,0 +1,159 @@
+"""Code from elsewhere in the repository for a prompt: definitions of the names at and
+before the cursor, then the chunks BM25 ranks best against the code around it.
+
+Memory only (the index is searched in memory), so it fits in any request's time box.
+The document's own file is left out (the prompt holds it already) and so is any snippet
+already in the prompt; what is returned is cut to the caller's token allowance.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aurelis.index.repo_index import Snippet
+from aurelis.lsp.workspace.indexes import WorkspaceIndexes
+
+__all__ = [
+    "LineStableSnippets",
+    "RetrievalQuery",
+    "commented_snippets",
+    "query_at",
+    "related_code",
+    "render_snippets",
+]
+
+_QUERY_LINES = 12
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_PARTIAL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
+_MAX_SNIPPETS = 8
+_STABLE_ENTRIES = 64
+#: Characters of the word being typed that decide the lookup (more would change per key).
+_STABLE_PARTIAL = 4
+_HASH_COMMENT = frozenset(
+    {"python", "shellscript", "ruby", "perl", "r", "yaml", "toml", "dockerfile", "makefile"}
+)
+_SEARCH_LIMIT = 6
+_KEYWORDS = frozenset(
+    {"def", "class", "return", "import", "from", "self", "if", "else", "for", "in", "while",
+     "and", "or", "not", "is", "None", "True", "False", "const", "let", "var", "function",
+     "this", "new", "func", "fn", "pub", "mut", "public", "private", "static", "void",
+     "int", "struct", "async", "await", "with", "as", "try", "except", "raise", "pass"}
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RetrievalQuery:
+    """What is looked up: the code before the cursor, the names on the cursor's line and
+    the partial name being typed."""
+
+    text: str
+    names: tuple[str, ...]
+    partial: str
+
+
+def query_at(text: str, offset: int) -> RetrievalQuery:
+    """The query for a cursor at `offset` of `text`."""
+    line_start = text.rfind("\n", 0, offset) + 1
+    window_start = line_start
+    for _ in range(_QUERY_LINES):
+        if window_start == 0:
+            break
+        window_start = text.rfind("\n", 0, window_start - 1) + 1
+    before_cursor = text[line_start:offset]
+    partial_match = _PARTIAL.search(before_cursor)
+    partial = partial_match.group(0) if partial_match else ""
+    names = [name for name in _IDENTIFIER.findall(before_cursor) if name not in _KEYWORDS]
+    if partial and names and names[-1] == partial:
+        names.pop()
+    line_end = text.find("\n", offset)
+    current_line = text[line_start : len(text) if line_end == -1 else line_end]
+    return RetrievalQuery(
+        text[window_start:line_start] + current_line, tuple(reversed(names)), partial
+    )
+
+
+def related_code(
+    indexes: WorkspaceIndexes, path: str | None, query: RetrievalQuery
+) -> list[Snippet]:
+    """Definitions first, then search hits; never from the file at `path` itself."""
+    if path is None:
+        return []
+    found = indexes.index_for(path)
+    if found is None:
+        return []
+    index, own = found
+    snippets = [
+        snippet for snippet in index.definitions(query.names, query.partial) if snippet.path != own
+    ]
+    for hit in index.search(query.text, _SEARCH_LIMIT, skip={own}):
+        if not any(_overlaps(hit, kept) for kept in snippets):
+            snippets.append(hit)
+    return snippets[:_MAX_SNIPPETS]
+
+
+def render_snippets(
+    snippets: list[Snippet], allowance: int, count_tokens: Callable[[str], int], already: str = ""
+) -> str:
+    """`### path:first-last` sections, best first, within `allowance` tokens."""
+    parts: list[str] = []
+    left = allowance
+    for snippet in snippets:
+        body = snippet.text.strip("\n")
+        if not body.strip() or body in already:
+            continue
+        part = f"### {snippet.path}:{snippet.start + 1}-{snippet.end}\n{body}"
+        cost = count_tokens(part)
+        if cost > left:
+            continue  # a later, shorter snippet may still fit
+        parts.append(part)
+        left -= cost
+    return "\n\n".join(parts)
+
+
+def _overlaps(one: Snippet, other: Snippet) -> bool:
+    return one.path == other.path and one.start < other.end and other.start < one.end
+
+
+def commented_snippets(
+    snippets: list[Snippet], language_id: str, allowance: int, count_tokens: Callable[[str], int]
+) -> str:
+    """Snippets as code, each under a path comment, for a model that only continues text."""
+    marker = "#" if language_id in _HASH_COMMENT else "//"
+    parts: list[str] = []
+    left = allowance
+    for snippet in snippets:
+        part = f"{marker} {snippet.path}\n{snippet.text.rstrip()}\n\n"
+        cost = count_tokens(part)
+        if cost <= left:
+            parts.append(part)
+            left -= cost
+    return "".join(parts)
+
+
+class LineStableSnippets:
+    """Retrieval results kept per line, so a prompt's start stays put while the user types.
+
+    A local model reuses its KV cache for an unchanged prompt start: the snippets ahead of
+    the code change only when the cursor's line does, a name is completed on it, or the
+    first characters of the word being typed do.
+    """
+
+    def __init__(self) -> None:
+        self._kept: OrderedDict[tuple[object, ...], list[Snippet]] = OrderedDict()
+
+    def lookup(
+        self, indexes: WorkspaceIndexes, uri: str, path: str | None, text: str, offset: int
+    ) -> list[Snippet]:
+        query = query_at(text, offset)
+        line = text.count("\n", 0, offset)
+        key = (uri, line, query.names, query.partial[:_STABLE_PARTIAL])
+        kept = self._kept.get(key)
+        if kept is None:
+            kept = related_code(indexes, path, query)
+            self._kept[key] = kept
+            if len(self._kept) > _STABLE_ENTRIES:
+                self._kept.popitem(last=False)
+        return kept

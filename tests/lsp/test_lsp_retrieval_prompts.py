@@ -1,0 +1,96 @@
+"""Retrieval placed in the prompt of each dialect, on a real index of a real directory:
+the embedded base model gets path-commented snippets ahead of the code, stable while the
+user types on a line; chat prompts get a related-code section with paths."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from aurelis.lsp.context import ContextSources, ProjectCache, inline_context
+from aurelis.lsp.inline.prompt import LocalInline, build_inline_request
+from aurelis.lsp.inline.window import WindowLimits
+from aurelis.lsp.workspace.documents import DocumentSnapshot
+from aurelis.lsp.workspace.indexes import IndexSettings, WorkspaceIndexes
+from aurelis.lsp.workspace.workspace_files import WorkspaceRoots
+
+ROWS = "def normalize_invoice_rows(rows, currency):\n    return rows\n"
+LOCAL = LocalInline(WindowLimits(64, 0, 400, 0), 1000, lambda text: len(text) // 3 + 1)
+
+
+@pytest.fixture
+def sources(tmp_path: Path) -> Iterator[ContextSources]:
+    root = tmp_path / "repo"
+    (root / "billing").mkdir(parents=True)
+    (root / "billing" / "rows.py").write_text(ROWS)
+    (root / "reports").mkdir()
+    indexes = WorkspaceIndexes()
+    indexes.start([root.resolve()], tmp_path / "cache", IndexSettings())
+    deadline = time.monotonic() + 30
+    while indexes.status()[str(root.resolve())]["state"] != "ready":
+        assert time.monotonic() < deadline, "the index was not built"
+        time.sleep(0.02)
+    yield ContextSources(WorkspaceRoots([root]), list, ProjectCache(), indexes)
+    indexes.stop()
+
+
+def _document(sources: ContextSources, text: str) -> DocumentSnapshot:
+    path = sources.roots.roots[0] / "reports" / "monthly.py"
+    return DocumentSnapshot(path.as_uri(), str(path), "python", 1, text)
+
+
+def _local_prompt(sources: ContextSources, text: str) -> str:
+    request = build_inline_request(_document(sources, text), len(text), sources, 1536, local=LOCAL)
+    assert request is not None
+    return request.prompt
+
+
+def test_the_base_model_gets_path_commented_definitions_ahead_of_the_code(
+    sources: ContextSources,
+) -> None:
+    prompt = _local_prompt(sources, "import os\n\ntotals = normalize_inv")
+
+    assert prompt.startswith("# billing/rows.py\ndef normalize_invoice_rows(rows, currency):")
+    assert prompt.endswith("import os\n\ntotals = normalize_inv")
+
+
+def test_the_snippets_stay_put_while_the_user_types_on_a_line(sources: ContextSources) -> None:
+    head = "import os\n\ntotals = "
+    first = _local_prompt(sources, head + "norm")
+    typed_on = _local_prompt(sources, head + "normaliz")
+
+    assert first.removesuffix(head + "norm") == typed_on.removesuffix(head + "normaliz")
+
+
+def test_chat_prompts_get_a_related_code_section_with_paths(sources: ContextSources) -> None:
+    text = "totals = normalize_inv"
+    context = inline_context(_document(sources, text), len(text), sources, 1000)
+
+    assert context["related_code"].startswith("### billing/rows.py:1-2\n")
+    assert "def normalize_invoice_rows(rows, currency):" in context["related_code"]
+
+
+def test_without_an_index_nothing_is_added(tmp_path: Path) -> None:
+    bare = ContextSources(WorkspaceRoots([tmp_path]), list, ProjectCache())
+    text = "totals = normalize_inv"
+
+    assert _local_prompt(bare, text) == text
+
+
+def test_fill_in_the_middle_gets_path_commented_snippets_ahead_of_the_prefix(
+    sources: ContextSources,
+) -> None:
+    from aurelis.models.providers.fim import FIM_METADATA_KEY
+
+    text = "totals = normalize_inv"
+    request = build_inline_request(
+        _document(sources, text), len(text), sources, 1536, local=None, fim=True
+    )
+
+    assert request is not None and request.metadata is not None
+    fim = request.metadata[FIM_METADATA_KEY]
+    assert fim["prefix"].startswith("# billing/rows.py\ndef normalize_invoice_rows(")
+    assert fim["prefix"].endswith(text) and fim["suffix"] == ""

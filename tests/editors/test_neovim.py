@@ -371,8 +371,16 @@ def _assert_counted_by_the_server(project: Path, accepted_at_least: int) -> None
     """Each shown ghost item was reported and each accept ran the item's command: the
     server counted both in its data directory (the scenario's XDG_DATA_HOME)."""
     files = OutcomeFiles(project.parent / "data" / "aurelis" / "suggestions")
-    days = sorted(path.stem for path in files.folder.glob("*.jsonl"))
-    [row] = summarise(merged(files.read(days).values()), by_language=False)
+    # Neovim can be gone before the server has written its last counts (it writes them a
+    # moment after each event and again as it shuts down): wait for that write.
+    deadline = time.monotonic() + 15
+    while True:
+        days = sorted(path.stem for path in files.folder.glob("*.jsonl"))
+        rows = summarise(merged(files.read(days).values()), by_language=False)
+        if (rows and rows[0].accepted >= 2) or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    [row] = rows
     assert (row.model, row.accepted) == ("codestral-2501", 2)
     assert row.offered >= row.shown >= 2
     assert row.accepted_chars >= accepted_at_least

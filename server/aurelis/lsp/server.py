@@ -165,8 +165,10 @@ def _register_lifecycle(
     @ls.feature(types.SHUTDOWN)
     async def shutdown(params: None) -> None:
         stop_preloading()  # no load may start once the models are closed
-        await asyncio.to_thread(ls.indexes.stop)
+        # First what must be written before an editor gives up waiting for us (suggestion
+        # outcomes); stopping the index thread can take a moment.
         await inline.shutdown()  # no speculative call may outlive the models it uses
+        await asyncio.to_thread(ls.indexes.stop)
         await close_orchestrator()
 
     @ls.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)

@@ -266,7 +266,10 @@ class LocalProvider:
                 str(path), n_ctx=self._context_size, threads=self._threads, timeout=_LOAD_TIMEOUT
             )
         except WorkerExited as exited:
-            raise self._failed(f"the local model process ended while loading ({exited})") from None
+            message = f"the local model process ended while loading ({exited})"
+            self._state, self.load_error = "failed", message
+            # A crash, like one mid-generation: not retried here, the chain falls back.
+            raise ModelProcessDownError(message, model="local", hint=_DOCTOR_HINT) from None
         if reply.get("op") != "loaded":
             raise self._failed(f"cannot load local model {path}: {reply.get('error')}")
         self._chat = bool(reply.get("chat"))

@@ -20,27 +20,16 @@ import statistics
 import time
 from typing import Any
 
-from aurelis.models import ModelRequest, TaskType
 from aurelis.models.prompts import build_completion_prompt
 from aurelis.models.providers.base import ProviderCall
-from aurelis.models.providers.local import LocalProvider, default_model_path
+from aurelis.models.providers.local import LocalProvider, default_model_path, direct_call
 from aurelis.models.providers.local_worker import _pieces
 
 CODE = "\n".join(f"def f{i}(x):\n    return x * {i} + {i % 7}\n" for i in range(20))
 
 
 def call(prompt: str, tokens: int) -> ProviderCall:
-    request = ModelRequest(prompt=prompt, task_type=TaskType.CODE_COMPLETION, temperature=0.0)
-    return ProviderCall(
-        model="local",
-        deployment="gguf",
-        messages=[],
-        temperature=0.0,
-        max_tokens=tokens,
-        timeout=60,
-        request=request,
-        prompt_budget=1500,
-    )
+    return direct_call(prompt, tokens, prompt_budget=1500)
 
 
 def in_process(llama: Any, job: ProviderCall) -> int:

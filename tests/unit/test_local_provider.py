@@ -8,23 +8,13 @@ from pathlib import Path
 import pytest
 
 from aurelis.core.exceptions import ModelUnavailableError
-from aurelis.models import ModelRequest, TaskType
+from aurelis.models import TaskType
 from aurelis.models.providers.base import ProviderCall
-from aurelis.models.providers.local import LocalProvider
+from aurelis.models.providers.local import LocalProvider, direct_call
 
 
 def call(prompt: str, task: TaskType, max_tokens: int) -> ProviderCall:
-    request = ModelRequest(prompt=prompt, task_type=task, temperature=0.0)
-    return ProviderCall(
-        model="local",
-        deployment="gguf",
-        messages=[],
-        temperature=0.0,
-        max_tokens=max_tokens,
-        timeout=60,
-        request=request,
-        prompt_budget=2000,
-    )
+    return direct_call(prompt, max_tokens, task=task)
 
 
 async def test_missing_gguf_is_a_clear_unavailable_error(tmp_path: Path) -> None:

@@ -15,25 +15,10 @@ from collections.abc import Callable
 import pytest
 
 from aurelis.core.exceptions import ModelUnavailableError
-from aurelis.models import ModelRequest, TaskType
-from aurelis.models.providers.base import ProviderCall
 from aurelis.models.providers.local import CrashHistory, LocalProvider
+from aurelis.models.providers.local import direct_call as call
 from aurelis.models.providers.local_build import UNSAFE_FEATURES, compiled_features
 from aurelis.models.providers.local_process import describe_exit
-
-
-def call(prompt: str, max_tokens: int) -> ProviderCall:
-    request = ModelRequest(prompt=prompt, task_type=TaskType.CODE_COMPLETION, temperature=0.0)
-    return ProviderCall(
-        model="local",
-        deployment="gguf",
-        messages=[],
-        temperature=0.0,
-        max_tokens=max_tokens,
-        timeout=60,
-        request=request,
-        prompt_budget=2000,
-    )
 
 
 def running(pid: int) -> bool:

@@ -6,25 +6,8 @@ import time
 
 import pytest
 
-from aurelis.models import ModelRequest, TaskType
-from aurelis.models.providers.base import ProviderCall
 from aurelis.models.providers.local import GenerationLimits, LocalProvider
-
-
-def call(prompt: str, max_tokens: int, **metadata: object) -> ProviderCall:
-    request = ModelRequest(
-        prompt=prompt, task_type=TaskType.CODE_COMPLETION, temperature=0.0, metadata=metadata
-    )
-    return ProviderCall(
-        model="local",
-        deployment="gguf",
-        messages=[],
-        temperature=0.0,
-        max_tokens=max_tokens,
-        timeout=60,
-        request=request,
-        prompt_budget=2000,
-    )
+from aurelis.models.providers.local import direct_call as call
 
 
 def test_limits_come_from_the_request_metadata() -> None:

@@ -33,8 +33,9 @@ from aurelis.models.prompts import build_completion_prompt
 from aurelis.models.providers.base import Completion, ProviderCall, StreamChunk
 from aurelis.models.providers.local_limits import GenerationLimits
 from aurelis.models.providers.local_process import LocalProcess, WorkerExited
+from aurelis.models.types import ModelRequest, TaskType
 
-__all__ = ["GenerationLimits", "LoadState", "LocalProvider", "default_model_path"]
+__all__ = ["GenerationLimits", "LoadState", "LocalProvider", "default_model_path", "direct_call"]
 
 LoadState = Literal["not_loaded", "loading", "ready", "failed"]
 
@@ -64,6 +65,29 @@ def default_model_path() -> Path:
     path = Path(bundled.assemble())
     _marker(path).write_text(bundled.EXPECTED_SHA256)
     return path
+
+
+def direct_call(
+    prompt: str,
+    max_tokens: int,
+    *,
+    task: TaskType = TaskType.CODE_COMPLETION,
+    prompt_budget: int = 2000,
+    **metadata: object,
+) -> ProviderCall:
+    """A greedy call straight to the local provider, outside the orchestrator: for the
+    install check, the benchmarks and the provider's tests."""
+    request = ModelRequest(prompt=prompt, task_type=task, temperature=0.0, metadata=metadata)
+    return ProviderCall(
+        model="local",
+        deployment="gguf",
+        messages=[],
+        temperature=0.0,
+        max_tokens=max_tokens,
+        timeout=60,
+        request=request,
+        prompt_budget=prompt_budget,
+    )
 
 
 def _marker(path: Path) -> Path:

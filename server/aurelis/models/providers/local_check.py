@@ -20,10 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aurelis.core.exceptions import AurelisError
-from aurelis.models.providers.base import ProviderCall
-from aurelis.models.providers.local import LocalProvider
+from aurelis.models.providers.local import LocalProvider, direct_call
 from aurelis.models.providers.local_build import UNSAFE_FEATURES, compiled_features
-from aurelis.models.types import ModelRequest, TaskType
 
 __all__ = ["LocalRunCheck", "check_local_model", "main"]
 
@@ -69,7 +67,7 @@ async def _run(provider: LocalProvider) -> LocalRunCheck:
         return _failed(provider, f"this build uses {', '.join(unsafe)}", features)
     started = time.perf_counter()
     try:
-        completion = await provider.complete(_call())
+        completion = await provider.complete(direct_call(_PROMPT, _TOKENS, prompt_budget=256))
     except AurelisError as error:
         return _failed(provider, str(error), features)
     seconds = max(time.perf_counter() - started, 1e-6)
@@ -87,20 +85,6 @@ def _failed(provider: LocalProvider, why: str, features: list[str]) -> LocalRunC
     where = f" ({_build_name()}, CPU features: {' '.join(features)})" if features else ""
     return LocalRunCheck(
         False, f"the embedded model does not run here: {why}{where}", hint, features
-    )
-
-
-def _call() -> ProviderCall:
-    request = ModelRequest(prompt=_PROMPT, task_type=TaskType.CODE_COMPLETION, temperature=0.0)
-    return ProviderCall(
-        model="local",
-        deployment="gguf",
-        messages=[],
-        temperature=0.0,
-        max_tokens=_TOKENS,
-        timeout=60,
-        request=request,
-        prompt_budget=256,
     )
 
 

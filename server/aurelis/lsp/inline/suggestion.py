@@ -5,7 +5,8 @@ so what is measured and shown is what the editor gets.
 
 from __future__ import annotations
 
-from aurelis.core.config import AurelisConfig
+from typing import TYPE_CHECKING
+
 from aurelis.core.secrets import REDACTED
 from aurelis.lsp.inline.prompt import LocalInline
 from aurelis.lsp.inline.quality import (
@@ -16,6 +17,9 @@ from aurelis.lsp.inline.quality import (
 )
 from aurelis.lsp.inline.window import TokenCounter, WindowLimits
 from aurelis.lsp.postprocess import clean_inline, drop_unfinished_string
+
+if TYPE_CHECKING:  # the config (pydantic) loads after initialize, not at start-up
+    from aurelis.core.config import AurelisConfig
 
 __all__ = ["estimated_local_tokens", "local_limits", "suggestion_from"]
 

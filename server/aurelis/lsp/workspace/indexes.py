@@ -17,11 +17,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aurelis.index.files import IndexFilter
-from aurelis.index.repo_index import RepoIndex
-from aurelis.index.store import index_path
+if TYPE_CHECKING:  # tantivy and tree-sitter load with the first index, not at start-up
+    from aurelis.index.repo_index import RepoIndex
 
 __all__ = ["IndexSettings", "WorkspaceIndexes"]
 
@@ -63,6 +62,10 @@ class WorkspaceIndexes:
         self._indexes = {}
         if not settings.enabled:
             return
+        from aurelis.index.files import IndexFilter
+        from aurelis.index.repo_index import RepoIndex
+        from aurelis.index.store import index_path
+
         keep = IndexFilter(settings.exclude)
         for root in roots:
             if settings.open_files_only:

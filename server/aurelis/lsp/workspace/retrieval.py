@@ -12,9 +12,12 @@ import re
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from aurelis.index.repo_index import Snippet
 from aurelis.lsp.workspace.indexes import WorkspaceIndexes
+
+if TYPE_CHECKING:  # the index (tantivy) loads with the first index, not at start-up
+    from aurelis.index.repo_index import Snippet
 
 __all__ = [
     "LineStableSnippets",

@@ -89,6 +89,9 @@ def badly_indented(text: str, line_before_cursor: str) -> bool:
     return False
 
 
+_JSON = json.JSONDecoder()
+
+
 @dataclass
 class Typed:
     latencies: list[float] = field(default_factory=list)
@@ -111,7 +114,9 @@ class Log:
         found = []
         for line in self.path.read_text().splitlines():
             if " inline_completion {" in line:
-                found.append(json.loads(line.split(" inline_completion ", 1)[1]))
+                # The object alone: a log line may carry a note after it.
+                fields, _ = _JSON.raw_decode(line.split(" inline_completion ", 1)[1])
+                found.append(fields)
         return found
 
     def model_calls(self) -> tuple[int, int]:

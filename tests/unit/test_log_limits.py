@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 
+from aurelis.core.log import log_event
 from aurelis.core.log_limits import BURST, MAX_MESSAGE_CHARS, WINDOW, BoundedFilter
 
 
@@ -54,3 +55,14 @@ def test_a_huge_argument_is_cut_and_the_cut_is_said() -> None:
     line = stream.getvalue().rstrip("\n")
     assert len(line) < MAX_MESSAGE_CHARS + 100
     assert line.endswith("more characters)")
+
+
+def test_structured_events_are_a_request_log_and_never_held_back() -> None:
+    # One `model_request` line per request: 200 requests in a batch are 200 lines.
+    logger, stream = _logger(_Clock())
+    for n in range(200):
+        log_event(logger, "model_request", model="local", n=n)
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 200 and lines[-1] == 'model_request {"model": "local", "n": 199}'
+    log_event(logger, "model_request", prompt="x" * 10_000)
+    assert stream.getvalue().rstrip("\n").endswith("more characters)")  # still cut short

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from aurelis.core.log_limits import BoundedFilter
+from aurelis.core.log_limits import STRUCTURED_EVENT, BoundedFilter
 from aurelis.core.private_files import open_private_append
 from aurelis.core.secrets import redact
 
@@ -116,4 +116,5 @@ def _new_handler(log_file: Path | None) -> logging.Handler:
 def log_event(logger: logging.Logger, event: str, level: int = logging.INFO, **fields: Any) -> None:
     """One structured line: `event {json}`, cheap when the level is disabled."""
     if logger.isEnabledFor(level):
-        logger.log(level, "%s %s", event, json.dumps(fields, default=str, sort_keys=True))
+        line = json.dumps(fields, default=str, sort_keys=True)
+        logger.log(level, "%s %s", event, line, extra={STRUCTURED_EVENT: True})

@@ -5,7 +5,10 @@ client can choose their size and their number: a 10,000-character id once went t
 in full, and 2,000 cancels wrote 2,000 lines. This filter, installed after redaction on
 every handler of ours, cuts each message to `MAX_MESSAGE_CHARS` and lets each message
 template through at most `BURST` times per `WINDOW` seconds; the lines held back are
-counted and reported once, when that template next gets through.
+counted and reported once, when that template next gets through. Our own structured
+events (`log.log_event`: one line per model request or inline completion, fields we chose)
+are only cut short, never held back: they are the request log operators and benchmarks
+read, and a client can make them only by making us do the work they record.
 """
 
 from __future__ import annotations
@@ -15,7 +18,10 @@ import threading
 import time
 from collections.abc import Callable
 
-__all__ = ["BoundedFilter", "MAX_MESSAGE_CHARS", "BURST", "WINDOW"]
+__all__ = ["BoundedFilter", "MAX_MESSAGE_CHARS", "BURST", "STRUCTURED_EVENT", "WINDOW"]
+
+#: The LogRecord attribute that marks a structured event (set by `log.log_event`).
+STRUCTURED_EVENT = "aurelis_structured_event"
 
 MAX_MESSAGE_CHARS = 1000
 BURST = 20
@@ -35,7 +41,8 @@ class BoundedFilter(logging.Filter):
         self._seen: dict[tuple[str, str], tuple[float, int, int]] = {}
 
     def filter(self, record: logging.LogRecord) -> bool:
-        held = self._admit((record.name, str(record.msg)[:200]))
+        structured = getattr(record, STRUCTURED_EVENT, False)
+        held = 0 if structured else self._admit((record.name, str(record.msg)[:200]))
         if held is None:
             return False
         message = record.getMessage()

@@ -223,15 +223,7 @@ class InlineCompletions:
     ) -> str:
         local = self._local_inline(typing=automatic)
         fim = local is None and _fim_first()
-        request = build_inline_request(
-            document,
-            offset,
-            self._ls.sources,
-            self._ls.settings.server.inline_prompt_tokens,
-            local=local,
-            fim=fim,
-            temperature=self._ls.settings.server.inline_temperature,
-        )
+        request = self._request(document, offset, local, fim)
         if request is None:
             return ""
         began = time.perf_counter()
@@ -270,6 +262,28 @@ class InlineCompletions:
         config = get_config()
         limit = config.inline_deadline_ms if automatic else config.inline_invoked_deadline_ms
         return limit / 1000
+
+    def _request(
+        self,
+        document: DocumentSnapshot,
+        offset: int,
+        local: LocalInline | None,
+        fim: bool,
+        *,
+        speculative: bool = False,
+    ) -> ModelRequest | None:
+        """The model request for a suggestion at `offset`, with this server's settings."""
+        server = self._ls.settings.server
+        return build_inline_request(
+            document,
+            offset,
+            self._ls.sources,
+            server.inline_prompt_tokens,
+            local=local,
+            speculative=speculative,
+            fim=fim,
+            temperature=server.inline_temperature,
+        )
 
     def _local_inline(self, *, typing: bool = False) -> LocalInline | None:
         """Window and limits for the embedded model, when inline completions go there."""
@@ -311,16 +325,7 @@ class InlineCompletions:
         try:
             local = self._local_inline()
             fim = local is None and _fim_first()
-            request = build_inline_request(
-                document,
-                offset,
-                self._ls.sources,
-                self._ls.settings.server.inline_prompt_tokens,
-                local=local,
-                speculative=True,
-                fim=fim,
-                temperature=self._ls.settings.server.inline_temperature,
-            )
+            request = self._request(document, offset, local, fim, speculative=True)
             if request is None:
                 return False
             if local is None and not has_spare_slot(request):

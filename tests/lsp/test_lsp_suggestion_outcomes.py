@@ -3,6 +3,7 @@ accept command, counts what the editor reports, and measures retention after edi
 
 from __future__ import annotations
 
+import asyncio
 import os
 import stat
 from pathlib import Path
@@ -119,3 +120,23 @@ async def test_a_partial_accept_then_an_unknown_id_change_nothing_else(
     assert (row.shown, row.accepted, row.partially_accepted) == (1, 0, 1)
     assert row.accepted_chars == 6
     assert row.retained_chars == 6
+
+
+async def test_counts_are_written_when_the_editor_leaves_without_waiting(
+    start_lsp, model: ModelServer, project: Path
+) -> None:
+    # Neovim sends `shutdown` and exits at once, closing our pipes: what was counted in
+    # the last second (not yet written) must still reach the file as the process ends.
+    lsp = await start_lsp()
+    uri, item = await _offered(lsp, model, project)
+    lsp.edit(uri, types.Range(start=CURSOR, end=CURSOR), SUGGESTION)
+    await lsp.command(item.command.command, *item.command.arguments)
+    server = lsp._server
+    assert server is not None and server.stdin is not None
+    server.stdin.close()  # the editor is gone: no shutdown, no exit
+
+    await asyncio.wait_for(server.wait(), 30)
+
+    row = _codestral_row()
+    assert row is not None, "the counts died with the process"
+    assert (row.offered, row.accepted, row.accepted_chars) == (1, 1, len(SUGGESTION))

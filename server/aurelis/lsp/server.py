@@ -217,6 +217,7 @@ def create_server() -> AurelisLanguageServer:
     """A server with every feature registered."""
     ls = AurelisLanguageServer()
     inline = inline_completion.register(ls)
+    ls.protocol.on_connection_end(inline.outcomes.close)
     _register_lifecycle(ls, inline)
     _register_documents(ls, inline)
     code_actions.register(ls)

@@ -103,8 +103,8 @@ class InlineCompletions:
     async def shutdown(self) -> None:
         """The server is shutting down: stop speculating (before the models are closed)."""
         self._closed = True
+        await self.outcomes.close()  # first: an editor may not wait long for our reply
         await self.speculations.stop_running(within=_SPECULATION_STOP_WAIT)
-        await self.outcomes.close()
 
     def forget(self, uri: str) -> None:
         """The document was closed: drop its cache entries and stop its pending request."""

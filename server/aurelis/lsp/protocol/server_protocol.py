@@ -24,7 +24,7 @@ import contextlib
 import inspect
 import json
 import logging
-from collections.abc import Generator, Iterator
+from collections.abc import Awaitable, Callable, Generator, Iterator
 from concurrent.futures import Future
 from functools import partial
 from typing import Any, TypeGuard
@@ -51,6 +51,8 @@ __all__ = ["AurelisProtocol"]
 
 logger = logging.getLogger("aurelis.lsp.protocol.server_protocol")
 _JSONRPC = "2.0"
+#: How long one last write may take once the connection has ended.
+_LAST_WRITE_SECONDS = 3.0
 
 
 class AurelisProtocol(LanguageServerProtocol):
@@ -64,6 +66,9 @@ class AurelisProtocol(LanguageServerProtocol):
         #: 0 after shutdown + exit, 1 for exit alone; None until `exit`.
         self.exit_code: int | None = None
         self.exit_requested = asyncio.Event()
+        #: Written when the connection ends however it ends (shutdown, `exit`, or the
+        #: editor simply going away): what must not be lost with the process.
+        self._last_writes: list[Callable[[], Awaitable[None]]] = []
 
     # --- cancellation of command tasks ----------------------------------------------------
     @contextlib.contextmanager
@@ -281,12 +286,24 @@ class AurelisProtocol(LanguageServerProtocol):
         for task in list(self._command_tasks.values()):
             task.cancel()
 
+    def on_connection_end(self, write: Callable[[], Awaitable[None]]) -> None:
+        """Run `write` once the connection ends, even when the editor exits without
+        waiting for our `shutdown` reply (Neovim closes the pipes at once)."""
+        self._last_writes.append(write)
+
     async def stop_work(self) -> None:
-        """After the reader stops: cancel what still runs and let it unwind quietly."""
+        """After the reader stops: cancel what still runs and let it unwind quietly, then
+        do the last writes (bounded: a stuck disk must not hold the process)."""
         self._cancel_work(keep=None)
         self._closed = True
         for _ in range(3):  # cancellation needs a few loop turns to reach nested tasks
             await asyncio.sleep(0)
+        writes, self._last_writes = self._last_writes, []
+        for write in writes:
+            try:
+                await asyncio.wait_for(write(), timeout=_LAST_WRITE_SECONDS)
+            except Exception:
+                logger.warning("a last write as the connection ended failed", exc_info=True)
 
 
 def _envelope_problem(data: Any) -> str | None:

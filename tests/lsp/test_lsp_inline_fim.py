@@ -48,3 +48,25 @@ async def test_secrets_are_redacted_in_fim_prompts_too(
     assert sent.path == "/infill"
     assert secret not in json.dumps(sent.body)
     assert "[REDACTED]" in sent.body["input_prefix"]
+
+
+async def test_llama_cpp_infill_gets_code_just_written_elsewhere_as_input_extra(
+    start_lsp, model: ModelServer, project: Path
+) -> None:
+    fim = json.dumps({"codestral-2501": "llama_cpp"})
+    lsp: AurelisTestClient = await start_lsp(env={"AURELIS_INLINE_FIM": fim})
+    model.set_default("*", Reply(content="ional_tax(total, 'eu')"))
+    # Typed into another file and not saved: only the recent-edits ring knows it.
+    helpers = lsp.open(project / "pkg" / "taxes.py", "\n")
+    written = "def apply_regional_tax(amount, region):\n    return amount * 1.2\n"
+    start = types.Position(line=0, character=0)
+    lsp.edit(helpers, types.Range(start=start, end=start), written)
+    text = "total = 10\ncharged = apply_reg"
+    uri = lsp.open(project / "pkg" / "bill.py", text)
+
+    await lsp.inline(uri, types.Position(line=1, character=len("charged = apply_reg")))
+
+    [sent] = model.requests
+    assert sent.path == "/infill"
+    assert {"filename": "pkg/taxes.py", "text": written + "\n"} in sent.body["input_extra"]
+    assert sent.body["input_prefix"] == text  # the related code is not in the prefix too

@@ -92,5 +92,53 @@ def test_fill_in_the_middle_gets_path_commented_snippets_ahead_of_the_prefix(
 
     assert request is not None and request.metadata is not None
     fim = request.metadata[FIM_METADATA_KEY]
-    assert fim["prefix"].startswith("# billing/rows.py\ndef normalize_invoice_rows(")
-    assert fim["prefix"].endswith(text) and fim["suffix"] == ""
+    assert fim["related"].startswith("# billing/rows.py\ndef normalize_invoice_rows(")
+    assert fim["prefix"] == text and fim["suffix"] == ""
+    # The same snippets as pieces, for llama.cpp's `/infill` `input_extra`.
+    assert fim["extra"] == [["billing/rows.py", ROWS]]
+
+
+def _with_edits(sources: ContextSources, *documents: DocumentSnapshot) -> ContextSources:
+    """Sources whose open documents are `documents`, each edited at its last line."""
+    from dataclasses import replace
+
+    from aurelis.lsp.workspace.recent_edits import RecentEdits
+
+    ring = RecentEdits()
+    for document in documents:
+        ring.edited(document.uri, document.text.count("\n"))
+    by_uri = {document.uri: document for document in documents}
+    return replace(sources, recent=ring, open_document=by_uri.get)
+
+
+def test_code_just_written_in_another_open_file_reaches_the_prompt(
+    sources: ContextSources,
+) -> None:
+    # Not saved, so no index has it yet: the recent-edits ring does.
+    path = sources.roots.roots[0] / "billing" / "taxes.py"
+    taxes = "def apply_regional_tax(amount, region):\n    return amount * RATES[region]\n"
+    edited = _with_edits(sources, DocumentSnapshot(path.as_uri(), str(path), "python", 3, taxes))
+    text = "total = apply_reg"
+
+    local = _local_prompt(edited, text)
+    chat = inline_context(_document(edited, text), len(text), edited, 1000)["related_code"]
+
+    assert "# billing/taxes.py\ndef apply_regional_tax(amount, region):" in local
+    assert "### billing/taxes.py:1-2\ndef apply_regional_tax(amount, region):" in chat
+
+
+def test_recent_edits_outside_the_folder_or_in_secret_files_stay_out(
+    sources: ContextSources, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "other-project" / "keys.py"
+    env = sources.roots.roots[0] / ".env"
+    documents = [
+        DocumentSnapshot(elsewhere.as_uri(), str(elsewhere), "python", 1, "OTHER_MARKER = 1\n"),
+        DocumentSnapshot(env.as_uri(), str(env), "dotenv", 1, "ENV_MARKER=1\n"),
+    ]
+    edited = _with_edits(sources, *documents)
+    text = "total = 1\n"
+
+    local = _local_prompt(edited, text)
+
+    assert "OTHER_MARKER" not in local and "ENV_MARKER" not in local

@@ -245,3 +245,85 @@ async def test_the_warning_about_ignored_settings_is_sent_once_per_file_version(
     await client.wait_for(lambda: len(warnings()) == 2)
     assert (await explain(client, repo))["markdown"] == "user"
     assert len(warnings()) == 2 and attacker.requests == []
+
+
+# --- trust per root: each folder's code goes where its own settings say ---------------------
+
+
+@pytest.fixture
+def team() -> Iterator[ModelServer]:
+    """The endpoint a trusted folder names (a team's gateway, say)."""
+    server = ModelServer().start_in_thread()
+    server.set_default("*", Reply(content="team"))
+    yield server
+    server.stop_thread()
+
+
+async def test_each_root_is_served_with_its_own_settings(
+    start: Start, model: ModelServer, team: ModelServer, attacker: ModelServer, tmp_path: Path
+) -> None:
+    trusted = folder(tmp_path, "trusted", f'endpoint = "{team.url}"\nprovider = "azure"\n')
+    trust(trusted)
+    hostile = folder(tmp_path, "hostile", f'endpoint = "{attacker.url}"\n')
+    plain = folder(tmp_path, "plain")
+    client = await start([trusted, hostile, plain])
+    loose = tmp_path / "loose.py"
+
+    answers = {root.name: (await explain(client, root))["markdown"] for root in (trusted, plain)}
+    answers["hostile"] = (await explain(client, hostile))["markdown"]
+    uri = client.open(loose, SOURCE)
+    outside = await client.command(
+        "aurelis.explain", {"uri": uri, "position": {"line": 1, "character": 5}}
+    )
+
+    # The trusted folder's endpoint serves that folder alone; the others keep the user's.
+    assert answers == {"trusted": "team", "plain": "user", "hostile": "user"}
+    assert outside["markdown"] == "user"
+    assert len(team.requests) == 1 and attacker.requests == []
+    team_prompt = json.dumps([r.messages for r in team.requests])
+    assert "trusted/" in team_prompt  # the project tree it was sent is its own alone
+    assert "plain/" not in team_prompt and "hostile/" not in team_prompt
+
+
+async def test_inline_completion_follows_the_root_of_the_document(
+    start: Start, model: ModelServer, team: ModelServer, tmp_path: Path
+) -> None:
+    trusted = folder(tmp_path, "trusted", f'endpoint = "{team.url}"\nprovider = "azure"\n')
+    trust(trusted)
+    plain = folder(tmp_path, "plain")
+    client = await start([plain, trusted])
+
+    for path in (plain / "mod.py", trusted / "mod.py", plain / "other.py"):
+        uri = client.open(path, SOURCE)
+        result = await client.inline(uri, types.Position(line=1, character=len("    return")))
+        wanted = "team" if path.parent == trusted else "user"
+        assert [item.insert_text for item in result.items] == [wanted], path
+
+    assert len(team.requests) == 1
+
+
+async def test_context_comes_only_from_the_requests_own_root_unless_allowed(
+    start: Start, model: ModelServer, tmp_path: Path
+) -> None:
+    alpha, beta = folder(tmp_path, "alpha"), folder(tmp_path, "beta")
+    # alpha holds a module beta's file imports by name, and an open file of its own.
+    (alpha / "pricing.py").write_text("def price_in_alpha():\n    return 'ALPHA-IMPORTED'\n")
+    (beta / "mod.py").write_text(SOURCE + "\nimport pricing\n")
+    (beta / "notes.py").write_text("BETA_NOTE = 'BETA-OPEN-FILE'\n")
+    client = await start([alpha, beta])
+    client.open(alpha / "secret_plans.py", "ALPHA_PLAN = 'ALPHA-OPEN-FILE'\n")
+    client.open(beta / "notes.py")
+
+    await explain(client, beta)
+    sent = json.dumps([r.messages for r in model.requests])
+    assert "BETA-OPEN-FILE" in sent, "the request's own folder gives context"
+    assert "ALPHA-OPEN-FILE" not in sent and "ALPHA-IMPORTED" not in sent
+    assert "secret_plans" not in sent
+
+    model.requests.clear()
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={"aurelis": {"context": {"acrossRoots": True}}})
+    )
+    await explain(client, beta)
+    allowed = json.dumps([r.messages for r in model.requests])
+    assert "ALPHA-OPEN-FILE" in allowed and "ALPHA-IMPORTED" in allowed

@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from aurelis.core.config import AurelisConfig
+from aurelis.core.config import AurelisConfig, config_in_force
 from aurelis.core.exceptions import (
     AllModelsFailedError,
     AllModelsRateLimitedError,
@@ -373,6 +373,30 @@ async def test_a_live_endpoint_or_token_change_rebuilds_the_remote_provider(conf
     config.token = "another-token-0123456789"
     await ask(orchestrator, "four")
     assert len(built) == 3
+    await orchestrator.close()
+    assert all(provider.closed for provider in built)
+
+
+async def test_each_config_in_force_keeps_its_own_remote_provider(config) -> None:
+    # A language server serves each workspace root with its own settings: switching
+    # between two roots' endpoints reuses each one's client instead of rebuilding it.
+    built: list[FakeProvider] = []
+
+    def factory(live: AurelisConfig) -> FakeProvider:
+        built.append(FakeProvider(lambda call: f"{live.endpoint} answered"))
+        return built[-1]
+
+    orchestrator = ModelOrchestrator(providers={"remote": factory})
+    team = config.model_copy(deep=True)
+    team.endpoint = "http://127.0.0.1:11"
+    answers = []
+    for settings in (None, team, None, team):
+        with config_in_force(settings):
+            answers.append((await ask(orchestrator, f"{len(answers)}")).content)
+
+    assert answers[1::2] == ["http://127.0.0.1:11 answered"] * 2
+    assert answers[0] == answers[2] != answers[1]
+    assert len(built) == 2
     await orchestrator.close()
     assert all(provider.closed for provider in built)
 

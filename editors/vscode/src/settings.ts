@@ -11,7 +11,7 @@
  * present only when set:
  *   { server: {command, args}, pythonPath, trace: {server},
  *     inlineCompletion: {enabled, debounceMs}, endpoint, provider,
- *     models: {routing}, cache: {enabled} }
+ *     models: {routing}, cache: {enabled}, context: {acrossRoots} }
  */
 
 export const SECTION = 'aurelis';
@@ -28,6 +28,7 @@ export const SETTING_DEFAULTS: Readonly<Record<string, unknown>> = Object.freeze
   provider: 'auto',
   'models.routing': {},
   'cache.enabled': true,
+  'context.acrossRoots': false,
 });
 
 /** The part of VS Code's `WorkspaceConfiguration.inspect()` result this module reads. */

@@ -21,6 +21,7 @@ export const MACHINE_SCOPED_SETTINGS: readonly string[] = Object.freeze([
   'endpoint',
   'provider',
   'models.routing',
+  'context.acrossRoots',
 ]);
 
 /** What restricted mode ignores from workspace settings (the same list). */

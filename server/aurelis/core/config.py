@@ -8,8 +8,11 @@ platformdirs config dir) > defaults.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import re
 import threading
+from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
 from typing import Any, Literal
@@ -41,6 +44,7 @@ from aurelis.core.secrets import register_secret
 
 __all__ = [
     "AurelisConfig",
+    "config_in_force",
     "get_config",
     "reset_config",
     "load_config",
@@ -358,6 +362,11 @@ def _short(value: object) -> str:
 
 _config: AurelisConfig | None = None
 _config_lock = threading.Lock()
+#: The settings of the request being handled (its workspace root's), when not the
+#: process-wide ones: see `config_in_force`.
+_in_force: contextvars.ContextVar[AurelisConfig | None] = contextvars.ContextVar(
+    "aurelis_config_in_force", default=None
+)
 
 
 def load_config(**explicit: Any) -> AurelisConfig:
@@ -366,13 +375,28 @@ def load_config(**explicit: Any) -> AurelisConfig:
 
 
 def get_config() -> AurelisConfig:
-    """The process-wide settings object; the orchestrator reads it live."""
+    """The settings in force: the request's own (`config_in_force`), else the process-wide
+    settings object, which the orchestrator reads live."""
+    scoped = _in_force.get()
+    if scoped is not None:
+        return scoped
     global _config
     if _config is None:
         with _config_lock:
             if _config is None:
                 _config = load_config()
     return _config
+
+
+@contextlib.contextmanager
+def config_in_force(config: AurelisConfig | None) -> Iterator[None]:
+    """Within this block (this task, and the tasks and threads it starts), `get_config()`
+    is `config`: a language server serves each workspace root with that root's settings."""
+    token = _in_force.set(config)
+    try:
+        yield
+    finally:
+        _in_force.reset(token)
 
 
 def reset_config(config: AurelisConfig | None = None) -> AurelisConfig:

@@ -14,6 +14,8 @@ restricted mode withholds every sensitive project setting whatever the store say
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import errno
 import hashlib
 import json
@@ -22,7 +24,7 @@ import sys
 import threading
 import time
 import tomllib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -39,6 +41,7 @@ __all__ = [
     "UnsafeTrustStore",
     "admit_project_values",
     "project_roots",
+    "project_scope",
     "read_project_file",
     "restricted_mode",
     "set_ignored_notifier",
@@ -130,6 +133,10 @@ class _Scope:
 
 
 _scope = _Scope()
+#: Roots for loads in this context only (one root's own settings: `project_scope`).
+_scoped_roots: contextvars.ContextVar[tuple[Path, ...] | None] = contextvars.ContextVar(
+    "aurelis_project_roots", default=None
+)
 
 
 def set_project_scope(roots: Iterable[Path] | None, *, restricted: bool = False) -> None:
@@ -140,7 +147,21 @@ def set_project_scope(roots: Iterable[Path] | None, *, restricted: bool = False)
 
 def project_roots(default: Path) -> tuple[Path, ...]:
     """Where project files are looked for, first one wins on conflicts."""
+    scoped = _scoped_roots.get()
+    if scoped is not None:
+        return scoped
     return (default,) if _scope.roots is None else _scope.roots
+
+
+@contextlib.contextmanager
+def project_scope(roots: Iterable[Path]) -> Iterator[None]:
+    """Within this block (this thread or task only), config loads read the project files
+    of `roots` alone: one workspace root's settings, or none for the user's own."""
+    token = _scoped_roots.set(tuple(roots))
+    try:
+        yield
+    finally:
+        _scoped_roots.reset(token)
 
 
 def restricted_mode() -> bool:

@@ -6,7 +6,8 @@ or dotted (`{"inlineCompletion.debounceMs": 150}`):
 
     endpoint, provider, models.routing, cache.enabled,
     inlineCompletion.enabled, inlineCompletion.debounceMs, inlineCompletion.temperature,
-    index.enabled, index.openFilesOnly, index.exclude (globs)
+    index.enabled, index.openFilesOnly, index.exclude (globs),
+    context.acrossRoots (a request may draw context from every workspace folder)
 
 A setting the user removes falls back to what the environment and config files say
 (LSP settings sit above them in the precedence). An invalid setting is reported by name
@@ -18,13 +19,16 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aurelis.core.exceptions import ConfigurationError
 from aurelis.core.secrets import redact
 from aurelis.lsp.live_config import get_config
 from aurelis.lsp.protocol.lsp_any import plain
 from aurelis.lsp.workspace.indexes import IndexSettings
+
+if TYPE_CHECKING:
+    from aurelis.core.config import AurelisConfig
 
 __all__ = ["ServerSettings", "SettingsManager", "SECTION"]
 
@@ -56,6 +60,8 @@ class ServerSettings:
     action_prompt_tokens: int = 6000
     #: The repository index behind every prompt.
     index: IndexSettings = IndexSettings()
+    #: Whether a request's context may come from other workspace folders than its own.
+    context_across_roots: bool = False
 
 
 def _lookup(section: Mapping[str, Any], key: str) -> Any:
@@ -77,6 +83,7 @@ class SettingsManager:
         # What the environment and files said, for settings the client leaves unset;
         # taken at the first section applied (the config is not loaded before that).
         self._baseline: dict[str, Any] | None = None
+        self._values: Mapping[str, Any] = {}
 
     def rebase(self) -> None:
         """The config was loaded again (trust or roots changed): take the baseline afresh."""
@@ -99,11 +106,28 @@ class SettingsManager:
                     f"Aurelis: the `{SECTION}` settings must be an object; "
                     "keeping the current ones."
                 ]
+        self._values = values
         problems = [
             problem for key in _CONFIG_FIELDS if (problem := self._apply_config(values, key))
         ]
         problems.extend(self._apply_server(values))
         return problems
+
+    def overrides(self, below: AurelisConfig) -> dict[str, Any]:
+        """The editor's settings for a config loaded apart (one workspace root's), over
+        `below`; a value that is not valid for it is left out (reported when applied)."""
+        found: dict[str, Any] = {}
+        for key, field in _CONFIG_FIELDS.items():
+            raw = _lookup(self._values, key)
+            if raw is _MISSING or raw is None or raw == "":
+                continue
+            try:
+                value = _over(key, raw, getattr(below, field))
+                below.model_copy(deep=True).update({field: value})
+            except ConfigurationError:
+                continue
+            found[field] = value
+        return found
 
     def _apply_config(self, values: Mapping[str, Any], key: str) -> str | None:
         field = _CONFIG_FIELDS[key]
@@ -120,27 +144,24 @@ class SettingsManager:
         baseline = self._baseline_value(_CONFIG_FIELDS[key])
         if raw is _MISSING or raw is None or raw == "":
             return baseline
-        if key == "models.routing":
-            if not isinstance(raw, Mapping):
-                raise ConfigurationError(
-                    f"{raw!r}: expected an object mapping task names to models"
-                )
-            merged = {getattr(task, "value", task): model for task, model in baseline.items()}
-            merged.update({str(task): model for task, model in raw.items()})
-            return merged
-        return raw
+        return _over(key, raw, baseline)
 
     def _apply_server(self, values: Mapping[str, Any]) -> list[str]:
         problems = []
         changes: dict[str, Any] = {}
-        enabled = _lookup(values, "inlineCompletion.enabled")
-        if enabled is not _MISSING and enabled is not None:
-            if isinstance(enabled, bool):
-                changes["inline_enabled"] = enabled
+        for key, field in (
+            ("inlineCompletion.enabled", "inline_enabled"),
+            ("context.acrossRoots", "context_across_roots"),
+        ):
+            flag = _lookup(values, key)
+            if flag is _MISSING or flag is None:
+                if field == "context_across_roots":
+                    changes[field] = False  # removed: back to each folder on its own
+                continue
+            if isinstance(flag, bool):
+                changes[field] = flag
             else:
-                problems.append(
-                    _invalid("inlineCompletion.enabled", f"{enabled!r}: expected true or false")
-                )
+                problems.append(_invalid(key, f"{flag!r}: expected true or false"))
         debounce = _lookup(values, "inlineCompletion.debounceMs")
         if debounce is not _MISSING and debounce is not None:
             if _is_number(debounce) and 0 <= debounce <= _MAX_DEBOUNCE_MS:
@@ -167,6 +188,17 @@ class SettingsManager:
         index, index_problems = _index_settings(values, self.server.index)
         self.server = dataclasses.replace(self.server, index=index, **changes)
         return problems + index_problems
+
+
+def _over(key: str, raw: Any, below: Any) -> Any:
+    """The value of client setting `key` set to `raw`, over `below` (routing merges)."""
+    if key != "models.routing":
+        return raw
+    if not isinstance(raw, Mapping):
+        raise ConfigurationError(f"{raw!r}: expected an object mapping task names to models")
+    merged = {getattr(task, "value", task): model for task, model in below.items()}
+    merged.update({str(task): model for task, model in raw.items()})
+    return merged
 
 
 def _index_settings(

@@ -12,6 +12,7 @@ section first, and redacted before it leaves this module.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,12 +23,15 @@ from aurelis.lsp.budget import count_tokens, fit_head, fit_tail
 from aurelis.lsp.symbols import enclosing_header, import_lines, imported_paths
 from aurelis.lsp.workspace.documents import DocumentSnapshot
 from aurelis.lsp.workspace.indexes import WorkspaceIndexes
+from aurelis.lsp.workspace.recent_edits import RecentChunk, RecentEdits
 from aurelis.lsp.workspace.retrieval import (
     LineStableSnippets,
-    commented_snippets,
+    SnippetLike,
+    fitted_snippets,
     query_at,
     related_code,
     render_snippets,
+    with_recent,
 )
 from aurelis.lsp.workspace.workspace_files import (
     TreeListing,
@@ -40,6 +44,7 @@ __all__ = [
     "PROJECT_TIME_BOX",
     "ContextSources",
     "ProjectCache",
+    "RelatedCode",
     "action_context",
     "continuation_context",
     "inline_context",
@@ -105,6 +110,14 @@ class ContextSources:
     indexes: WorkspaceIndexes | None = None
     #: Retrieval for local-model prompts, kept per line (see LineStableSnippets).
     line_snippets: LineStableSnippets = field(default_factory=LineStableSnippets)
+    #: Where the user edited lately (None: not kept), and the open document of a uri.
+    recent: RecentEdits | None = None
+    open_document: Callable[[str], DocumentSnapshot | None] = lambda uri: None
+
+    def within(self, root: Path | None) -> ContextSources:
+        """Sources that read only `root` (a document's own workspace folder): its open
+        documents, its tree and its files; None (outside every folder) reads none."""
+        return dataclasses.replace(self, roots=self.roots.within(root))
 
 
 def relative_path(document: DocumentSnapshot, roots: WorkspaceRoots) -> str:
@@ -186,17 +199,59 @@ def _open_files(current: DocumentSnapshot, sources: ContextSources) -> _Producer
     return produce
 
 
+def _recent_chunks(document: DocumentSnapshot, sources: ContextSources) -> list[RecentChunk]:
+    """What the user edited lately in other open documents that may be context here."""
+    if sources.recent is None:
+        return []
+
+    def usable(uri: str) -> DocumentSnapshot | None:
+        found = sources.open_document(uri)
+        return found if found is not None and _is_context_safe(found, sources.roots) else None
+
+    chunks = sources.recent.chunks(usable, document.uri)
+    return [
+        dataclasses.replace(chunk, path=sources.roots.relative(chunk.document_path))
+        for chunk in chunks
+    ]
+
+
+def _snippets_at(
+    document: DocumentSnapshot, offset: int, sources: ContextSources, *, line_stable: bool
+) -> list[SnippetLike]:
+    """Related code at `offset`: the index's definitions and hits with the recent edits.
+    `line_stable`: the index's part is kept while the cursor stays on its line."""
+    found: list[SnippetLike] = []
+    if sources.indexes is not None:
+        if line_stable:
+            found = list(
+                sources.line_snippets.lookup(
+                    sources.indexes, document.uri, document.path, document.text, offset
+                )
+            )
+        else:
+            query = query_at(document.text, offset)
+            found = list(related_code(sources.indexes, document.path, query))
+    return with_recent(found, _recent_chunks(document, sources))
+
+
 def _related_code(
     document: DocumentSnapshot, offset: int, sources: ContextSources, already: str = ""
 ) -> _Producer:
     def produce(allowance: int) -> str:
-        if sources.indexes is None:
-            return ""
-        query = query_at(document.text, offset)
-        snippets = related_code(sources.indexes, document.path, query)
+        snippets = _snippets_at(document, offset, sources, line_stable=False)
         return render_snippets(snippets, allowance, count_tokens, already)
 
     return produce
+
+
+@dataclass(frozen=True)
+class RelatedCode:
+    """Related code for a model that continues text: `text` (path-commented snippets, to
+    put ahead of the code) and the same snippets as (path, text) pairs, for servers that
+    place them themselves (llama.cpp's `/infill` `input_extra`). Redacted."""
+
+    text: str = ""
+    pieces: tuple[tuple[str, str], ...] = ()
 
 
 def continuation_context(
@@ -205,14 +260,16 @@ def continuation_context(
     sources: ContextSources,
     allowance: int,
     count: Callable[[str], int],
-) -> str:
-    """Related code for a base model: path-commented snippets to put ahead of the code."""
-    if sources.indexes is None or allowance <= 0:
-        return ""
-    snippets = sources.line_snippets.lookup(
-        sources.indexes, document.uri, document.path, document.text, offset
+) -> RelatedCode:
+    """Related code for a base model or a fill-in-the-middle route, within `allowance`."""
+    if allowance <= 0:
+        return RelatedCode()
+    snippets = _snippets_at(document, offset, sources, line_stable=True)
+    fitted = fitted_snippets(snippets, document.language_id, allowance, count)
+    return RelatedCode(
+        redact("".join(part for _, part in fitted)),
+        tuple((snippet.path, redact(snippet.text)) for snippet, _ in fitted),
     )
-    return redact(commented_snippets(snippets, document.language_id, allowance, count))
 
 
 def inline_context(

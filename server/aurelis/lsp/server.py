@@ -19,6 +19,7 @@ import asyncio
 import logging
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from lsprotocol import types
@@ -188,11 +189,15 @@ def _register_documents(
     @ls.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(params: types.DidOpenTextDocumentParams) -> None:
         ls.recent.touch(params.text_document.uri)
+        ls.recent_edits.opened(params.text_document.uri)
         index_updates.opened(params.text_document.uri)
 
     @ls.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(params: types.DidChangeTextDocumentParams) -> None:
         ls.recent.touch(params.text_document.uri)
+        line = _changed_line(params.content_changes)
+        if line is not None:
+            ls.recent_edits.edited(params.text_document.uri, line)
         index_updates.edited(params.text_document.uri)
 
     @ls.feature(types.TEXT_DOCUMENT_DID_SAVE)
@@ -211,6 +216,14 @@ def _register_documents(
         index_updates.closed(params.text_document.uri)
         ls.forget(params.text_document.uri)
         inline.forget(params.text_document.uri)
+
+
+def _changed_line(changes: Sequence[types.TextDocumentContentChangeEvent]) -> int | None:
+    """The line of the last ranged change (a whole-text change says nothing of where)."""
+    for change in reversed(changes):
+        if isinstance(change, types.TextDocumentContentChangePartial):
+            return change.range.start.line
+    return None
 
 
 def create_server() -> AurelisLanguageServer:

@@ -8,6 +8,7 @@ this module imports no feature module.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -25,9 +26,11 @@ from aurelis.lsp.live_config import get_config
 from aurelis.lsp.model_calls import ModelCaller, orchestrator_health
 from aurelis.lsp.project_trust import ProjectTrust
 from aurelis.lsp.protocol.server_protocol import AurelisProtocol
+from aurelis.lsp.root_configs import RootConfigs
 from aurelis.lsp.status import STATUS_METHOD, StatusReporter
 from aurelis.lsp.workspace.documents import DocumentSnapshot, RecentDocuments, snapshot
 from aurelis.lsp.workspace.indexes import WorkspaceIndexes
+from aurelis.lsp.workspace.recent_edits import RecentEdits
 from aurelis.lsp.workspace.workspace_files import WorkspaceRoots
 
 __all__ = ["AurelisLanguageServer"]
@@ -52,7 +55,10 @@ class AurelisLanguageServer(LanguageServer):
         self.recent = RecentDocuments()
         self.roots = WorkspaceRoots(())
         self.indexes = WorkspaceIndexes()
-        self.sources = ContextSources(self.roots, self.open_documents, ProjectCache(), self.indexes)
+        self.recent_edits = RecentEdits()
+        self.sources = self._context_sources()
+        self.root_configs = RootConfigs(self.settings.overrides)
+        self.protocol.document_scope = self.document_scope
         self._diagnostics: dict[str, list[types.Diagnostic]] = {}
         self.log_file: Path | None = None
         #: initializationOptions, applied once `initialized` has loaded the config.
@@ -77,6 +83,32 @@ class AurelisLanguageServer(LanguageServer):
         self.indexes.on_built = lambda: _call_soon(loop, self.status.publish)
         self.indexes.start(self.roots.roots, get_config().cache_dir, self.settings.server.index)
 
+    def _context_sources(self) -> ContextSources:
+        return ContextSources(
+            self.roots,
+            self.open_documents,
+            ProjectCache(),
+            self.indexes,
+            recent=self.recent_edits,
+            open_document=lambda uri: snapshot(self.workspace, uri),
+        )
+
+    def document_scope(self, uri: str) -> contextlib.AbstractContextManager[None]:
+        """Handle a message about `uri` with the settings of the folder holding it."""
+        if not self.config_loaded:
+            return contextlib.nullcontext()  # nothing reads the config before `initialized`
+        from aurelis.core.config import config_in_force
+
+        return config_in_force(self.root_configs.for_uri(uri))
+
+    def sources_for(self, document: DocumentSnapshot) -> ContextSources:
+        """Where context for a request about `document` may come from: its own workspace
+        folder, unless the user lets requests draw from every folder."""
+        if self.settings.server.context_across_roots:
+            return self.sources
+        folder = self.roots.root_of(document.path) if document.path else None
+        return self.sources.within(folder)
+
     def open_documents(self) -> list[DocumentSnapshot]:
         """Open documents, most recently edited first."""
         found = []
@@ -88,7 +120,8 @@ class AurelisLanguageServer(LanguageServer):
 
     def set_roots(self, folders: Sequence[str]) -> None:
         self.roots = WorkspaceRoots(folders)
-        self.sources = ContextSources(self.roots, self.open_documents, ProjectCache(), self.indexes)
+        self.sources = self._context_sources()
+        self.root_configs.use_roots(self.roots)
         # Project settings come from these folders, never from the server's cwd.
         self.trust.scope(self.roots.roots)
 
@@ -111,6 +144,7 @@ class AurelisLanguageServer(LanguageServer):
             }
         )
         self.settings.rebase()
+        self.root_configs.invalidate()
         self.apply_settings(self._section, publish=False)
         self.announce_trust()
 
@@ -131,6 +165,7 @@ class AurelisLanguageServer(LanguageServer):
         """Apply an `aurelis` settings section and tell the user about invalid values."""
         self._section = section
         index_before = self.settings.server.index
+        self.root_configs.invalidate()
         for problem in self.settings.apply(section):
             logger.warning("%s", problem)
             self.window_show_message(
@@ -158,6 +193,7 @@ class AurelisLanguageServer(LanguageServer):
     def forget(self, uri: str) -> None:
         """The document was closed: drop what the server kept about it."""
         self.recent.forget(uri)
+        self.recent_edits.forget(uri)
         self._diagnostics.pop(uri, None)
 
 

@@ -53,3 +53,22 @@ def test_tree_listing_respects_gitignore_and_the_deadline(tmp_path: Path) -> Non
 def test_env_files_are_never_listed(tmp_path: Path, name: str) -> None:
     (tmp_path / name).write_text("A=1\n")
     assert list_tree(tmp_path, deadline=float("inf")).entries == ()
+
+
+def test_a_view_within_one_folder_reads_that_folder_alone(tmp_path: Path) -> None:
+    outer, other = tmp_path / "outer", tmp_path / "other"
+    nested = outer / "vendor"
+    for folder in (outer, other, nested):
+        folder.mkdir(parents=True)
+        (folder / "code.py").write_text("x = 1\n")
+    roots = WorkspaceRoots([outer, other, nested])
+
+    view = roots.within(outer.resolve())
+
+    assert view.roots == (outer.resolve(),)
+    assert read_text_file(outer / "code.py", view) == "x = 1\n"
+    # Another folder, and a folder nested inside this one, are not this folder's to read.
+    assert read_text_file(other / "code.py", view) is None
+    assert read_text_file(nested / "code.py", view) is None
+    assert roots.within(None).roots == () and not roots.within(None).contains(outer / "code.py")
+    assert roots.within(outer.resolve()) is view  # kept: its memos serve later requests

@@ -123,13 +123,21 @@ class ActionSpec:
     read_only: bool = False
 
 
-async def plan_action(action: ActionRequest, *, budget: int, sources: ContextSources) -> ActionPlan:
+async def plan_action(
+    action: ActionRequest,
+    *,
+    budget: int,
+    sources: ContextSources,
+    workspace: WorkspaceRoots | None = None,
+) -> ActionPlan:
     """Build the plan for `action` within `budget` prompt tokens, with context from `sources`.
 
+    `workspace`: every folder of the editor (where files may be written, and what the
+    refusals name), when `sources` reads fewer (the document's own folder).
     InvalidArguments when the action cannot apply here.
     """
     spec = ACTIONS[action.name]
-    draft = spec.build(action, budget, sources.roots)
+    draft = spec.build(action, budget, workspace or sources.roots)
     prompt_tokens = count_tokens(draft.prompt)
     left = budget - prompt_tokens - 64
     if left < 0:

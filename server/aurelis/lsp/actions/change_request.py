@@ -64,7 +64,10 @@ async def request_change(
     else:
         lines = diagnostics_lines(diagnostics)
     action = action_request(name, document, args, lines)
-    plan = await plan_action(action, budget=ls.action_prompt_tokens, sources=ls.sources)
+    sources = ls.sources_for(document)
+    plan = await plan_action(
+        action, budget=ls.action_prompt_tokens, sources=sources, workspace=ls.sources.roots
+    )
     async with ActionProgress(ls, plan.title) as progress:
         response = await progress.run(ls.models.call(plan.request))
         yield RequestedChange(document, plan, plan.finish(response.content))

@@ -277,7 +277,7 @@ class InlineCompletions:
         return build_inline_request(
             document,
             offset,
-            self._ls.sources,
+            self._ls.sources_for(document),
             server.inline_prompt_tokens,
             local=local,
             speculative=speculative,

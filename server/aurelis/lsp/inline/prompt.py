@@ -117,11 +117,17 @@ def build_inline_request(
         from aurelis.models.providers.fim import FIM_METADATA_KEY
 
         # Fill-in-the-middle routes take no context field: related code goes ahead of the
-        # prefix as path-commented snippets, as for the embedded model.
+        # prefix as path-commented snippets, as for the embedded model, or as llama.cpp's
+        # `input_extra` (its server formats and caches them itself).
         related = continuation_context(
             document, offset, sources, int(budget * FIM_RELATED_SHARE), count_tokens
         )
-        metadata[FIM_METADATA_KEY] = {"prefix": related + before, "suffix": after}
+        metadata[FIM_METADATA_KEY] = {
+            "prefix": before,
+            "suffix": after,
+            "related": related.text,
+            "extra": [list(piece) for piece in related.pieces],
+        }
     return ModelRequest(
         prompt=_chat_prompt(document, sources, before, after, single),
         task_type=TaskType.CODE_COMPLETION,
@@ -165,8 +171,8 @@ def _continuation_request(
     related = continuation_context(
         document, offset, sources, local.related_tokens, local.count_tokens
     )
-    if related:
-        prompt = related + prompt
+    if related.text:
+        prompt = related.text + prompt
     metadata = _metadata(speculative)
     # Bounds on the generation itself (see models.providers.local): tokens are slow on two
     # CPU threads, and mid-line only the rest of the line is shown.

@@ -51,6 +51,8 @@ __all__ = ["AurelisProtocol"]
 
 logger = logging.getLogger("aurelis.lsp.protocol.server_protocol")
 _JSONRPC = "2.0"
+#: Enters the context a message about document `uri` is handled in.
+DocumentScope = Callable[[str], contextlib.AbstractContextManager[None]]
 #: How long one last write may take once the connection has ended.
 _LAST_WRITE_SECONDS = 3.0
 
@@ -69,6 +71,9 @@ class AurelisProtocol(LanguageServerProtocol):
         #: Written when the connection ends however it ends (shutdown, `exit`, or the
         #: editor simply going away): what must not be lost with the process.
         self._last_writes: list[Callable[[], Awaitable[None]]] = []
+        #: The context a message about a document is handled in (the settings of the
+        #: workspace folder holding it); set by the server.
+        self.document_scope: DocumentScope = _no_scope
 
     # --- cancellation of command tasks ----------------------------------------------------
     @contextlib.contextmanager
@@ -125,11 +130,17 @@ class AurelisProtocol(LanguageServerProtocol):
         if is_request:
             self._methods[data["id"]] = method
         try:
-            self.handle_message(message)
+            # Tasks started while handling it copy this context: the scope lasts for them.
+            with self._scope_of(message):
+                self.handle_message(message)
         except Exception as error:
             logger.error("handling %s failed", method or "a reply", exc_info=error)
             if is_request and data["id"] in self._methods:
                 self._send_error(data["id"], response_error(self._methods.pop(data["id"]), error))
+
+    def _scope_of(self, message: Any) -> contextlib.AbstractContextManager[None]:
+        uri = _document_uri(getattr(message, "params", None))
+        return self.document_scope(uri) if uri is not None else contextlib.nullcontext()
 
     def reject_frame(self, fields: dict[str, Any], code: int, reason: str) -> None:
         """A message that cannot be handled: answer it if it is a request with an id."""
@@ -304,6 +315,20 @@ class AurelisProtocol(LanguageServerProtocol):
                 await asyncio.wait_for(write(), timeout=_LAST_WRITE_SECONDS)
             except Exception:
                 logger.warning("a last write as the connection ended failed", exc_info=True)
+
+
+def _no_scope(uri: str) -> contextlib.AbstractContextManager[None]:
+    return contextlib.nullcontext()
+
+
+def _document_uri(params: Any) -> str | None:
+    """The document a message is about: `textDocument.uri`, or a command's `{uri}`."""
+    uri = getattr(getattr(params, "text_document", None), "uri", None)
+    if uri is None:
+        arguments = getattr(params, "arguments", None)
+        first = arguments[0] if isinstance(arguments, list | tuple) and arguments else None
+        uri = first.get("uri") if isinstance(first, dict) else None
+    return uri if isinstance(uri, str) else None
 
 
 def _envelope_problem(data: Any) -> str | None:

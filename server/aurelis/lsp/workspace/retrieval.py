@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from aurelis.lsp.workspace.indexes import WorkspaceIndexes
 
@@ -22,7 +22,9 @@ if TYPE_CHECKING:  # the index (tantivy) loads with the first index, not at star
 __all__ = [
     "LineStableSnippets",
     "RetrievalQuery",
-    "commented_snippets",
+    "SnippetLike",
+    "fitted_snippets",
+    "with_recent",
     "query_at",
     "related_code",
     "render_snippets",
@@ -45,6 +47,22 @@ _KEYWORDS = frozenset(
      "this", "new", "func", "fn", "pub", "mut", "public", "private", "static", "void",
      "int", "struct", "async", "await", "with", "as", "try", "except", "raise", "pass"}
 )  # fmt: skip
+
+
+class SnippetLike(Protocol):
+    """Code for a prompt: lines [start, end) of `path` (relative to its workspace folder);
+    the index's `Snippet` and the recent-edits ring's `RecentChunk` both are."""
+
+    @property
+    def path(self) -> str: ...
+    @property
+    def start(self) -> int: ...
+    @property
+    def end(self) -> int: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def source(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -97,8 +115,27 @@ def related_code(
     return snippets[:_MAX_SNIPPETS]
 
 
+def with_recent(found: Sequence[SnippetLike], recent: Sequence[SnippetLike]) -> list[SnippetLike]:
+    """The index's snippets with the recently edited chunks: definitions of the names at
+    the cursor first, then what the user just worked on, then search hits; a snippet that
+    overlaps one kept before it is left out (the same lines are never sent twice)."""
+    ordered = [
+        *(snippet for snippet in found if snippet.source == "definition"),
+        *recent,
+        *(snippet for snippet in found if snippet.source != "definition"),
+    ]
+    kept: list[SnippetLike] = []
+    for snippet in ordered:
+        if not any(_overlaps(snippet, other) for other in kept):
+            kept.append(snippet)
+    return kept[:_MAX_SNIPPETS]
+
+
 def render_snippets(
-    snippets: list[Snippet], allowance: int, count_tokens: Callable[[str], int], already: str = ""
+    snippets: Sequence[SnippetLike],
+    allowance: int,
+    count_tokens: Callable[[str], int],
+    already: str = "",
 ) -> str:
     """`### path:first-last` sections, best first, within `allowance` tokens."""
     parts: list[str] = []
@@ -116,24 +153,28 @@ def render_snippets(
     return "\n\n".join(parts)
 
 
-def _overlaps(one: Snippet, other: Snippet) -> bool:
+def _overlaps(one: SnippetLike, other: SnippetLike) -> bool:
     return one.path == other.path and one.start < other.end and other.start < one.end
 
 
-def commented_snippets(
-    snippets: list[Snippet], language_id: str, allowance: int, count_tokens: Callable[[str], int]
-) -> str:
-    """Snippets as code, each under a path comment, for a model that only continues text."""
+def fitted_snippets(
+    snippets: Sequence[SnippetLike],
+    language_id: str,
+    allowance: int,
+    count_tokens: Callable[[str], int],
+) -> list[tuple[SnippetLike, str]]:
+    """The snippets that fit in `allowance`, best first, each with its text as code under
+    a path comment (for a model that only continues text)."""
     marker = "#" if language_id in _HASH_COMMENT else "//"
-    parts: list[str] = []
+    fitted: list[tuple[SnippetLike, str]] = []
     left = allowance
     for snippet in snippets:
         part = f"{marker} {snippet.path}\n{snippet.text.rstrip()}\n\n"
         cost = count_tokens(part)
         if cost <= left:
-            parts.append(part)
+            fitted.append((snippet, part))
             left -= cost
-    return "".join(parts)
+    return fitted
 
 
 class LineStableSnippets:

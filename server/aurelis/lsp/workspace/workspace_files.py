@@ -41,14 +41,31 @@ class WorkspaceRoots:
                 roots.append(Path(folder).resolve(strict=True))
             except OSError:
                 continue  # a folder that does not exist cannot hold anything to read
-        self.roots = tuple(roots)
+        self._set(tuple(roots), every=tuple(roots))
+
+    def _set(self, roots: tuple[Path, ...], every: tuple[Path, ...]) -> None:
+        self.roots = roots
+        # Every folder of the editor, deepest first: a path belongs to the deepest folder
+        # holding it, even when this view is narrowed to another one (`within`).
+        self._every = tuple(sorted(every, key=lambda r: len(r.parts), reverse=True))
         # Memos for open documents, whose paths do not change while they are open. Disk
         # reads never use them: `contains` resolves links afresh every time.
         self._names: dict[str, str] = {}
         self._holds: dict[str, bool] = {}
+        self._narrowed: dict[Path | None, WorkspaceRoots] = {}
 
     def __bool__(self) -> bool:
         return bool(self.roots)
+
+    def within(self, root: Path | None) -> WorkspaceRoots:
+        """This workspace seen from one of its folders: only `root` may be read (a folder
+        nested in it stays its own); None, outside every folder, may read none."""
+        narrowed = self._narrowed.get(root)
+        if narrowed is None:
+            narrowed = WorkspaceRoots(())
+            narrowed._set((root,) if root in self.roots else (), every=self._every)
+            self._narrowed[root] = narrowed
+        return narrowed
 
     def root_of(self, path: str | Path) -> Path | None:
         """The workspace folder holding `path` (after resolving links), or None."""
@@ -56,10 +73,9 @@ class WorkspaceRoots:
             real = Path(path).resolve()
         except (OSError, RuntimeError):
             return None
-        # The deepest root wins when folders are nested.
-        for root in sorted(self.roots, key=lambda r: len(r.parts), reverse=True):
+        for root in self._every:  # the deepest root wins when folders are nested
             if real == root or real.is_relative_to(root):
-                return root
+                return root if root in self.roots else None
         return None
 
     def contains(self, path: str | Path) -> bool:

@@ -24,13 +24,15 @@ class RateLimitInfo:
 
 @dataclass(frozen=True)
 class FimPrompt:
-    """Fill-in-the-middle: the text before and after the cursor (`/v1/completions` style).
-
-    No provider sends one yet: this is the shape the inline-completion work fills in.
-    """
+    """Fill-in-the-middle: the text before and after the cursor, and related code from
+    elsewhere in the repository: `related` as path-commented code to put ahead of the
+    prefix, `extra` the same as (path, text) pairs for servers that place them themselves
+    (llama.cpp's `/infill` `input_extra`)."""
 
     prefix: str
     suffix: str
+    related: str = ""
+    extra: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

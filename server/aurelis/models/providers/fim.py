@@ -4,10 +4,12 @@ Code models complete best when they see the text before *and* after the cursor i
 shape they were trained on (`<PRE> … <SUF> … <MID>`); the server applies that template when
 asked through its completion route. Three dialects:
 
-- "openai": OpenAI-compatible `POST {endpoint}/completions` with `prompt` and `suffix`
-  (vLLM, llama-cpp-python's server, Ollama), answer in `choices[0].text`;
-- "llama_cpp": llama.cpp server `POST {root}/infill` with `input_prefix` and
-  `input_suffix`, answer in `content`;
+- "openai": OpenAI-compatible `POST {endpoint}/completions` with `prompt` (related code
+  as path-commented snippets, then the prefix) and `suffix` (vLLM, llama-cpp-python's
+  server, Ollama), answer in `choices[0].text`;
+- "llama_cpp": llama.cpp server `POST {root}/infill` with `input_prefix`, `input_suffix`
+  and the related code as `input_extra` chunks (`{filename, text}`; the server puts them
+  ahead in its own FIM format and reuses its KV cache for them), answer in `content`;
 - "mistral": Mistral's `POST {root}/v1/fim/completions` (Codestral) with `prompt` and
   `suffix`, answer in `choices[0].message.content`.
 
@@ -62,7 +64,8 @@ __all__ = [
     "fim_route",
 ]
 
-#: `ModelRequest.metadata[FIM_METADATA_KEY] = {"prefix": ..., "suffix": ...}`.
+#: `ModelRequest.metadata[FIM_METADATA_KEY] = {"prefix": ..., "suffix": ..., "related": ...,
+#: "extra": [[path, text], ...]}` (the last two optional).
 FIM_METADATA_KEY = "fim"
 
 FimDialect = Literal["openai", "llama_cpp", "mistral"]
@@ -83,13 +86,14 @@ class FimRoute:
             return {
                 "input_prefix": fim.prefix,
                 "input_suffix": fim.suffix,
+                "input_extra": [{"filename": path, "text": text} for path, text in fim.extra],
                 "n_predict": max_tokens,
                 "temperature": temperature,
                 "stream": False,
             }
         return {
             "model": deployment,
-            "prompt": fim.prefix,
+            "prompt": fim.related + fim.prefix,
             "suffix": fim.suffix,
             "max_tokens": max_tokens,
             "temperature": temperature,
@@ -145,7 +149,23 @@ def fim_prompt_for(
     prefix, suffix = parts.get("prefix"), parts.get("suffix")
     if not isinstance(prefix, str) or not isinstance(suffix, str):
         return None
-    return FimPrompt(prefix, suffix)
+    related = parts.get("related")
+    return FimPrompt(
+        prefix, suffix, related if isinstance(related, str) else "", _pieces(parts.get("extra"))
+    )
+
+
+def _pieces(value: Any) -> tuple[tuple[str, str], ...]:
+    """[[path, text], ...] from the request's metadata; anything else is dropped."""
+    if not isinstance(value, list):
+        return ()
+    return tuple(
+        (piece[0], piece[1])
+        for piece in value
+        if isinstance(piece, list | tuple)
+        and len(piece) == 2
+        and all(isinstance(part, str) for part in piece)
+    )
 
 
 def _text(value: Any) -> str:

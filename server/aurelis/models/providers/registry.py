@@ -6,11 +6,14 @@ azure-ai-inference client and the embedded llama.cpp model, and tests pass their
 `aurelis.testing.FakeProvider`). A provider is rebuilt when the settings it was built from
 change — endpoint, token and timeouts for "remote"; model file, context size and threads for
 "local" — so a live config change reaches the next request; the old one is closed at the end.
+A few remote providers are kept side by side: a language server serves each workspace root
+with that root's endpoint.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, Literal
 
@@ -63,6 +66,11 @@ def _local_settings(config: AurelisConfig) -> tuple[Any, ...]:
 def _fim_settings(config: AurelisConfig) -> tuple[Any, ...]:
     return (*_remote_settings(config), tuple(sorted(config.inline_fim.items())))
 
+
+#: Providers kept per kind, least recently used dropped first: one local model (a changed
+#: setting replaces its worker process), a few remote clients (each workspace root may
+#: name its own endpoint, and switching files must not rebuild the client every time).
+_KEPT: dict[ProviderKind, int] = {"local": 1, "remote": 4, "fim": 4}
 
 _SETTINGS: dict[ProviderKind, Callable[[AurelisConfig], tuple[Any, ...]]] = {
     "remote": _remote_settings,
@@ -119,7 +127,7 @@ class ProviderRegistry:
                 f"unknown provider kind(s) {unknown}; expected some of {list(PROVIDER_KINDS)}"
             )
         self._factories: dict[str, ProviderFactory] = {**DEFAULT_FACTORIES, **(factories or {})}
-        self._built: dict[ProviderKind, tuple[tuple[Any, ...], Provider]] = {}
+        self._built: dict[ProviderKind, OrderedDict[tuple[Any, ...], Provider]] = {}
         self._retired: list[Provider] = []
 
     def provider_for(self, model: ModelType, config: AurelisConfig) -> Provider:
@@ -131,19 +139,21 @@ class ProviderRegistry:
 
     def _of_kind(self, kind: ProviderKind, config: AurelisConfig) -> Provider:
         settings = _SETTINGS[kind](config)
-        built = self._built.get(kind)
-        if built is not None and built[0] == settings:
-            return built[1]
+        built = self._built.setdefault(kind, OrderedDict())
+        provider = built.get(settings)
+        if provider is not None:
+            built.move_to_end(settings)
+            return provider
         if kind != "local":
             register_secret(_token(config))  # before anything could log or raise it
         provider = self._factories[kind](config)
-        if built is not None:
-            self._retired.append(built[1])
-        self._built[kind] = (settings, provider)
+        built[settings] = provider
+        while len(built) > _KEPT[kind]:
+            self._retired.append(built.popitem(last=False)[1])
         return provider
 
     async def close(self) -> None:
-        providers = [*self._retired, *(provider for _, provider in self._built.values())]
+        providers = [*self._retired, *(p for built in self._built.values() for p in built.values())]
         self._retired, self._built = [], {}
         unique = list({id(provider): provider for provider in providers}.values())
         await asyncio.gather(*(provider.close() for provider in unique), return_exceptions=True)

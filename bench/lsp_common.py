@@ -12,7 +12,7 @@ import os
 import statistics
 import sys
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -111,13 +111,19 @@ async def model_server() -> AsyncIterator[ModelServer]:
 
 @asynccontextmanager
 async def language_server(
-    model: ModelServer, *args: str, init_options: Any = None, **env: str
+    model: ModelServer,
+    *args: str,
+    init_options: Any = None,
+    populate: Callable[[Path], None] = lambda workspace: None,
+    **env: str,
 ) -> AsyncIterator[tuple[LanguageClient, Path]]:
-    """A started and initialized server; yields (client, workspace folder)."""
+    """A started and initialized server; yields (client, workspace folder). `populate`
+    fills the workspace folder before the server starts (and indexes it)."""
     with tempfile.TemporaryDirectory(prefix="aurelis-bench-") as scratch:
         home = Path(scratch)
         workspace = home / "workspace"
         workspace.mkdir()
+        populate(workspace)
         client = new_client()
         await client.start_io(*COMMAND, *args, env=environment(model, home, **env))
         await client.initialize_async(

@@ -138,3 +138,35 @@ async def test_with_open_files_only_nothing_closed_is_retrieved_or_saved(
 
 def _index_files(cache: Path) -> list[Path]:
     return list((cache / "index").glob("*.json"))
+
+
+def _many_files(root: Path, count: int) -> None:
+    for number in range(count):
+        folder = root / "vendored" / f"part_{number // 200:03d}"
+        if number % 200 == 0:
+            folder.mkdir(parents=True)
+        (folder / f"module_{number}.py").write_text(
+            f"def compute_{number}(values):\n    return sum(values) + {number}\n"
+        )
+
+
+async def test_typing_in_a_20000_file_workspace_is_answered_while_it_is_indexed(
+    start_lsp: Starter, model: ModelServer, project: Path
+) -> None:
+    model.set_default("*", Reply(content="(values)"))
+    _many_files(project, 20_000)
+    client = await start_lsp()
+    uri = client.open(project / "typing.py", "")
+
+    # Automatic requests, one per keystroke: each is answered within the inline deadline
+    # (2 s; past it the editor gets nothing) although the index is still being built.
+    answers = []
+    for char in "result = compute_total":
+        position = client.type_at_end(uri, char)
+        answers.append(await client.inline(uri, position, invoked=False))
+    built = [s for s in client.statuses if _index_ready(s)]
+
+    assert built == [], "the index was built before the typing ended: nothing was tested"
+    empty = [index for index, answer in enumerate(answers) if not answer.items]
+    assert empty == [], f"keystrokes {empty} got no suggestion while the index was built"
+    assert len(model.requests) >= 10

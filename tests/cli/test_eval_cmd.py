@@ -89,3 +89,25 @@ def test_next_line_completion_compares_retrieval_on_and_off(
     measured = [row["eval"] for row in json.loads(models.stdout)["models"] if row["eval"]]
     on = report["retrieval_on"]
     assert measured == [{"lines": f"{on['exact']}/{on['total']} exact"}]  # the routed model
+
+
+def test_eval_runs_on_the_embedded_model(isolated_config: object, small_repo: Path) -> None:
+    # Offline: no endpoint, so both evaluations go to the real embedded model.
+    env = cli_env(None, AURELIS_DEADLINE="300")
+
+    humaneval = run_cli(
+        ["eval", "humaneval", "--limit", "2", "--seed", "1", "--json"], env, timeout=600
+    )
+    lines = run_cli(
+        ["eval", "lines", str(small_repo), "--positions", "2", "--json"], env, timeout=600
+    )
+
+    assert humaneval.returncode == 0, humaneval.stderr
+    report = json.loads(humaneval.stdout)
+    assert report["total"] == 2 and len(report["problems"]) == 2
+    # Whatever the small model answers, each answer was run against the problem's tests.
+    assert {row["outcome"] for row in report["problems"]} <= {"passed", "failed", "timeout"}
+    assert lines.returncode == 0, lines.stderr
+    on, off = json.loads(lines.stdout)["retrieval_on"], json.loads(lines.stdout)["retrieval_off"]
+    assert on["total"] == off["total"] >= 1
+    assert on["p50"] > 0  # a real model took real time

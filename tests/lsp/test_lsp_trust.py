@@ -280,6 +280,8 @@ async def test_each_root_is_served_with_its_own_settings(
     assert answers == {"trusted": "team", "plain": "user", "hostile": "user"}
     assert outside["markdown"] == "user"
     assert len(team.requests) == 1 and attacker.requests == []
+    # The status shows the server's own settings, whichever folder's request published it.
+    assert len({status["endpoint"] for status in client.statuses}) == 1
     team_prompt = json.dumps([r.messages for r in team.requests])
     assert "trusted/" in team_prompt  # the project tree it was sent is its own alone
     assert "plain/" not in team_prompt and "hostile/" not in team_prompt

@@ -8,7 +8,9 @@ tokenizer) in a worker thread so the first completion is not the slow one.
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from aurelis.core.exceptions import ConfigurationError
@@ -24,6 +26,7 @@ __all__ = [
     "orchestrator",
     "orchestrator_if_loaded",
     "primary_model",
+    "process_wide",
     "route",
     "warm_up",
 ]
@@ -33,6 +36,19 @@ def get_config() -> AurelisConfig:
     from aurelis.core import config
 
     return config.get_config()
+
+
+@contextlib.contextmanager
+def process_wide() -> Iterator[None]:
+    """Within this block `get_config()` is the process-wide config, even while a request
+    about one workspace folder is handled with that folder's (`lsp.root_configs`)."""
+    if "aurelis.core.config" not in sys.modules:
+        yield  # nothing loaded yet: nothing can be in force
+        return
+    from aurelis.core.config import config_in_force
+
+    with config_in_force(None):
+        yield
 
 
 def load_or_defaults() -> ConfigurationError | None:

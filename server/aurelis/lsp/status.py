@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aurelis.core.secrets import redact
-from aurelis.lsp.live_config import get_config, route
+from aurelis.lsp.live_config import get_config, process_wide, route
 from aurelis.lsp.local_model import local_model_status
 from aurelis.models.types import ModelType, TaskType
 
@@ -70,18 +70,20 @@ class StatusReporter:
         return self._busy > 0
 
     def snapshot(self) -> dict[str, Any]:
-        config = get_config()
-        offline = not config.remote_enabled
-        return {
-            "provider": config.provider,
-            "endpoint": None if offline else redact(config.endpoint),
-            "offline": offline,
-            "busy": self.busy,
-            "last_error": self._last_error,
-            "models": self._models(offline),
-            "trust": self._trust(),
-            "local_model": local_model_status(),
-        }
+        # The server's own settings, the same whichever folder's request publishes it.
+        with process_wide():
+            config = get_config()
+            offline = not config.remote_enabled
+            return {
+                "provider": config.provider,
+                "endpoint": None if offline else redact(config.endpoint),
+                "offline": offline,
+                "busy": self.busy,
+                "last_error": self._last_error,
+                "models": self._models(offline),
+                "trust": self._trust(),
+                "local_model": local_model_status(),
+            }
 
     def publish(self) -> None:
         try:

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from aurelis.core.secrets import redact
 from aurelis.index.languages import LoadedGrammar, grammar_for, load_grammar
+from aurelis.index.masking import redact_for_index
 
 if TYPE_CHECKING:
     from tree_sitter import Node
@@ -91,7 +91,7 @@ def _pieces(lines: list[str], begin: int, end: int) -> list[Chunk]:
     pieces = []
     for start in range(begin, end, CHUNK_LINES):
         stop = min(start + CHUNK_LINES, end)
-        pieces.append(Chunk(start, stop, redact("".join(lines[start:stop]))))
+        pieces.append(Chunk(start, stop, redact_for_index("".join(lines[start:stop]))))
     return pieces
 
 

@@ -1,0 +1,83 @@
+"""Redaction of the text the index keeps, paying for the lines that could hold a secret.
+
+`redact` runs every line through all its rules; on a whole repository that is most of the
+build's time, although nearly every line of code is plainly not a credential. Here a
+cheap scan over the whole text (three regular expressions, run in C) picks the lines that
+could trip a rule, and only those go through `redact_line`. The scan is a necessary
+condition of each rule, so the result is what `redact` gives, line for line:
+
+- a word one of the rules looks for (lower case): secret-like names (`pass`, `pw`,
+  `secret`, `token`, `key`, `cred`, `contrase`, which also cover connection strings,
+  .netrc lines and long password flags), a URL (`://`), detect-secrets' provider words,
+  and the prefixes of the token formats whose body may be a plain identifier
+  (`github_pat_`, `sk-`, `xox`, `eyJ`, ...);
+- any other token format holds 16 letters and digits in a row, or a long run of token
+  characters with a digit in it (so does every detect-secrets pattern): a long
+  identifier (`normalize_invoice_rows`) is neither;
+- a short `-p`/`-u` flag after a space or `--user` (command-line passwords) and the
+  `:5432:` of a .pgpass line.
+
+Whatever the scan cannot see goes through `redact` whole: private key blocks (they span
+lines) and text while exact secrets are registered (any line could hold one).
+`tests/unit/index/test_masking.py` holds the token formats this was checked against.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from aurelis.core.secrets import known_secret_count, redact, redact_line
+
+__all__ = ["redact_for_index"]
+
+_WORDS = re.compile(
+    r"pass|pw|secret|token|key|cred|contrase|://|aws|ibm|cloudant|softlayer|-user"
+    r"|bearer|basic|sig=|signature=|sharedaccess|_auth|github_pat_|gl[a-z]{1,6}-|glc_|sk-"
+    r"|aiza|gocspx-|xox|eyj|pypi-age|sg\.|eaaa|hv[sbr]\.|sntr|hooks\.slack\.com|ya29\.|:aa|q~"
+)
+# Runs are found in the UTF-8 bytes, where a byte above 127 stands for any non-ASCII
+# character (a letter or a digit for all this scan knows): a byte pattern runs several
+# times faster than the same pattern on str.
+_RUN = re.compile(rb"(?<![\w+/=~%\x80-\xff-])[\w+/=~%\x80-\xff-]{16,}")
+_TOKEN_LIKE_RUN = re.compile(rb"[0-9\x80-\xff]|[A-Za-z0-9]{16}")
+_FLAGS = re.compile(r"-[puU]|:(?:\d{2,5}|\*):")
+# Markers of text `redact` treats across lines (key blocks, PuTTY keys).
+_MULTILINE_MARKERS = ("-----", "Private-Lines:")
+
+
+def redact_for_index(text: str) -> str:
+    """`redact(text)`, computed on the lines that could hold a secret alone."""
+    if known_secret_count() or any(marker in text for marker in _MULTILINE_MARKERS):
+        return redact(text)
+    flagged = set(_lines_matching(_WORDS, text.lower()))
+    flagged.update(_lines_matching(_FLAGS, text))
+    flagged.update(_lines_with_token_like_runs(text.encode("utf-8")))
+    if not flagged:
+        return text
+    lines = text.split("\n")
+    for number in flagged:
+        lines[number] = redact_line(lines[number])
+    return "\n".join(lines)
+
+
+def _lines_with_token_like_runs(data: bytes) -> Iterator[int]:
+    line = position = 0
+    for run in _RUN.finditer(data):
+        if _TOKEN_LIKE_RUN.search(run.group()):
+            line += data.count(b"\n", position, run.start())
+            position = run.start()
+            yield line
+
+
+def _lines_matching(pattern: re.Pattern[str], text: str) -> Iterator[int]:
+    """The numbers of the lines (split at "\\n") where `pattern` matches, once each."""
+    line = position = 0
+    while (match := pattern.search(text, position)) is not None:
+        line += text.count("\n", position, match.start())
+        yield line
+        end = text.find("\n", match.start())
+        if end < 0:
+            return
+        line += 1
+        position = end + 1

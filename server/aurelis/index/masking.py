@@ -42,8 +42,9 @@ _WORDS = re.compile(
 _RUN = re.compile(rb"(?<![\w+/=~%\x80-\xff-])[\w+/=~%\x80-\xff-]{16,}")
 _TOKEN_LIKE_RUN = re.compile(rb"[0-9\x80-\xff]|[A-Za-z0-9]{16}")
 _FLAGS = re.compile(r"-[puU]|:(?:\d{2,5}|\*):")
-# Markers of text `redact` treats across lines (key blocks, PuTTY keys).
-_MULTILINE_MARKERS = ("-----", "Private-Lines:")
+# What `redact` masks across lines needs one of these (key blocks, cut or whole, and PuTTY
+# keys); a docstring's `----------` underline does not.
+_MULTILINE_MARKERS = ("-----BEGIN", "-----END", "Private-Lines:")
 
 
 def redact_for_index(text: str) -> str:

@@ -2,8 +2,9 @@
 
     python bench/repo_context.py index [--root DIR]
         the index of a real tree (default: this venv's site-packages, > 1,000 files):
-        build time in the background (throttled, as the server builds it), update after a
-        save (median), memory per file, and the retrieval an inline request adds (p50).
+        build time in the background (throttled, as the server builds it, saved to a
+        throwaway cache directory at the end as the server saves it), update after a save
+        (median), memory per file, and the retrieval an inline request adds (p50).
         Memory is the growth of the process: `memory_mb` from before the first index (so it
         counts loading the grammars and detect-secrets as well), `memory_mb_index` from
         after a small warm-up index (the index's own share).
@@ -34,6 +35,7 @@ sys.path.insert(0, str(SERVER))
 
 from aurelis.index.files import IndexFilter, indexable_files, read_source  # noqa: E402
 from aurelis.index.repo_index import RepoIndex  # noqa: E402
+from aurelis.index.store import index_path  # noqa: E402
 from aurelis.index.throttle import Throttle  # noqa: E402
 
 SITE = Path(sysconfig.get_paths()["purelib"])
@@ -68,12 +70,17 @@ def _warm_up() -> None:
 
 
 def index_figures(root: Path) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as cache:
+        return _index_figures(root.resolve(), Path(cache))
+
+
+def _index_figures(root: Path, cache: Path) -> dict[str, Any]:
     from aurelis.lsp.workspace.retrieval import query_at
 
     before = _rss_bytes()
     _warm_up()
     warm = _rss_bytes()
-    index = RepoIndex(root.resolve(), None, IndexFilter())
+    index = RepoIndex(root, index_path(root, cache), IndexFilter())
     started = time.perf_counter()
     index.build(throttle=Throttle())  # the server's duty cycle
     build = time.perf_counter() - started

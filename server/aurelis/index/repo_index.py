@@ -10,7 +10,6 @@ snippets a request returns.
 
 from __future__ import annotations
 
-import bisect
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator
@@ -27,6 +26,7 @@ from aurelis.index.files import (
     read_source,
 )
 from aurelis.index.memory import release_free_memory
+from aurelis.index.names import NameTable
 from aurelis.index.store import IndexedFile, load_index, save_index
 from aurelis.index.texts import ChunkTexts
 from aurelis.index.throttle import Throttle
@@ -78,9 +78,7 @@ class RepoIndex:
         self._texts = ChunkTexts(storage.parent if storage is not None else None)
         self._live_text_bytes = 0
         self._engine = SearchEngine()
-        #: The files defining each name (each file once, in the order they were indexed).
-        self._symbols: dict[str, list[str]] = {}
-        self._names: list[str] | None = None
+        self._names = NameTable()
         self._changes = 0
         self._state = "empty"
         self._last_update: float | None = None
@@ -203,7 +201,7 @@ class RepoIndex:
         try:
             wanted = list(dict.fromkeys(names))
             if len(prefix) >= _MIN_PREFIX:
-                wanted = self._starting_with(prefix) + wanted
+                wanted = self._names.starting_with(prefix) + wanted
             found: list[Snippet] = []
             for name in wanted:
                 for path, line in self._places(name):
@@ -216,21 +214,9 @@ class RepoIndex:
         finally:
             self._lock.release()
 
-    def _starting_with(self, prefix: str) -> list[str]:
-        if self._names is None:
-            self._names = sorted(self._symbols)
-        start = bisect.bisect_left(self._names, prefix)
-        matches = []
-        for name in self._names[start : start + 16]:
-            if not name.startswith(prefix):
-                break
-            if name != prefix:
-                matches.append(name)
-        return matches
-
     def _places(self, name: str) -> Iterator[tuple[str, int]]:
         """(path, line) of each definition of `name`."""
-        for path in self._symbols.get(name, ()):
+        for path in self._names.files_defining(name):
             entry = self._files.get(path)
             for line in entry.lines_of(name) if entry is not None else ():
                 yield path, line
@@ -268,24 +254,14 @@ class RepoIndex:
         old = self._files.get(relative)
         self._live_text_bytes += entry.text_bytes - (old.text_bytes if old else 0)
         self._files[relative] = entry
-        for name in dict.fromkeys(entry.names):
-            if name not in self._symbols and self._names is not None:
-                bisect.insort(self._names, name)
-            self._symbols.setdefault(name, []).append(relative)
+        self._names.add(relative, entry.names)
         self._engine.replace_file(relative, list(zip(texts, _names_by_chunk(entry), strict=True)))
         self._touched()
 
     def _forget_symbols(self, relative: str) -> None:
         old = self._files.get(relative)
-        if old is None:
-            return
-        for name in dict.fromkeys(old.names):
-            places = self._symbols.get(name)
-            if places is not None:
-                places[:] = [place for place in places if place != relative]
-                if not places:
-                    del self._symbols[name]
-                    self._drop_name(name)
+        if old is not None:
+            self._names.remove(relative, old.names)
 
     def _compact_texts(self) -> None:
         """Copy the live texts to a fresh file when replaced ones outweigh them; the copy is
@@ -304,13 +280,6 @@ class RepoIndex:
             moved = iter(offsets)
             self._files = {name: entry.moved(moved) for name, entry in files.items()}
             self._texts = fresh
-
-    def _drop_name(self, name: str) -> None:
-        if self._names is None:
-            return
-        at = bisect.bisect_left(self._names, name)
-        if at < len(self._names) and self._names[at] == name:
-            del self._names[at]
 
     def _touched(self) -> None:
         self._last_update = time.time()

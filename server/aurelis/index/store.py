@@ -38,6 +38,8 @@ __all__ = ["FORMAT_VERSION", "IndexedFile", "index_path", "load_index", "save_in
 FORMAT_VERSION = 2
 _MAX_INDEX_BYTES = 512 * 1024 * 1024
 _SPAN = 4  # numbers a chunk: start line, end line, text offset, text length
+_SPANS = "q"  # text offsets can pass 4 GB in a long session's text file
+_LINES = "I"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,13 +59,15 @@ class IndexedFile:
         cls, stamp: FileStamp, chunks: Sequence[Chunk], symbols: Iterable[Symbol], texts: ChunkTexts
     ) -> IndexedFile:
         """The entry of a freshly chunked file, its chunks' texts appended to `texts`."""
-        spans = array("q")
+        spans: list[int] = []
         for chunk in chunks:
             spans.extend((chunk.start, chunk.end, *texts.append(chunk.text)))
         symbol_list = list(symbols)
         # Interned: the same name is a key of the index's name table and in many files.
         names = tuple(sys.intern(symbol.name) for symbol in symbol_list)
-        return cls(stamp, spans, names, array("q", (symbol.line for symbol in symbol_list)))
+        lines = array(_LINES, [symbol.line for symbol in symbol_list])
+        # Arrays made from lists are allocated at their size; grown ones are not.
+        return cls(stamp, array(_SPANS, spans), names, lines)
 
     @property
     def chunk_count(self) -> int:
@@ -94,7 +98,7 @@ class IndexedFile:
 
     def moved(self, offsets: Iterator[int]) -> IndexedFile:
         """This entry with its texts at new offsets (taken in chunk order)."""
-        spans = array("q", self.spans)
+        spans = array(_SPANS, self.spans)
         for ordinal in range(self.chunk_count):
             spans[ordinal * _SPAN + 2] = next(offsets)
         return IndexedFile(self.stamp, spans, self.names, self.lines)
@@ -154,7 +158,7 @@ def load_index(path: Path, root: Path, texts: ChunkTexts | None = None) -> dict[
             if total > info.st_size - len(header):
                 return {}
             start = texts.append_from(handle, total) if texts is not None else 0
-        except (ValueError, KeyError, TypeError, AttributeError, IndexError):
+        except (ValueError, KeyError, TypeError, AttributeError, IndexError, OverflowError):
             return {}
     return files if start == 0 else _shifted(files, start)
 
@@ -189,7 +193,7 @@ def _decode_files(encoded: dict[str, Any]) -> tuple[dict[str, IndexedFile], int]
         flat = [int(number) for number in entry["chunks"]]
         if len(flat) % 3:
             raise ValueError("chunks come in threes")
-        spans = array("q")
+        spans: list[int] = []
         for at in range(0, len(flat), 3):
             start, end, length = flat[at : at + 3]
             if length < 0:
@@ -197,10 +201,11 @@ def _decode_files(encoded: dict[str, Any]) -> tuple[dict[str, IndexedFile], int]
             spans.extend((start, end, offset, length))
             offset += length
         names = tuple(sys.intern(str(defined)) for defined in entry["names"])
-        lines = array("q", (int(line) for line in entry["lines"]))
+        lines = array(_LINES, [int(line) for line in entry["lines"]])
         if len(names) != len(lines):
             raise ValueError("names and lines differ in number")
-        files[str(name)] = IndexedFile(FileStamp(int(mtime_ns), int(size)), spans, names, lines)
+        stamp = FileStamp(int(mtime_ns), int(size))
+        files[str(name)] = IndexedFile(stamp, array(_SPANS, spans), names, lines)
     return files, offset
 
 

@@ -3,8 +3,9 @@
 Boundaries fall where top-level definitions start (found by tree-sitter; blank-line runs
 for languages without a grammar), so an edit inside one function changes that chunk alone
 and the others keep their text, whatever the line numbers do. Long stretches are cut again
-every `CHUNK_LINES` lines from their own start. Text is redacted before it is kept: the
-index, on disk or in memory, never holds a secret that redaction recognises.
+every `CHUNK_LINES` lines from their own start. Text is redacted before it is kept (by
+`masking`, which gives what `redact` gives): the index, on disk or in memory, never holds
+a secret that redaction recognises.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """BM25 ranking of chunks, by tantivy (the engine Tabby indexes code with).
 
-The engine holds terms only; the chunks' text stays with the index (`repo_index`), which
-also persists it. Each indexed document is one chunk: its file path (untokenized, so a
+The engine holds terms only; the chunks' text stays in the index's text store (`texts`),
+which `store` persists. Each indexed document is one chunk: its file path (untokenized, so a
 file's chunks can be dropped by path), its ordinal in the file, the words of its code and
 the names it defines (boosted: a chunk that defines a name outranks one that uses it).
 """
@@ -48,9 +48,15 @@ def _split(identifier: str) -> tuple[str, ...]:
     return (lowered, *parts) if len(parts) > 1 else (lowered,)
 
 
+def _joined_words(identifier: str) -> str:
+    if identifier.isalpha() and identifier.islower():
+        return identifier  # `self`, `return`, `rows`: nothing to split, nothing to cache
+    return _joined_compound(identifier)
+
+
 # The common identifiers alone: a cache of every one would outweigh the index itself.
 @functools.lru_cache(maxsize=4096)
-def _joined_words(identifier: str) -> str:
+def _joined_compound(identifier: str) -> str:
     return " ".join(_split(identifier))
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
+import weakref
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -38,6 +39,9 @@ class ChunkTexts:
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
             # TemporaryFile: O_EXCL, mode 0600, unlinked before it is returned (POSIX).
             self._file = tempfile.TemporaryFile(dir=folder)
+            # Closed with the store: a store replaced by a fresh copy goes when the last
+            # reader (a save in progress) lets go of it.
+            weakref.finalize(self, self._file.close)
         self._append_lock = threading.Lock()
         self.size = 0
 

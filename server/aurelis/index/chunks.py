@@ -3,8 +3,9 @@
 Boundaries fall where top-level definitions start (found by tree-sitter; blank-line runs
 for languages without a grammar), so an edit inside one function changes that chunk alone
 and the others keep their text, whatever the line numbers do. Long stretches are cut again
-every `CHUNK_LINES` lines from their own start. Text is redacted before it is kept: the
-index, on disk or in memory, never holds a secret that redaction recognises.
+every `CHUNK_LINES` lines from their own start. Text is redacted before it is kept (by
+`masking`, which gives what `redact` gives): the index, on disk or in memory, never holds
+a secret that redaction recognises.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from aurelis.core.secrets import redact
 from aurelis.index.languages import LoadedGrammar, grammar_for, load_grammar
+from aurelis.index.masking import redact_for_index
 
 if TYPE_CHECKING:
     from tree_sitter import Node
@@ -91,7 +92,7 @@ def _pieces(lines: list[str], begin: int, end: int) -> list[Chunk]:
     pieces = []
     for start in range(begin, end, CHUNK_LINES):
         stop = min(start + CHUNK_LINES, end)
-        pieces.append(Chunk(start, stop, redact("".join(lines[start:stop]))))
+        pieces.append(Chunk(start, stop, redact_for_index("".join(lines[start:stop]))))
     return pieces
 
 

@@ -1,13 +1,14 @@
 """BM25 ranking of chunks, by tantivy (the engine Tabby indexes code with).
 
-The engine holds terms only; the chunks' text stays with the index (`repo_index`), which
-also persists it. Each indexed document is one chunk: its file path (untokenized, so a
+The engine holds terms only; the chunks' text stays in the index's text store (`texts`),
+which `store` persists. Each indexed document is one chunk: its file path (untokenized, so a
 file's chunks can be dropped by path), its ordinal in the file, the words of its code and
 the names it defines (boosted: a chunk that defines a name outranks one that uses it).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -32,14 +33,31 @@ class ChunkHit:
 
 def words_of(text: str) -> list[str]:
     """Identifiers and their parts (snake_case and camelCase split), lower case."""
-    words: list[str] = []
-    for identifier in _IDENTIFIER.findall(text):
-        lowered = identifier.lower()
-        words.append(lowered)
-        parts = [part.lower() for piece in identifier.split("_") for part in _CAMEL.findall(piece)]
-        if len(parts) > 1:
-            words.extend(parts)
-    return words
+    return [word for identifier in _IDENTIFIER.findall(text) for word in _split(identifier)]
+
+
+def indexed_words(text: str) -> str:
+    """`words_of(text)` joined by spaces, as the engine indexes them."""
+    # A chunk repeats a few identifiers many times (`self`, `np`): each is split once.
+    return " ".join(map(_joined_words, _IDENTIFIER.findall(text)))
+
+
+def _split(identifier: str) -> tuple[str, ...]:
+    lowered = identifier.lower()
+    parts = [part.lower() for piece in identifier.split("_") for part in _CAMEL.findall(piece)]
+    return (lowered, *parts) if len(parts) > 1 else (lowered,)
+
+
+def _joined_words(identifier: str) -> str:
+    if identifier.isalpha() and identifier.islower():
+        return identifier  # `self`, `return`, `rows`: nothing to split, nothing to cache
+    return _joined_compound(identifier)
+
+
+# The common identifiers alone: a cache of every one would outweigh the index itself.
+@functools.lru_cache(maxsize=4096)
+def _joined_compound(identifier: str) -> str:
+    return " ".join(_split(identifier))
 
 
 class SearchEngine:
@@ -62,8 +80,8 @@ class SearchEngine:
             document = tantivy.Document(
                 path=path,
                 ordinal=ordinal,
-                words=" ".join(words_of(text)),
-                names=" ".join(words_of(" ".join(names))),
+                words=indexed_words(text),
+                names=indexed_words(" ".join(names)),
             )
             self._writer.add_document(document)
         self._dirty = True

@@ -34,7 +34,7 @@ __all__ = [
 MAX_INDEXED_BYTES = 256 * 1024
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FileStamp:
     """What says a file changed since it was indexed, without reading it."""
 

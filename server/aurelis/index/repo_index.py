@@ -4,19 +4,19 @@ Built in the background (`build`, throttled), kept current file by file (`update
 editor buffer's text, `refresh` from the disk, `remove`), searched at request time
 (`search` for BM25 over chunks, `definitions` for names). Every method takes the index's
 lock, held for one file's worth of work at a time, so a save is indexed between two files
-of a running build.
+of a running build. Chunk texts live in a private file (`texts`), read back for the few
+snippets a request returns.
 """
 
 from __future__ import annotations
 
-import bisect
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from aurelis.index.chunks import Chunk, chunk_source
+from aurelis.index.chunks import Chunk, Symbol, chunk_source
 from aurelis.index.engine import SearchEngine
 from aurelis.index.files import (
     FileStamp,
@@ -25,7 +25,10 @@ from aurelis.index.files import (
     is_indexable,
     read_source,
 )
+from aurelis.index.memory import release_free_memory
+from aurelis.index.names import NameTable
 from aurelis.index.store import IndexedFile, load_index, save_index
+from aurelis.index.texts import ChunkTexts
 from aurelis.index.throttle import Throttle
 
 __all__ = ["IndexStats", "RepoIndex", "Snippet"]
@@ -35,6 +38,8 @@ _MIN_PREFIX = 3
 _DEFINITION_LINES = 24
 #: Longest a search waits for an update in progress (seconds).
 _LOCK_WAIT = 0.02
+#: Replaced texts the text file may hold before it is rewritten (and at least as many as live).
+_MIN_GARBAGE_BYTES = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -70,9 +75,11 @@ class RepoIndex:
         self._lock = threading.RLock()
         self._parse_lock = threading.Lock()
         self._files: dict[str, IndexedFile] = {}
+        self._texts = ChunkTexts(storage.parent if storage is not None else None)
+        self._live_text_bytes = 0
         self._engine = SearchEngine()
-        self._symbols: dict[str, list[tuple[str, int]]] = {}
-        self._names: list[str] | None = None
+        self._names = NameTable()
+        self._changes = 0
         self._state = "empty"
         self._last_update: float | None = None
         self._build_seconds: float | None = None
@@ -80,7 +87,7 @@ class RepoIndex:
 
     def stats(self) -> IndexStats:
         with self._lock:
-            chunks = sum(len(entry.chunks) for entry in self._files.values())
+            chunks = sum(entry.chunk_count for entry in self._files.values())
             return IndexStats(
                 self._state, len(self._files), chunks, self._last_update,
                 self._build_seconds, self.storage is not None,
@@ -94,7 +101,7 @@ class RepoIndex:
         throttle = throttle or Throttle()
         self._set_state("loading")
         if self.storage is not None and not self._files:
-            self._adopt(load_index(self.storage, self.root))
+            self._adopt(load_index(self.storage, self.root, self._texts))
         self._set_state("building")
         seen: set[str] = set()
         pending = 0
@@ -115,6 +122,7 @@ class RepoIndex:
         self._build_seconds = time.perf_counter() - started
         self._set_state("ready")
         self.save()
+        release_free_memory()
         return True
 
     def update(self, relative: str, text: str, stamp: FileStamp | None = None) -> None:
@@ -124,9 +132,8 @@ class RepoIndex:
             return
         with self._parse_lock:  # the parsers are not thread-safe
             chunks, symbols = chunk_source(relative, text)
-        entry = IndexedFile(stamp or FileStamp(0, len(text)), tuple(chunks), tuple(symbols))
         with self._lock:
-            self._put(relative, entry)
+            self._put(relative, stamp or FileStamp(0, len(text)), chunks, symbols)
             self._commit()
 
     def refresh(self, relative: str, *, commit: bool = True) -> None:
@@ -140,7 +147,7 @@ class RepoIndex:
         with self._parse_lock:
             chunks, symbols = chunk_source(relative, text)
         with self._lock:
-            self._put(relative, IndexedFile(stamp, tuple(chunks), tuple(symbols)))
+            self._put(relative, stamp, chunks, symbols)
             if commit:
                 self._commit()
 
@@ -149,20 +156,23 @@ class RepoIndex:
             if relative not in self._files:
                 return
             self._forget_symbols(relative)
-            del self._files[relative]
+            self._live_text_bytes -= self._files.pop(relative).text_bytes
             self._engine.remove_file(relative)
             self._touched()
             if commit:
                 self._commit()
 
     def save(self) -> None:
-        """Write the index to its file when it changed (a no-op for a memory-only index)."""
+        """Write the index to its file when it changed (a no-op for a memory-only index);
+        first rewrite the text file if replaced texts fill most of it."""
+        self._compact_texts()
         with self._lock:
             if self.storage is None or not self._changed_since_save:
                 return
-            files = dict(self._files)
+            files, texts = dict(self._files), self._texts
             self._changed_since_save = False
-        save_index(self.storage, self.root, files)
+        # Outside the lock: texts are only appended, so the snapshot's offsets stay valid.
+        save_index(self.storage, self.root, files, texts)
 
     def search(self, text: str, limit: int, skip: Collection[str] = ()) -> list[Snippet]:
         """The chunks ranked best for the words of `text`, leaving out files in `skip`."""
@@ -173,10 +183,11 @@ class RepoIndex:
             found = []
             for hit in hits:
                 entry = self._files.get(hit.path)
-                if hit.path in skip or entry is None or hit.ordinal >= len(entry.chunks):
+                if hit.path in skip or entry is None or hit.ordinal >= entry.chunk_count:
                     continue
-                chunk = entry.chunks[hit.ordinal]
-                found.append(Snippet(hit.path, chunk.start, chunk.end, chunk.text, "search"))
+                start, end = entry.chunk_lines(hit.ordinal)
+                text = self._texts.read(*entry.text_span(hit.ordinal))
+                found.append(Snippet(hit.path, start, end, text, "search"))
                 if len(found) == limit:
                     break
             return found
@@ -190,10 +201,10 @@ class RepoIndex:
         try:
             wanted = list(dict.fromkeys(names))
             if len(prefix) >= _MIN_PREFIX:
-                wanted = self._starting_with(prefix) + wanted
+                wanted = self._names.starting_with(prefix) + wanted
             found: list[Snippet] = []
             for name in wanted:
-                for path, line in self._symbols.get(name, ()):
+                for path, line in self._places(name):
                     snippet = self._definition_at(path, line)
                     if snippet is not None and snippet not in found:
                         found.append(snippet)
@@ -203,75 +214,77 @@ class RepoIndex:
         finally:
             self._lock.release()
 
-    def _starting_with(self, prefix: str) -> list[str]:
-        if self._names is None:
-            self._names = sorted(self._symbols)
-        start = bisect.bisect_left(self._names, prefix)
-        matches = []
-        for name in self._names[start : start + 16]:
-            if not name.startswith(prefix):
-                break
-            if name != prefix:
-                matches.append(name)
-        return matches
+    def _places(self, name: str) -> Iterator[tuple[str, int]]:
+        """(path, line) of each definition of `name`."""
+        for path in self._names.files_defining(name):
+            entry = self._files.get(path)
+            for line in entry.lines_of(name) if entry is not None else ():
+                yield path, line
 
     def _definition_at(self, path: str, line: int) -> Snippet | None:
         entry = self._files.get(path)
-        chunk = _chunk_holding(entry.chunks, line) if entry else None
-        if chunk is None:
+        ordinal = _chunk_holding(entry, line) if entry else None
+        if entry is None or ordinal is None:
             return None
-        lines = chunk.text.splitlines(keepends=True)[line - chunk.start :][:_DEFINITION_LINES]
+        start, _end = entry.chunk_lines(ordinal)
+        text = self._texts.read(*entry.text_span(ordinal))
+        lines = text.splitlines(keepends=True)[line - start :][:_DEFINITION_LINES]
         return Snippet(path, line, line + len(lines), "".join(lines), "definition")
 
     def _adopt(self, files: dict[str, IndexedFile]) -> None:
+        """Serve a loaded index: its texts are in the text file already, the engine and the
+        name table are fed from there."""
         with self._lock:
             for relative, entry in files.items():
-                self._put(relative, entry)
+                texts = [self._texts.read(*span) for span in entry.text_spans()]
+                self._enter(relative, entry, texts)
             self._commit()
             self._changed_since_save = False
+        release_free_memory()
 
-    def _put(self, relative: str, entry: IndexedFile) -> None:
+    def _put(
+        self, relative: str, stamp: FileStamp, chunks: list[Chunk], symbols: list[Symbol]
+    ) -> None:
+        entry = IndexedFile.stored(stamp, chunks, symbols, self._texts)
+        self._enter(relative, entry, [chunk.text for chunk in chunks])
+
+    def _enter(self, relative: str, entry: IndexedFile, texts: list[str]) -> None:
+        """Make `entry` (with its chunks' texts) the indexed state of `relative`."""
         self._forget_symbols(relative)
+        old = self._files.get(relative)
+        self._live_text_bytes += entry.text_bytes - (old.text_bytes if old else 0)
         self._files[relative] = entry
-        names_by_chunk: list[list[str]] = [[] for _ in entry.chunks]
-        for symbol in entry.symbols:
-            if symbol.name not in self._symbols and self._names is not None:
-                bisect.insort(self._names, symbol.name)
-            self._symbols.setdefault(symbol.name, []).append((relative, symbol.line))
-            for ordinal, chunk in enumerate(entry.chunks):
-                if chunk.start <= symbol.line < chunk.end:
-                    names_by_chunk[ordinal].append(symbol.name)
-        self._engine.replace_file(
-            relative,
-            [
-                (chunk.text, names)
-                for chunk, names in zip(entry.chunks, names_by_chunk, strict=True)
-            ],
-        )
+        self._names.add(relative, entry.names)
+        self._engine.replace_file(relative, list(zip(texts, _names_by_chunk(entry), strict=True)))
         self._touched()
 
     def _forget_symbols(self, relative: str) -> None:
         old = self._files.get(relative)
-        if old is None:
-            return
-        for symbol in old.symbols:
-            places = self._symbols.get(symbol.name)
-            if places is not None:
-                places[:] = [place for place in places if place[0] != relative]
-                if not places:
-                    del self._symbols[symbol.name]
-                    self._drop_name(symbol.name)
+        if old is not None:
+            self._names.remove(relative, old.names)
 
-    def _drop_name(self, name: str) -> None:
-        if self._names is None:
-            return
-        at = bisect.bisect_left(self._names, name)
-        if at < len(self._names) and self._names[at] == name:
-            del self._names[at]
+    def _compact_texts(self) -> None:
+        """Copy the live texts to a fresh file when replaced ones outweigh them; the copy is
+        made outside the lock and dropped if the index changed meanwhile (next time)."""
+        with self._lock:
+            garbage = self._texts.size - self._live_text_bytes
+            if garbage < max(self._live_text_bytes, _MIN_GARBAGE_BYTES):
+                return
+            files, texts, changes = dict(self._files), self._texts, self._changes
+        spans = (span for entry in files.values() for span in entry.text_spans())
+        fresh, offsets = texts.copy_live(spans)
+        with self._lock:
+            if self._changes != changes:
+                fresh.close()
+                return
+            moved = iter(offsets)
+            self._files = {name: entry.moved(moved) for name, entry in files.items()}
+            self._texts = fresh
 
     def _touched(self) -> None:
         self._last_update = time.time()
         self._changed_since_save = True
+        self._changes += 1
 
     def _commit(self) -> None:
         with self._lock:
@@ -282,8 +295,23 @@ class RepoIndex:
             self._state = state
 
 
-def _chunk_holding(chunks: tuple[Chunk, ...], line: int) -> Chunk | None:
-    for chunk in chunks:
-        if chunk.start <= line < chunk.end:
-            return chunk
+def _chunk_holding(entry: IndexedFile, line: int) -> int | None:
+    for ordinal in range(entry.chunk_count):
+        start, end = entry.chunk_lines(ordinal)
+        if start <= line < end:
+            return ordinal
     return None
+
+
+def _names_by_chunk(entry: IndexedFile) -> list[list[str]]:
+    """The names each chunk defines (names and chunks are both in line order)."""
+    by_chunk: list[list[str]] = [[] for _ in range(entry.chunk_count)]
+    ordinal = 0
+    for name, line in zip(entry.names, entry.lines, strict=True):
+        while ordinal < entry.chunk_count and entry.chunk_lines(ordinal)[1] <= line:
+            ordinal += 1
+        if ordinal == entry.chunk_count:
+            break
+        if entry.chunk_lines(ordinal)[0] <= line:
+            by_chunk[ordinal].append(name)
+    return by_chunk

@@ -3,6 +3,7 @@ it keeps on disk."""
 
 from __future__ import annotations
 
+import json
 import stat
 from pathlib import Path
 
@@ -169,3 +170,42 @@ def test_chunks_keep_their_text_when_an_earlier_function_grows() -> None:
 def test_symbols_come_from_each_languages_grammar(path: str, source: str, names: set[str]) -> None:
     _, symbols = chunk_source(path, source)
     assert {symbol.name for symbol in symbols} == names
+
+
+def test_snippets_read_back_from_a_reloaded_index_are_the_indexed_text(
+    repo: Path, tmp_path: Path
+) -> None:
+    storage = tmp_path / "cache" / "index" / "repo.json"
+    first = _built(repo, storage).search("normalize_invoice_rows", 1)
+
+    again = _built(repo, storage).search("normalize_invoice_rows", 1)
+
+    assert again == first and first[0].text.startswith("def normalize_invoice_rows(")
+    assert stat.S_IMODE(storage.stat().st_mode) == 0o600
+    assert sorted(path.name for path in storage.parent.iterdir()) == ["repo.json"]
+
+
+def test_an_index_saved_in_the_first_format_is_rebuilt_not_read(repo: Path, tmp_path: Path) -> None:
+    storage = tmp_path / "repo.json"
+    chunk = [0, 1, "def normalize_invoice_rows():\n"]
+    old = {"stamp": [0, 1], "chunks": [chunk], "symbols": [["stale_name", "x", 0]]}
+    storage.write_text(
+        json.dumps({"version": 1, "root": str(repo.resolve()), "files": {"a.py": old}})
+    )
+
+    assert load_index(storage, repo.resolve()) == {}
+    assert _built(repo, storage).definitions(["stale_name"]) == []
+
+
+def test_texts_stay_right_when_replaced_ones_are_dropped_from_the_text_file(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("aurelis.index.repo_index._MIN_GARBAGE_BYTES", 0)
+    index = _built(repo)
+    for version in range(3):
+        index.update("billing/rows.py", f"def summarize_v{version}(rows):\n    return rows\n")
+    index.save()  # rewrites the text file: most of it was replaced texts
+
+    (snippet,) = index.definitions(["summarize_v2"])
+    assert snippet.text.startswith("def summarize_v2(rows):")
+    assert index.definitions(["padInvoiceNumber"])[0].text.startswith("export function pad")

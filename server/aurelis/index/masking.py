@@ -17,8 +17,9 @@ condition of each rule, so the result is what `redact` gives, line for line:
 - a short `-p`/`-u` flag after a space or `--user` (command-line passwords) and the
   `:5432:` of a .pgpass line.
 
-Whatever the scan cannot see goes through `redact` whole: private key blocks (they span
-lines) and text while exact secrets are registered (any line could hold one).
+Exact secrets registered with `core.secrets` (the configured token) are masked in the
+whole text first, as `redact` does; private key blocks (they span lines) are what the
+scan cannot see, and text holding one goes through `redact` whole.
 `tests/unit/index/test_masking.py` holds the token formats this was checked against.
 """
 
@@ -27,7 +28,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
-from aurelis.core.secrets import known_secret_count, redact, redact_line
+from aurelis.core.secrets import mask_registered, redact, redact_line
 
 __all__ = ["redact_for_index"]
 
@@ -75,8 +76,9 @@ _WORD = re.compile(_alternation(_WORDS))
 
 def redact_for_index(text: str) -> str:
     """`redact(text)`, computed on the lines that could hold a secret alone."""
-    if known_secret_count() or any(marker in text for marker in _MULTILINE_MARKERS):
+    if any(marker in text for marker in _MULTILINE_MARKERS):
         return redact(text)
+    text = mask_registered(text)  # redact's first step: the exact values we know
     flagged = set(_lines_matching(_WORD, text.lower()))
     flagged.update(_lines_matching(_FLAGS, text))
     flagged.update(_lines_with_token_like_runs(text.encode("utf-8")))

@@ -16,6 +16,7 @@ from aurelis.core.secrets.files import is_secret_file, secret_file_refusal
 from aurelis.core.secrets.redaction import (
     REDACTED,
     known_secret_count,
+    mask_registered,
     redact,
     redact_line,
     register_secret,
@@ -26,6 +27,7 @@ __all__ = [
     "detector_available",
     "is_secret_file",
     "known_secret_count",
+    "mask_registered",
     "redact",
     "redact_line",
     "register_secret",

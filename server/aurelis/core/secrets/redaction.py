@@ -43,6 +43,7 @@ __all__ = [
     "redact_line",
     "register_secret",
     "known_secret_count",
+    "mask_registered",
 ]
 
 #: Shorter lines cannot hold any credential format we know.
@@ -69,6 +70,11 @@ def register_secret(value: str | None) -> None:
 def known_secret_count() -> int:
     """How many exact secrets are registered (for diagnostics and tests)."""
     return len(_known_secrets)
+
+
+def mask_registered(text: str) -> str:
+    """`text` with the registered exact secrets masked (the first step of `redact`)."""
+    return _mask_exact(text, _known_secrets)
 
 
 def redact(text: str, extra_secrets: Iterable[str] = ()) -> str:

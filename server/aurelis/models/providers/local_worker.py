@@ -164,11 +164,10 @@ def _totals(prompt_tokens: int, completion_tokens: int, finish: str) -> dict[str
 
 
 def _pieces(llama: Any, job: dict[str, Any]) -> Iterator[tuple[str, str | None]]:
-    # A mild repeat penalty stops small models looping on one line (llama.cpp defaults to none).
     options = {
         "max_tokens": int(job["max_tokens"]),
         "temperature": float(job["temperature"]),
-        "repeat_penalty": 1.1,
+        "repeat_penalty": float(job.get("repeat_penalty", 1.0)),
         "stream": True,
     }
     if job.get("chat"):

@@ -31,9 +31,6 @@ __all__ = ["RootConfigs"]
 
 logger = logging.getLogger("aurelis.lsp")
 
-#: Remembered document → folder answers (resolving a path costs a system call or two).
-_MEMO_LIMIT = 4096
-
 #: The editor's settings for a config loaded below them: field → value.
 Overrides = Callable[["AurelisConfig"], dict[str, Any]]
 
@@ -45,7 +42,6 @@ class RootConfigs:
         self._overrides = overrides
         self._roots = WorkspaceRoots(())
         self._configs: dict[Path | None, AurelisConfig] = {}
-        self._folders: dict[str, Path | None] = {}
         self._lock = threading.Lock()
 
     def use_roots(self, roots: WorkspaceRoots) -> None:
@@ -53,7 +49,6 @@ class RootConfigs:
         with self._lock:
             self._roots = roots
             self._configs.clear()
-            self._folders.clear()
 
     def invalidate(self) -> None:
         """Settings, files or trust changed: load each folder's settings again when used."""
@@ -72,13 +67,8 @@ class RootConfigs:
         return config
 
     def _folder(self, uri: str) -> Path | None:
-        if uri in self._folders:
-            return self._folders[uri]
         path = to_fs_path(uri) if uri.startswith("file:") else None
-        folder = self._roots.root_of(path) if path else None
-        if len(self._folders) < _MEMO_LIMIT:
-            self._folders[uri] = folder
-        return folder
+        return self._roots.folder_of_open_document(path) if path else None
 
     def _load(self, folder: Path | None) -> AurelisConfig:
         """The user's settings, `folder`'s project file as trust allows, the editor's on top."""

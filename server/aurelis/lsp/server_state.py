@@ -106,8 +106,8 @@ class AurelisLanguageServer(LanguageServer):
         folder, unless the user lets requests draw from every folder."""
         if self.settings.server.context_across_roots:
             return self.sources
-        folder = self.roots.root_of(document.path) if document.path else None
-        return self.sources.within(folder)
+        path = document.path
+        return self.sources.within(self.roots.folder_of_open_document(path) if path else None)
 
     def open_documents(self) -> list[DocumentSnapshot]:
         """Open documents, most recently edited first."""

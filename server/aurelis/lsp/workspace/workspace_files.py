@@ -51,7 +51,7 @@ class WorkspaceRoots:
         # Memos for open documents, whose paths do not change while they are open. Disk
         # reads never use them: `contains` resolves links afresh every time.
         self._names: dict[str, str] = {}
-        self._holds: dict[str, bool] = {}
+        self._folders: dict[str, Path | None] = {}
         self._narrowed: dict[Path | None, WorkspaceRoots] = {}
 
     def __bool__(self) -> bool:
@@ -95,14 +95,18 @@ class WorkspaceRoots:
                 self._names[key] = name
         return name
 
+    def folder_of_open_document(self, path: str) -> Path | None:
+        """`root_of` an open document's path, memoized per path (asked on every request)."""
+        if path in self._folders:
+            return self._folders[path]
+        folder = self.root_of(path)
+        if len(self._folders) < _MEMO_LIMIT:
+            self._folders[path] = folder
+        return folder
+
     def holds_open_document(self, path: str) -> bool:
         """Whether an open document's path is inside the workspace (memoized per path)."""
-        inside = self._holds.get(path)
-        if inside is None:
-            inside = self.contains(path)
-            if len(self._holds) < _MEMO_LIMIT:
-                self._holds[path] = inside
-        return inside
+        return self.folder_of_open_document(path) is not None
 
 
 def read_text_file(

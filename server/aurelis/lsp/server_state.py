@@ -94,9 +94,10 @@ class AurelisLanguageServer(LanguageServer):
         )
 
     def document_scope(self, uri: str) -> contextlib.AbstractContextManager[None]:
-        """Handle a message about `uri` with the settings of the folder holding it."""
-        if not self.config_loaded:
-            return contextlib.nullcontext()  # nothing reads the config before `initialized`
+        """Handle a message about `uri` with the settings of the folder holding it.
+
+        Also before `initialized` has run: an editor may send its first requests in the
+        same read, and without a scope they would be served with the merged settings."""
         from aurelis.core.config import config_in_force
 
         return config_in_force(self.root_configs.for_uri(uri))

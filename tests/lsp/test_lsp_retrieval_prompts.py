@@ -142,3 +142,53 @@ def test_recent_edits_outside_the_folder_or_in_secret_files_stay_out(
     local = _local_prompt(edited, text)
 
     assert "OTHER_MARKER" not in local and "ENV_MARKER" not in local
+
+
+def test_a_long_definition_sends_its_head_when_it_does_not_fit_whole(
+    sources: ContextSources,
+) -> None:
+    # The index's chunks and definitions run to dozens of lines, far over the base model's
+    # allowance; its signature and first lines are what helps the line being written.
+    body = "".join(f"    step_{n} = rows[{n}] * rate  # convert row {n}\n" for n in range(80))
+    long = "def convert_ledger_rows(rows, rate):\n    '''Rows in the ledger currency.'''\n"
+    sources.indexes.saved(str(sources.roots.roots[0] / "billing" / "ledger.py"), long + body)
+    text = "totals = convert_ledger"
+
+    prompt = _local_prompt(sources, text)
+    related = prompt.removesuffix(text)
+
+    assert related.startswith("# billing/ledger.py\ndef convert_ledger_rows(rows, rate):\n")
+    assert "step_3 = rows[3]" in related and "step_79" not in related
+    assert LOCAL.count_tokens(related) <= LOCAL.related_tokens
+
+
+def test_the_base_model_sees_its_own_file_beyond_the_window(
+    sources: ContextSources,
+) -> None:
+    # The window holds the last few hundred tokens; a helper defined far above them in the
+    # same file is invisible without retrieval, and the window's own lines never repeat.
+    head = "def resolve_ledger_account(code):\n    return ACCOUNTS[code]\n\n\n"
+    filler = "".join(f"value_{n} = compute_value({n}, scale=2.5)\n" for n in range(300))
+    cursor = "account = resolve_ledger"
+    own = _document(sources, head + filler + cursor)
+    assert own.path is not None
+    sources.indexes.saved(own.path, head + filler)
+
+    request = build_inline_request(own, len(own.text), sources, 1536, local=LOCAL)
+
+    assert request is not None
+    related, _, code = request.prompt.partition("value_")
+    assert related.startswith("# reports/monthly.py\ndef resolve_ledger_account(code):")
+    assert "value_299 = compute_value(299" in request.prompt
+    assert "value_299" not in related and "def resolve_ledger_account" not in code
+
+
+def test_chat_prompts_still_leave_their_own_file_out(sources: ContextSources) -> None:
+    helper = "def resolve_ledger_account(code):\n    return ACCOUNTS[code]\n\n\n"
+    own = _document(sources, helper + "account = resolve_ledger")
+    assert own.path is not None
+    sources.indexes.saved(own.path, helper)
+
+    context = inline_context(own, len(own.text), sources, 1000)
+
+    assert "reports/monthly.py" not in context.get("related_code", "")

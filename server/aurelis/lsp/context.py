@@ -216,16 +216,27 @@ def _recent_chunks(document: DocumentSnapshot, sources: ContextSources) -> list[
 
 
 def _snippets_at(
-    document: DocumentSnapshot, offset: int, sources: ContextSources, *, line_stable: bool
+    document: DocumentSnapshot,
+    offset: int,
+    sources: ContextSources,
+    *,
+    line_stable: bool,
+    own_in_prompt: tuple[int, int] | None = None,
 ) -> list[SnippetLike]:
     """Related code at `offset`: the index's definitions and hits with the recent edits.
-    `line_stable`: the index's part is kept while the cursor stays on its line."""
+    `line_stable`: the index's part is kept while the cursor stays on its line.
+    `own_in_prompt`: the document's lines the prompt holds (others of it may be related)."""
     found: list[SnippetLike] = []
     if sources.indexes is not None:
         if line_stable:
             found = list(
                 sources.line_snippets.lookup(
-                    sources.indexes, document.uri, document.path, document.text, offset
+                    sources.indexes,
+                    document.uri,
+                    document.path,
+                    document.text,
+                    offset,
+                    own_in_prompt,
                 )
             )
         else:
@@ -260,15 +271,20 @@ def continuation_context(
     sources: ContextSources,
     allowance: int,
     count: Callable[[str], int],
+    own_in_prompt: tuple[int, int] | None = None,
 ) -> RelatedCode:
-    """Related code for a base model or a fill-in-the-middle route, within `allowance`."""
+    """Related code for a base model or a fill-in-the-middle route, within `allowance`;
+    `own_in_prompt`: the document's lines (first, last) the prompt holds, when it does not
+    hold all of them."""
     if allowance <= 0:
         return RelatedCode()
-    snippets = _snippets_at(document, offset, sources, line_stable=True)
+    snippets = _snippets_at(
+        document, offset, sources, line_stable=True, own_in_prompt=own_in_prompt
+    )
     fitted = fitted_snippets(snippets, document.language_id, allowance, count)
     return RelatedCode(
-        redact("".join(part for _, part in fitted)),
-        tuple((snippet.path, redact(snippet.text)) for snippet, _ in fitted),
+        redact("".join(part for _, _, part in fitted)),
+        tuple((path, redact(code)) for path, code, _ in fitted),
     )
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from aurelis.models.providers.local import GenerationLimits, LocalProvider
 from aurelis.models.providers.local import direct_call as call
+from aurelis.models.providers.local_limits import RUNAWAY_FACTOR
 
 
 def test_limits_come_from_the_request_metadata() -> None:
@@ -21,6 +22,32 @@ def test_the_time_limit_keeps_the_piece_in_hand_and_stops() -> None:
     limits = GenerationLimits(time_limit=0.5)
     assert limits.check("", " total", time.monotonic()) == (" total", None)
     assert limits.check("", " total", time.monotonic() - 1) == (" total", "time_limit")
+
+
+def test_whole_lines_finish_the_line_the_time_limit_falls_in() -> None:
+    limits = GenerationLimits(time_limit=0.5, whole_lines=True)
+    late = time.monotonic() - 1
+    # The first line goes on past the limit, and so does any line the limit falls inside.
+    assert limits.check("", "    total", late) == ("    total", None)
+    assert limits.check("\n", "    total", late) == ("    total", None)
+    assert limits.check("total = 0\nfor x", " in xs", late) == (" in xs", None)
+    # It ends where that line ends, the break and what follows left out.
+    assert limits.check("total = sum(xs", ")\n    return", late) == (")", "line_end")
+    assert limits.check("total = sum(xs)", "\n", late) == ("", "line_end")
+    # Before the limit nothing stops.
+    assert limits.check("total = sum(xs)", "\n", time.monotonic()) == ("\n", None)
+
+
+def test_whole_lines_still_cut_a_line_that_runs_away() -> None:
+    limits = GenerationLimits(time_limit=0.5, whole_lines=True)
+    runaway = time.monotonic() - 0.5 * RUNAWAY_FACTOR - 0.1
+    assert limits.check("x = [1, 2, 3", ", 4", runaway) == (", 4", "time_limit")
+
+
+def test_whole_lines_travel_to_the_worker() -> None:
+    limits = GenerationLimits.of(call("x", 8, time_limit_ms=1000, whole_lines=True))
+    assert limits == GenerationLimits(1.0, whole_lines=True)
+    assert GenerationLimits.from_wire(limits.to_wire()) == limits
 
 
 def test_mid_line_generation_stops_at_the_first_line_break() -> None:
@@ -73,3 +100,16 @@ async def test_preload_loads_the_model_and_reports_ready() -> None:
     assert after == "ready"
     counted = provider.count_tokens("def add(a, b):\n    return a + b\n")
     assert counted is not None and counted > 5
+
+
+@pytest.mark.local_model
+async def test_the_real_model_finishes_the_line_its_time_limit_falls_in() -> None:
+    provider = LocalProvider(None, context_size=1024, threads=2)
+    await provider.preload()
+    completion = await provider.complete(
+        call("def add(a, b):\n    return", 64, time_limit_ms=200, whole_lines=True)
+    )
+
+    # Past the limit at once (a prompt is read first), yet the line is whole.
+    assert completion.finish_reason in {"line_end", "stop"}
+    assert completion.content.strip() and "\n" not in completion.content.strip()

@@ -63,6 +63,9 @@ class LocalInline:
     count_tokens: TokenCounter
     #: Tokens of related code (path-commented snippets) ahead of the window; 0 for none.
     related_tokens: int = 160
+    #: The time limit stops only at a line end (the first line is always finished): for
+    #: requests whose answer is meant to stand, not to be extended by speculation.
+    whole_lines: bool = False
 
 
 def wants_single_line(prefix: str, suffix: str) -> bool:
@@ -168,8 +171,9 @@ def _continuation_request(
     prompt = redact(window.prefix)
     if not prompt.strip():
         return None
+    in_prompt = (window.start_line, text.count("\n", 0, offset))
     related = continuation_context(
-        document, offset, sources, local.related_tokens, local.count_tokens
+        document, offset, sources, local.related_tokens, local.count_tokens, in_prompt
     )
     if related.text:
         prompt = related.text + prompt
@@ -177,6 +181,7 @@ def _continuation_request(
     # Bounds on the generation itself (see models.providers.local): tokens are slow on two
     # CPU threads, and mid-line only the rest of the line is shown.
     metadata["time_limit_ms"] = local.time_limit_ms
+    metadata["whole_lines"] = local.whole_lines
     metadata["stop_at_line_end"] = single
     # After text that opens no block, one line is shown (the rest of it, or the next one).
     metadata["stop_after_line"] = not single and _shows_one_line(text[:offset])

@@ -31,7 +31,9 @@ def local_limits(config: AurelisConfig, *, typing: bool, count_tokens: TokenCoun
     """Window and limits of an inline request to the embedded model.
 
     While typing, the model gets the short time limit (llama.vim's quick first request):
-    the suggestion shows soon, and speculation extends it in the background.
+    the suggestion shows soon, and speculation extends it in the background. Otherwise
+    (invoked, speculated, `aurelis eval`) the limit ends the answer only at a line end, so
+    its lines are whole and the same on every run (greedy).
     """
     limits = WindowLimits(
         prefix_lines=config.inline_local_prefix_lines,
@@ -43,7 +45,7 @@ def local_limits(config: AurelisConfig, *, typing: bool, count_tokens: TokenCoun
     limit = (
         config.inline_local_typing_time_limit_ms if typing else config.inline_local_time_limit_ms
     )
-    return LocalInline(limits, limit, count_tokens)
+    return LocalInline(limits, limit, count_tokens, whole_lines=not typing)
 
 
 def estimated_local_tokens(text: str) -> int:

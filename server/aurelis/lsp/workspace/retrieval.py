@@ -97,20 +97,35 @@ def query_at(text: str, offset: int) -> RetrievalQuery:
 
 
 def related_code(
-    indexes: WorkspaceIndexes, path: str | None, query: RetrievalQuery
+    indexes: WorkspaceIndexes,
+    path: str | None,
+    query: RetrievalQuery,
+    own_in_prompt: tuple[int, int] | None = None,
 ) -> list[Snippet]:
-    """Definitions first, then search hits; never from the file at `path` itself."""
+    """Definitions first, then search hits. The file at `path` itself is left out, unless
+    `own_in_prompt` says which of its lines (first, last) the prompt holds: then only those
+    are (a window of a few hundred tokens leaves most of a long file unseen, and its other
+    parts are the code most like the line being written)."""
     if path is None:
         return []
     found = indexes.index_for(path)
     if found is None:
         return []
     index, own = found
+
+    def elsewhere(snippet: Snippet) -> bool:
+        if snippet.path != own:
+            return True
+        return own_in_prompt is not None and (
+            snippet.end <= own_in_prompt[0] or snippet.start > own_in_prompt[1]
+        )
+
     snippets = [
-        snippet for snippet in index.definitions(query.names, query.partial) if snippet.path != own
+        snippet for snippet in index.definitions(query.names, query.partial) if elsewhere(snippet)
     ]
-    for hit in index.search(query.text, _SEARCH_LIMIT, skip={own}):
-        if not any(_overlaps(hit, kept) for kept in snippets):
+    skip = {own} if own_in_prompt is None else set()
+    for hit in index.search(query.text, _SEARCH_LIMIT + len(skip), skip=skip):
+        if elsewhere(hit) and not any(_overlaps(hit, kept) for kept in snippets):
             snippets.append(hit)
     return snippets[:_MAX_SNIPPETS]
 
@@ -162,19 +177,42 @@ def fitted_snippets(
     language_id: str,
     allowance: int,
     count_tokens: Callable[[str], int],
-) -> list[tuple[SnippetLike, str]]:
-    """The snippets that fit in `allowance`, best first, each with its text as code under
-    a path comment (for a model that only continues text)."""
+) -> list[tuple[str, str, str]]:
+    """(path, code, part) of the snippets that fit in `allowance`, best first: `part` is
+    the code under a path comment (for a model that only continues text). A snippet over
+    what is left keeps its first lines (a definition's signature and docstring, a chunk's
+    head) when at least `_MIN_KEPT_LINES` of them fit: a small allowance (a few hundred
+    tokens) would otherwise take none of the index's 24-line chunks."""
     marker = "#" if language_id in _HASH_COMMENT else "//"
-    fitted: list[tuple[SnippetLike, str]] = []
+    fitted: list[tuple[str, str, str]] = []
     left = allowance
     for snippet in snippets:
-        part = f"{marker} {snippet.path}\n{snippet.text.rstrip()}\n\n"
-        cost = count_tokens(part)
-        if cost <= left:
-            fitted.append((snippet, part))
+        lines = snippet.text.rstrip().split("\n")
+        kept = _head_that_fits(f"{marker} {snippet.path}\n", lines, left, count_tokens)
+        if kept is not None:
+            code, part, cost = kept
+            fitted.append((snippet.path, code, part))
             left -= cost
     return fitted
+
+
+_MIN_KEPT_LINES = 3
+
+
+def _head_that_fits(
+    header: str, lines: list[str], left: int, count_tokens: Callable[[str], int]
+) -> tuple[str, str, int] | None:
+    """(code, part, tokens) of the longest head of `lines` within `left`, or None."""
+    keep = len(lines)
+    while keep >= min(_MIN_KEPT_LINES, len(lines)) and keep > 0:
+        code = "\n".join(lines[:keep]) + "\n"
+        part = f"{header}{code}\n"
+        cost = count_tokens(part)
+        if cost <= left:
+            return code, part, cost
+        # Shrink in proportion to the excess (one or two more counts), at least a line.
+        keep = min(keep - 1, keep * left // max(cost, 1))
+    return None
 
 
 class LineStableSnippets:
@@ -189,14 +227,20 @@ class LineStableSnippets:
         self._kept: OrderedDict[tuple[object, ...], list[Snippet]] = OrderedDict()
 
     def lookup(
-        self, indexes: WorkspaceIndexes, uri: str, path: str | None, text: str, offset: int
+        self,
+        indexes: WorkspaceIndexes,
+        uri: str,
+        path: str | None,
+        text: str,
+        offset: int,
+        own_in_prompt: tuple[int, int] | None = None,
     ) -> list[Snippet]:
         query = query_at(text, offset)
         line = text.count("\n", 0, offset)
-        key = (uri, line, query.names, query.partial[:_STABLE_PARTIAL])
+        key = (uri, line, query.names, query.partial[:_STABLE_PARTIAL], own_in_prompt)
         kept = self._kept.get(key)
         if kept is None:
-            kept = related_code(indexes, path, query)
+            kept = related_code(indexes, path, query, own_in_prompt)
             self._kept[key] = kept
             if len(self._kept) > _STABLE_ENTRIES:
                 self._kept.popitem(last=False)

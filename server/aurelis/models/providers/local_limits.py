@@ -3,7 +3,11 @@
 The language server bounds inline generations through the request's metadata:
 `time_limit_ms` stops a generation once that much time has passed since the call began,
 prompt evaluation included; `stop_at_line_end` stops it at the first line break,
-`stop_after_line` at the first line break that follows some text. The worker process
+`stop_after_line` at the first line break that follows some text. With `whole_lines` the
+time limit ends a generation only where a line ends (as llama.cpp's `t_max_predict_ms`
+does): the first line is always finished, so what is shown never depends on where the
+clock fell inside a line and a greedy answer's first line is the same on every run; only a
+line that runs on past `RUNAWAY_FACTOR` times the limit is cut where it stands. The worker process
 applies them token by token, so a stopped generation costs no further tokens. This module
 imports nothing heavy: the worker loads it before llama.cpp.
 """
@@ -14,7 +18,10 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["GenerationLimits"]
+__all__ = ["GenerationLimits", "RUNAWAY_FACTOR"]
+
+#: With `whole_lines`, a line still unfinished at this many times the time limit is cut.
+RUNAWAY_FACTOR = 4.0
 
 
 @dataclass(frozen=True)
@@ -24,6 +31,7 @@ class GenerationLimits:
     time_limit: float | None = None  # seconds from the start of the call
     stop_at_line_end: bool = False
     stop_after_line: bool = False
+    whole_lines: bool = False  # the time limit stops only at a line end
 
     @classmethod
     def from_metadata(cls, metadata: dict[str, Any] | None) -> GenerationLimits:
@@ -38,6 +46,7 @@ class GenerationLimits:
             seconds,
             bool(metadata.get("stop_at_line_end")),
             bool(metadata.get("stop_after_line")),
+            bool(metadata.get("whole_lines")),
         )
 
     @classmethod
@@ -52,6 +61,7 @@ class GenerationLimits:
             float(limit) if isinstance(limit, int | float) else None,
             bool(fields.get("stop_at_line_end")),
             bool(fields.get("stop_after_line")),
+            bool(fields.get("whole_lines")),
         )
 
     def to_wire(self) -> dict[str, Any]:
@@ -60,14 +70,27 @@ class GenerationLimits:
     def check(self, written: str, piece: str, started: float) -> tuple[str, str | None]:
         """(the part of `piece` to keep, the finish reason if generation stops here);
         `written` is what the generation produced before `piece`."""
-        newline = piece.find("\n") if self.stop_at_line_end or self.stop_after_line else -1
-        if self.stop_after_line:
-            # Find the first break that ends a line with text in it.
-            while newline >= 0 and not (written + piece[:newline]).strip():
-                newline = piece.find("\n", newline + 1)
-        if newline >= 0:
-            # Only that line is shown: whatever follows the break is wasted time.
-            return piece[:newline], "line_end"
-        if self.time_limit is not None and time.monotonic() - started >= self.time_limit:
+        if self.stop_at_line_end or self.stop_after_line:
+            newline = _line_break(written, piece, after_text=self.stop_after_line)
+            if newline >= 0:
+                # Only that line is shown: whatever follows the break is wasted time.
+                return piece[:newline], "line_end"
+        if self.time_limit is None:
+            return piece, None
+        spent = time.monotonic() - started
+        if spent < self.time_limit:
+            return piece, None
+        if not self.whole_lines or spent >= self.time_limit * RUNAWAY_FACTOR:
             return piece, "time_limit"
-        return piece, None
+        newline = _line_break(written, piece, after_text=True)
+        return (piece[:newline], "line_end") if newline >= 0 else (piece, None)
+
+
+def _line_break(written: str, piece: str, *, after_text: bool) -> int:
+    """Where in `piece` the first line break is (-1: none); `after_text`: the first one
+    that ends a line with text in it, counting what was `written` before."""
+    newline = piece.find("\n")
+    if after_text:
+        while newline >= 0 and not (written + piece[:newline]).strip():
+            newline = piece.find("\n", newline + 1)
+    return newline

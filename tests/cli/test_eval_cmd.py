@@ -91,6 +91,26 @@ def test_next_line_completion_compares_retrieval_on_and_off(
     assert measured == [{"lines": f"{on['exact']}/{on['total']} exact"}]  # the routed model
 
 
+def test_cross_file_positions_can_be_measured_alone(
+    thread_server: ModelServer, isolated_config: object, small_repo: Path
+) -> None:
+    thread_server.set_default("*", Reply(content="totals = normalize_invoice_rows(rows, 'EUR')"))
+
+    result = run_cli(
+        ["eval", "lines", str(small_repo), "--positions", "3", "--cross-file", "--json"],
+        cli_env(thread_server),
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    rows = report["positions"]
+    # The fixture has one such line among many others: it is the one measured.
+    assert report["cross_file_only"] and rows and all(row["cross_file"] for row in rows)
+    assert {row["expected"] for row in rows} == {"totals = normalize_invoice_rows(rows, 'EUR')"}
+    assert report["cross_file_on"]["total"] == report["retrieval_on"]["total"]
+
+
 def test_eval_runs_on_the_embedded_model(isolated_config: object, small_repo: Path) -> None:
     # Offline: no endpoint, so both evaluations go to the real embedded model.
     env = cli_env(None, AURELIS_DEADLINE="300")

@@ -28,10 +28,12 @@ async def run_lines(
     seed: int,
     model: ModelType | None,
     tick: Callable[[], None] = lambda: None,
+    *,
+    cross_file_only: bool = False,
 ) -> dict[str, Any]:
     index = RepoIndex(root, index_path(root, settings.cache_dir), IndexFilter())
     index.build(throttle=Throttle(duty=1.0))
-    positions = pick_positions(index, count, seed)
+    positions = pick_positions(index, count, seed, cross_file_only=cross_file_only)
     paths = {
         True: InlinePath(settings, root, index, model),
         False: InlinePath(settings, root, None, model),
@@ -56,6 +58,7 @@ async def run_lines(
     return {
         "root": str(root),
         "seed": seed,
+        "cross_file_only": cross_file_only,
         "retrieval_on": summarize([o for o in outcomes if o.retrieval]),
         "retrieval_off": summarize([o for o in outcomes if not o.retrieval]),
         "cross_file_on": summarize([o for o in outcomes if o.retrieval and o.position.cross_file]),

@@ -49,8 +49,12 @@ class LineOutcome:
     seconds: float
 
 
-def pick_positions(index: RepoIndex, count: int, seed: int) -> list[LinePosition]:
-    """`count` seeded positions in the repository's Python files, a few per file."""
+def pick_positions(
+    index: RepoIndex, count: int, seed: int, *, cross_file_only: bool = False
+) -> list[LinePosition]:
+    """`count` seeded positions in the repository's Python files, a few per file;
+    `cross_file_only`: only lines that use a name defined in another file (a few in a
+    hundred lines are, too few in a plain sample to compare retrieval on and off)."""
     files = sorted(
         path for path, _ in indexable_files(index.root, IndexFilter()) if path.endswith(".py")
     )
@@ -61,12 +65,32 @@ def pick_positions(index: RepoIndex, count: int, seed: int) -> list[LinePosition
         read = read_source(index.root, relative)
         if read is None:
             continue
-        candidates = _candidate_lines(read[0].split("\n"))
-        for number in generator.sample(candidates, min(2, len(candidates))):
-            positions.append(_position(index, relative, read[0], number))
-            if len(positions) == count:
-                return positions
+        positions += _positions_in(index, relative, read[0], generator, cross_file_only)
+        if len(positions) >= count:
+            return positions[:count]
     return positions
+
+
+def _positions_in(
+    index: RepoIndex, relative: str, text: str, generator: random.Random, cross_file_only: bool
+) -> list[LinePosition]:
+    """Up to `_PER_FILE` positions of one file, in seeded order."""
+    candidates = _candidate_lines(text.split("\n"))
+    if not cross_file_only:
+        numbers = generator.sample(candidates, min(_PER_FILE, len(candidates)))
+        return [_position(index, relative, text, number) for number in numbers]
+    generator.shuffle(candidates)
+    found: list[LinePosition] = []
+    for number in candidates:
+        position = _position(index, relative, text, number)
+        if position.cross_file:
+            found.append(position)
+            if len(found) == _PER_FILE:
+                break
+    return found
+
+
+_PER_FILE = 2
 
 
 def _candidate_lines(lines: list[str]) -> list[int]:

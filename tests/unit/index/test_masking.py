@@ -106,3 +106,17 @@ def test_a_registered_secret_is_masked_in_the_chunks_on_any_line(
 
 def test_the_scan_was_checked_against_every_token_format() -> None:
     assert {name for name, _hints, _pattern in TOKEN_FORMATS} == REVIEWED_FORMATS
+
+
+def test_indexed_lines_stay_out_of_the_prompts_line_cache() -> None:
+    from aurelis.core.secrets.redaction import _cached_line
+
+    lines = [f"api_key_{n} = 'sk-live-{_letters(24)}'" for n in range(50)]
+    before = _cached_line.cache_info().currsize
+
+    masked = redact_for_index("\n".join(lines))
+
+    assert masked.count(REDACTED) == 50  # redacted all the same
+    assert _cached_line.cache_info().currsize == before
+    redact(lines[0])  # a prompt's line is remembered as before
+    assert _cached_line.cache_info().currsize == before + 1

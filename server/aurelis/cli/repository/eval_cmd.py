@@ -1,7 +1,7 @@
 """`aurelis eval`: answer quality of the configured models, on code nobody here wrote.
 
     aurelis eval humaneval [--model M] [--limit N] [--seed S] [--task completion|generation]
-    aurelis eval lines PATH [--positions N] [--seed S] [--model M]
+    aurelis eval lines PATH [--positions N] [--seed S] [--model M] [--cross-file]
 
 A progress bar on stderr, a table (or `--json`) on stdout; the last score per model and
 task is kept for `aurelis models`.
@@ -86,6 +86,12 @@ def lines_command(
     positions: Annotated[int, typer.Option(min=1, help="Positions to complete.")] = 40,
     seed: Annotated[int, typer.Option(help="Seed of the positions.")] = 0,
     model: Annotated[str | None, typer.Option(help="Model to ask (default: the route).")] = None,
+    cross_file: Annotated[
+        bool,
+        typer.Option(
+            "--cross-file", help="Only lines that use a name defined in another file."
+        ),
+    ] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
 ) -> None:
     """Next-line completion through the editor's inline path, retrieval on and off."""
@@ -109,11 +115,13 @@ def lines_command(
                     seed,
                     chosen,
                     lambda: bar.advance(job),
+                    cross_file_only=cross_file,
                 )
             )
         label = _label(chosen, TaskType.CODE_COMPLETION)
         on = report["retrieval_on"]
-        record_result(label, "lines", on["exact_rate"], f"{on['exact']}/{on['total']} exact")
+        task = "lines-cross-file" if cross_file else "lines"
+        record_result(label, task, on["exact_rate"], f"{on['exact']}/{on['total']} exact")
         _show(report, json_output, None)
 
 

@@ -95,11 +95,13 @@ def _mask_exact(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
-def redact_line(line: str) -> str:
-    """One line through the format, name and detect-secrets rules (not the exact ones)."""
+def redact_line(line: str, *, remember: bool = True) -> str:
+    """One line through the format, name and detect-secrets rules (not the exact ones).
+    `remember=False`: a line seen once (a repository being indexed) stays out of the line
+    cache, which is for the prompts' lines that come back on every keystroke."""
     if len(line) < _MIN_LINE:
         return line
-    if len(line) > _MAX_CACHED_LINE:
+    if len(line) > _MAX_CACHED_LINE or not remember:
         return _redact_line(line)
     return _cached_line(line)
 

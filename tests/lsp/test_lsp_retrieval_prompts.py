@@ -192,3 +192,28 @@ def test_chat_prompts_still_leave_their_own_file_out(sources: ContextSources) ->
     context = inline_context(own, len(own.text), sources, 1000)
 
     assert "reports/monthly.py" not in context.get("related_code", "")
+
+
+def test_search_hits_stay_put_while_the_line_is_typed_and_definitions_sit_nearest_the_code(
+    sources: ContextSources,
+) -> None:
+    # A chunk like the lines before the cursor (a search hit) and, once its name is typed,
+    # a definition: the hit is chosen from the lines before the cursor's line, so typing on
+    # the line leaves it (and the model's cached prompt start) alone; the definition comes
+    # after it, nearest the code.
+    root = sources.roots.roots[0]
+    ledger = "def ledger_balance_total(entries):\n    return sum(e.amount for e in entries)\n"
+    sources.indexes.saved(str(root / "billing" / "ledger.py"), ledger)
+    head = "entries = load_ledger_entries()\nfor e in entries:\n    print(e.amount)\n\n"
+
+    start = _local_prompt(sources, head + "x = ")
+    typing = _local_prompt(sources, head + "x = ledger_bal")
+
+    hit = "# billing/ledger.py\n"
+    assert start.startswith(hit)
+    assert "# billing/rows.py" not in start
+    definition = "# billing/ledger.py\ndef ledger_balance_total(entries):"
+    assert typing.startswith(definition)  # the same chunk: it is shown once
+    typed = _local_prompt(sources, head + "x = normalize_inv")
+    assert typed.startswith(start.removesuffix(head + "x = "))  # the hit's part is kept
+    assert typed.index("# billing/rows.py") > typed.index("# billing/ledger.py")

@@ -282,9 +282,12 @@ def continuation_context(
         document, offset, sources, line_stable=True, own_in_prompt=own_in_prompt
     )
     fitted = fitted_snippets(snippets, document.language_id, allowance, count)
+    # Chosen best first, placed most stable first: the definitions, which follow the name
+    # being typed, go last, nearest the code, so a new one re-reads only what follows it.
+    placed = sorted(fitted, key=lambda snippet: snippet.source == "definition")
     return RelatedCode(
-        redact("".join(part for _, _, part in fitted)),
-        tuple((path, redact(code)) for path, code, _ in fitted),
+        redact("".join(snippet.part for snippet in placed)),
+        tuple((snippet.path, redact(snippet.code)) for snippet in placed),
     )
 
 

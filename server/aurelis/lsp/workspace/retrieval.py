@@ -20,13 +20,16 @@ if TYPE_CHECKING:  # the index (tantivy) loads with the first index, not at star
     from aurelis.index.repo_index import Snippet
 
 __all__ = [
+    "FittedSnippet",
     "LineStableSnippets",
     "RetrievalQuery",
     "SnippetLike",
     "fitted_snippets",
     "with_recent",
     "query_at",
+    "definitions_at",
     "related_code",
+    "search_hits",
     "render_snippets",
 ]
 
@@ -73,6 +76,8 @@ class RetrievalQuery:
     text: str
     names: tuple[str, ...]
     partial: str
+    #: The lines before the cursor's line alone: what stays the same while typing on it.
+    before_line: str = ""
 
 
 def query_at(text: str, offset: int) -> RetrievalQuery:
@@ -91,9 +96,8 @@ def query_at(text: str, offset: int) -> RetrievalQuery:
         names.pop()
     line_end = text.find("\n", offset)
     current_line = text[line_start : len(text) if line_end == -1 else line_end]
-    return RetrievalQuery(
-        text[window_start:line_start] + current_line, tuple(reversed(names)), partial
-    )
+    before_line = text[window_start:line_start]
+    return RetrievalQuery(before_line + current_line, tuple(reversed(names)), partial, before_line)
 
 
 def related_code(
@@ -102,30 +106,65 @@ def related_code(
     query: RetrievalQuery,
     own_in_prompt: tuple[int, int] | None = None,
 ) -> list[Snippet]:
-    """Definitions first, then search hits. The file at `path` itself is left out, unless
-    `own_in_prompt` says which of its lines (first, last) the prompt holds: then only those
-    are (a window of a few hundred tokens leaves most of a long file unseen, and its other
-    parts are the code most like the line being written)."""
-    if path is None:
-        return []
-    found = indexes.index_for(path)
+    """Definitions first, then search hits (see `definitions_at` and `search_hits`)."""
+    definitions = definitions_at(indexes, path, query, own_in_prompt)
+    hits = search_hits(indexes, path, query.text, own_in_prompt)
+    return _combined(definitions, hits)
+
+
+def definitions_at(
+    indexes: WorkspaceIndexes,
+    path: str | None,
+    query: RetrievalQuery,
+    own_in_prompt: tuple[int, int] | None = None,
+) -> list[Snippet]:
+    """Where the names at the cursor and the name being typed are defined. The file at
+    `path` itself is left out, unless `own_in_prompt` says which of its lines (first, last)
+    the prompt holds: then only those are (a window of a few hundred tokens leaves most of
+    a long file unseen, and its other parts are the code most like the line written)."""
+    found = indexes.index_for(path) if path is not None else None
     if found is None:
         return []
     index, own = found
-
-    def elsewhere(snippet: Snippet) -> bool:
-        if snippet.path != own:
-            return True
-        return own_in_prompt is not None and (
-            snippet.end <= own_in_prompt[0] or snippet.start > own_in_prompt[1]
-        )
-
-    snippets = [
-        snippet for snippet in index.definitions(query.names, query.partial) if elsewhere(snippet)
+    return [
+        snippet
+        for snippet in index.definitions(query.names, query.partial)
+        if _elsewhere(snippet, own, own_in_prompt)
     ]
+
+
+def search_hits(
+    indexes: WorkspaceIndexes,
+    path: str | None,
+    text: str,
+    own_in_prompt: tuple[int, int] | None = None,
+) -> list[Snippet]:
+    """The chunks BM25 ranks best for `text`, with the same rule for the own file."""
+    found = indexes.index_for(path) if path is not None else None
+    if found is None:
+        return []
+    index, own = found
     skip = {own} if own_in_prompt is None else set()
-    for hit in index.search(query.text, _SEARCH_LIMIT + len(skip), skip=skip):
-        if elsewhere(hit) and not any(_overlaps(hit, kept) for kept in snippets):
+    return [
+        hit
+        for hit in index.search(text, _SEARCH_LIMIT + len(skip), skip=skip)
+        if _elsewhere(hit, own, own_in_prompt)
+    ]
+
+
+def _elsewhere(snippet: Snippet, own: str, own_in_prompt: tuple[int, int] | None) -> bool:
+    """Not code the prompt holds already."""
+    if snippet.path != own:
+        return True
+    return own_in_prompt is not None and (
+        snippet.end <= own_in_prompt[0] or snippet.start > own_in_prompt[1]
+    )
+
+
+def _combined(definitions: list[Snippet], hits: list[Snippet]) -> list[Snippet]:
+    snippets = list(definitions)
+    for hit in hits:
+        if not any(_overlaps(hit, kept) for kept in snippets):
             snippets.append(hit)
     return snippets[:_MAX_SNIPPETS]
 
@@ -172,26 +211,36 @@ def _overlaps(one: SnippetLike, other: SnippetLike) -> bool:
     return one.path == other.path and one.start < other.end and other.start < one.end
 
 
+@dataclass(frozen=True)
+class FittedSnippet:
+    """A snippet as it goes into a prompt: its `code` (whole, or its first lines) and the
+    same under a path comment (`part`, for a model that only continues text)."""
+
+    path: str
+    code: str
+    part: str
+    source: str
+
+
 def fitted_snippets(
     snippets: Sequence[SnippetLike],
     language_id: str,
     allowance: int,
     count_tokens: Callable[[str], int],
-) -> list[tuple[str, str, str]]:
-    """(path, code, part) of the snippets that fit in `allowance`, best first: `part` is
-    the code under a path comment (for a model that only continues text). A snippet over
+) -> list[FittedSnippet]:
+    """The snippets that fit in `allowance`, best first. A snippet over
     what is left keeps its first lines (a definition's signature and docstring, a chunk's
     head) when at least `_MIN_KEPT_LINES` of them fit: a small allowance (a few hundred
     tokens) would otherwise take none of the index's 24-line chunks."""
     marker = "#" if language_id in _HASH_COMMENT else "//"
-    fitted: list[tuple[str, str, str]] = []
+    fitted: list[FittedSnippet] = []
     left = allowance
     for snippet in snippets:
         lines = snippet.text.rstrip().split("\n")
         kept = _head_that_fits(f"{marker} {snippet.path}\n", lines, left, count_tokens)
         if kept is not None:
             code, part, cost = kept
-            fitted.append((snippet.path, code, part))
+            fitted.append(FittedSnippet(snippet.path, code, part, snippet.source))
             left -= cost
     return fitted
 
@@ -218,13 +267,15 @@ def _head_that_fits(
 class LineStableSnippets:
     """Retrieval results kept per line, so a prompt's start stays put while the user types.
 
-    A local model reuses its KV cache for an unchanged prompt start: the snippets ahead of
-    the code change only when the cursor's line does, a name is completed on it, or the
-    first characters of the word being typed do.
+    A local model reuses its KV cache for an unchanged prompt start. The search hits are
+    looked up once per line, from the lines before it (typing on the line does not change
+    them); the definitions follow the names on the line (a completed name, or the first
+    characters of the one being typed, may find one: worth a new prompt start).
     """
 
     def __init__(self) -> None:
-        self._kept: OrderedDict[tuple[object, ...], list[Snippet]] = OrderedDict()
+        self._hits: OrderedDict[tuple[object, ...], list[Snippet]] = OrderedDict()
+        self._definitions: OrderedDict[tuple[object, ...], list[Snippet]] = OrderedDict()
 
     def lookup(
         self,
@@ -237,11 +288,27 @@ class LineStableSnippets:
     ) -> list[Snippet]:
         query = query_at(text, offset)
         line = text.count("\n", 0, offset)
-        key = (uri, line, query.names, query.partial[:_STABLE_PARTIAL], own_in_prompt)
-        kept = self._kept.get(key)
-        if kept is None:
-            kept = related_code(indexes, path, query, own_in_prompt)
-            self._kept[key] = kept
-            if len(self._kept) > _STABLE_ENTRIES:
-                self._kept.popitem(last=False)
-        return kept
+        hits = _remembered(
+            self._hits,
+            (uri, line, own_in_prompt),
+            lambda: search_hits(indexes, path, query.before_line, own_in_prompt),
+        )
+        definitions = _remembered(
+            self._definitions,
+            (uri, line, query.names, query.partial[:_STABLE_PARTIAL], own_in_prompt),
+            lambda: definitions_at(indexes, path, query, own_in_prompt),
+        )
+        return _combined(definitions, hits)
+
+
+def _remembered(
+    kept: OrderedDict[tuple[object, ...], list[Snippet]],
+    key: tuple[object, ...],
+    find: Callable[[], list[Snippet]],
+) -> list[Snippet]:
+    found = kept.get(key)
+    if found is None:
+        found = kept[key] = find()
+        if len(kept) > _STABLE_ENTRIES:
+            kept.popitem(last=False)
+    return found

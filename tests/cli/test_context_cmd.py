@@ -43,6 +43,8 @@ def test_context_shows_the_retrieved_definition_its_source_and_the_redaction(
     assert report["prompt"].startswith("# billing/rows.py\ndef normalize_invoice_rows(")
     assert report["prompt"].endswith("totals = normalize_inv")
     assert report["redacted"] == 1 and SECRET not in result.stdout
+    # The sources listed are the snippets that went into the prompt, no more.
+    assert all(f"# {source['path']}\n" in report["prompt"] for source in report["sources"])
 
 
 def test_a_position_that_is_not_file_line_col_is_a_usage_error(

@@ -25,6 +25,7 @@ from aurelis.lsp.workspace.documents import DocumentSnapshot
 from aurelis.lsp.workspace.indexes import WorkspaceIndexes
 from aurelis.lsp.workspace.recent_edits import RecentChunk, RecentEdits
 from aurelis.lsp.workspace.retrieval import (
+    FittedSnippet,
     LineStableSnippets,
     SnippetLike,
     fitted_snippets,
@@ -263,6 +264,8 @@ class RelatedCode:
 
     text: str = ""
     pieces: tuple[tuple[str, str], ...] = ()
+    #: Where each piece comes from (path, lines, kind), for `aurelis context`.
+    snippets: tuple[FittedSnippet, ...] = ()
 
 
 def continuation_context(
@@ -288,6 +291,7 @@ def continuation_context(
     return RelatedCode(
         redact("".join(snippet.part for snippet in placed)),
         tuple((snippet.path, redact(snippet.code)) for snippet in placed),
+        tuple(placed),
     )
 
 

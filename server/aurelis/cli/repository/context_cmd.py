@@ -23,7 +23,7 @@ from aurelis.core.exceptions import ConfigurationError
 from aurelis.core.secrets import REDACTED
 from aurelis.index.files import IndexFilter
 from aurelis.index.languages import grammar_for
-from aurelis.index.repo_index import RepoIndex, Snippet
+from aurelis.index.repo_index import RepoIndex
 from aurelis.index.store import index_path
 from aurelis.index.throttle import Throttle
 
@@ -74,7 +74,7 @@ def _offset(text: str, location: Location) -> int:
 def inline_preview(settings: AurelisConfig, location: Location, index: RepoIndex) -> dict[str, Any]:
     """What an inline completion at `location` would send, as a JSON-ready dict."""
     from aurelis.lsp.context import ContextSources, ProjectCache
-    from aurelis.lsp.inline.prompt import build_inline_request
+    from aurelis.lsp.inline.prompt import build_inline_request, continuation_parts
     from aurelis.lsp.inline.suggestion import estimated_local_tokens, local_limits
     from aurelis.lsp.live_config import primary_model
     from aurelis.lsp.workspace.documents import DocumentSnapshot
@@ -100,11 +100,14 @@ def inline_preview(settings: AurelisConfig, location: Location, index: RepoIndex
         else None
     )
     request = build_inline_request(document, offset, sources, 1536, local=local)
-    snippets = related_code(indexes, str(path), query_at(text, offset))
+    if local is not None:  # what went ahead of the window, as it was cut to fit
+        snippets: list[Any] = list(continuation_parts(document, offset, local, sources)[1].snippets)
+    else:
+        snippets = related_code(indexes, str(path), query_at(text, offset))
     return _describe(request, model, snippets)
 
 
-def _describe(request: Any, model: Any, snippets: list[Snippet]) -> dict[str, Any]:
+def _describe(request: Any, model: Any, snippets: list[Any]) -> dict[str, Any]:
     from aurelis.models.prompts import build_completion_prompt, build_messages
     from aurelis.models.tokens import count_tokens
 

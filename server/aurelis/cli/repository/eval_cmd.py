@@ -88,9 +88,7 @@ def lines_command(
     model: Annotated[str | None, typer.Option(help="Model to ask (default: the route).")] = None,
     cross_file: Annotated[
         bool,
-        typer.Option(
-            "--cross-file", help="Only lines that use a name defined in another file."
-        ),
+        typer.Option("--cross-file", help="Only lines that use a name defined in another file."),
     ] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
 ) -> None:

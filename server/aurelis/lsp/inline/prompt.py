@@ -17,11 +17,18 @@ from aurelis.core.secrets import redact
 from aurelis.lsp.budget import count_tokens
 from aurelis.lsp.context import (
     ContextSources,
+    RelatedCode,
     continuation_context,
     inline_context,
     relative_path,
 )
-from aurelis.lsp.inline.window import ChunkCounter, TokenCounter, WindowLimits, window_around
+from aurelis.lsp.inline.window import (
+    ChunkCounter,
+    TextWindow,
+    TokenCounter,
+    WindowLimits,
+    window_around,
+)
 from aurelis.lsp.postprocess import BLOCK_OPENERS, CURSOR_MARKER
 from aurelis.lsp.workspace.documents import DocumentSnapshot
 from aurelis.models.types import ModelRequest, TaskType
@@ -32,6 +39,7 @@ __all__ = [
     "SUFFIX_SHARE",
     "LocalInline",
     "build_inline_request",
+    "continuation_parts",
     "wants_single_line",
 ]
 
@@ -167,14 +175,10 @@ def _continuation_request(
     temperature: float,
 ) -> ModelRequest | None:
     text = document.text
-    window = window_around(text, offset, local.window, local.count_tokens)
+    window, related = continuation_parts(document, offset, local, sources)
     prompt = redact(window.prefix)
     if not prompt.strip():
         return None
-    in_prompt = (window.start_line, text.count("\n", 0, offset))
-    related = continuation_context(
-        document, offset, sources, local.related_tokens, local.count_tokens, in_prompt
-    )
     if related.text:
         prompt = related.text + prompt
     metadata = _metadata(speculative)
@@ -192,6 +196,19 @@ def _continuation_request(
         max_tokens=_LOCAL_SINGLE_LINE_TOKENS if single else _LOCAL_MULTI_LINE_TOKENS,
         metadata=metadata,
     )
+
+
+def continuation_parts(
+    document: DocumentSnapshot, offset: int, local: LocalInline, sources: ContextSources
+) -> tuple[TextWindow, RelatedCode]:
+    """The window of code before the cursor a base model continues, and the related code
+    that goes ahead of it (none of the window's own lines)."""
+    window = window_around(document.text, offset, local.window, local.count_tokens)
+    in_prompt = (window.start_line, document.text.count("\n", 0, offset))
+    related = continuation_context(
+        document, offset, sources, local.related_tokens, local.count_tokens, in_prompt
+    )
+    return window, related
 
 
 def _chat_prompt(

@@ -217,6 +217,8 @@ class FittedSnippet:
     same under a path comment (`part`, for a model that only continues text)."""
 
     path: str
+    start: int  # lines [start, end) of `path` that `code` holds
+    end: int
     code: str
     part: str
     source: str
@@ -240,7 +242,10 @@ def fitted_snippets(
         kept = _head_that_fits(f"{marker} {snippet.path}\n", lines, left, count_tokens)
         if kept is not None:
             code, part, cost = kept
-            fitted.append(FittedSnippet(snippet.path, code, part, snippet.source))
+            end = snippet.start + code.count("\n")
+            fitted.append(
+                FittedSnippet(snippet.path, snippet.start, end, code, part, snippet.source)
+            )
             left -= cost
     return fitted
 

@@ -217,3 +217,25 @@ def test_search_hits_stay_put_while_the_line_is_typed_and_definitions_sit_neares
     typed = _local_prompt(sources, head + "x = normalize_inv")
     assert typed.startswith(start.removesuffix(head + "x = "))  # the hit's part is kept
     assert typed.index("# billing/rows.py") > typed.index("# billing/ledger.py")
+
+
+def test_the_base_models_related_code_holds_while_its_window_start_does(
+    sources: ContextSources,
+) -> None:
+    # Reading a prompt again costs the embedded model seconds on two cores: moving on to
+    # the next lines of the same window keeps the snippets ahead of it (a window start
+    # that moves re-reads the prompt anyway, and may change them).
+    root = sources.roots.roots[0]
+    ledger = "def ledger_balance_total(entries):\n    return sum(e.amount for e in entries)\n"
+    sources.indexes.saved(str(root / "billing" / "ledger.py"), ledger)
+    head = "entries = load_ledger_entries()\n"
+    first = _local_prompt(sources, head + "x = 1\n")
+    later = _local_prompt(sources, head + "x = 1\nrows = load_invoice_rows()\ny = 2\n")
+    filler = "x = 1  # a long line that fills the window's token allowance quickly\n" * 20
+    moved = _local_prompt(sources, head + filler + "rows = load_invoice_rows()\n")
+
+    related = first.removesuffix(head + "x = 1\n")
+    assert related.startswith("# billing/ledger.py\n")
+    assert later.startswith(related + head)  # the invoice rows do not displace it
+    assert moved.startswith("# billing/rows.py\n")  # a new window asks again
+    assert "entries = load_ledger_entries()" not in moved  # (it starts further down)

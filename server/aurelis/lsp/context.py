@@ -225,24 +225,21 @@ def _snippets_at(
     own_in_prompt: tuple[int, int] | None = None,
 ) -> list[SnippetLike]:
     """Related code at `offset`: the index's definitions and hits with the recent edits.
-    `line_stable`: the index's part is kept while the cursor stays on its line.
-    `own_in_prompt`: the document's lines the prompt holds (others of it may be related)."""
+    `line_stable`: what is chosen holds while the cursor stays on its line (with
+    `own_in_prompt`, the document's lines a window holds: while the window's start stays
+    put; the rest of the document may be related then)."""
+    if line_stable:
+        return sources.line_snippets.lookup(
+            sources.indexes,
+            document,
+            offset,
+            own_in_prompt,
+            lambda: _recent_chunks(document, sources),
+        )
     found: list[SnippetLike] = []
     if sources.indexes is not None:
-        if line_stable:
-            found = list(
-                sources.line_snippets.lookup(
-                    sources.indexes,
-                    document.uri,
-                    document.path,
-                    document.text,
-                    offset,
-                    own_in_prompt,
-                )
-            )
-        else:
-            query = query_at(document.text, offset)
-            found = list(related_code(sources.indexes, document.path, query))
+        query = query_at(document.text, offset)
+        found = list(related_code(sources.indexes, document.path, query))
     return with_recent(found, _recent_chunks(document, sources))
 
 

@@ -8,7 +8,8 @@ import pytest
 
 from aurelis.models.providers.local import GenerationLimits, LocalProvider
 from aurelis.models.providers.local import direct_call as call
-from aurelis.models.providers.local_limits import RUNAWAY_FACTOR
+from aurelis.lsp.inline.suggestion import suggestion_from
+from aurelis.models.providers.local_limits import LINE_CUT, RUNAWAY_FACTOR
 
 
 def test_limits_come_from_the_request_metadata() -> None:
@@ -24,18 +25,27 @@ def test_the_time_limit_keeps_the_piece_in_hand_and_stops() -> None:
     assert limits.check("", " total", time.monotonic() - 1) == (" total", "time_limit")
 
 
-def test_whole_lines_finish_the_line_the_time_limit_falls_in() -> None:
+def test_whole_lines_never_cut_the_first_line() -> None:
     limits = GenerationLimits(time_limit=0.5, whole_lines=True)
     late = time.monotonic() - 1
-    # The first line goes on past the limit, and so does any line the limit falls inside.
+    # The first line goes on past the limit (a leading line break is not a line yet) ...
     assert limits.check("", "    total", late) == ("    total", None)
     assert limits.check("\n", "    total", late) == ("    total", None)
-    assert limits.check("total = 0\nfor x", " in xs", late) == (" in xs", None)
-    # It ends where that line ends, the break and what follows left out.
+    # ... and ends where it ends, the break and what follows left out.
     assert limits.check("total = sum(xs", ")\n    return", late) == (")", "line_end")
     assert limits.check("total = sum(xs)", "\n", late) == ("", "line_end")
+    # Past it, the limit stops at once; the reader drops the unfinished line.
+    assert limits.check("total = 0\nfor x", " in xs", late) == ("", LINE_CUT)
     # Before the limit nothing stops.
     assert limits.check("total = sum(xs)", "\n", time.monotonic()) == ("\n", None)
+
+
+def test_a_suggestion_cut_after_its_first_line_keeps_only_whole_lines() -> None:
+    answer = "total = 0\n    for row in rows:\n        total += row.amo"
+    shown = suggestion_from(answer, "def f(rows):\n    ", "", "python", continuation=True,
+                            finish_reason=LINE_CUT)  # fmt: skip
+
+    assert shown == "total = 0\n    for row in rows:"
 
 
 def test_whole_lines_still_cut_a_line_that_runs_away() -> None:
@@ -111,5 +121,5 @@ async def test_the_real_model_finishes_the_line_its_time_limit_falls_in() -> Non
     )
 
     # Past the limit at once (a prompt is read first), yet the line is whole.
-    assert completion.finish_reason in {"line_end", "stop"}
+    assert completion.finish_reason in {"line_end", "stop", LINE_CUT}
     assert completion.content.strip() and "\n" not in completion.content.strip()

@@ -17,6 +17,7 @@ from aurelis.lsp.inline.quality import (
 )
 from aurelis.lsp.inline.window import TokenCounter, WindowLimits
 from aurelis.lsp.postprocess import clean_inline, drop_unfinished_string
+from aurelis.models.providers.local_limits import LINE_CUT
 
 if TYPE_CHECKING:  # the config (pydantic) loads after initialize, not at start-up
     from aurelis.core.config import AurelisConfig
@@ -64,6 +65,8 @@ def suggestion_from(
     finish_reason: object = None,
 ) -> str:
     """The suggestion to show for `answer`, or "" when it is not worth showing."""
+    if finish_reason == LINE_CUT:  # stopped by the clock after the first line
+        answer = answer[: answer.rfind("\n") + 1].rstrip("\n")
     text = clean_inline(answer, prefix, suffix, continuation=continuation)
     text = drop_repetition(text)
     if not text or is_degenerate(text, suffix):

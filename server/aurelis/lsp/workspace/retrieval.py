@@ -52,6 +52,17 @@ _KEYWORDS = frozenset(
 )  # fmt: skip
 
 
+class DocumentLike(Protocol):
+    """The document a prompt is for (an `lsp.workspace.documents.DocumentSnapshot`)."""
+
+    @property
+    def uri(self) -> str: ...
+    @property
+    def path(self) -> str | None: ...
+    @property
+    def text(self) -> str: ...
+
+
 class SnippetLike(Protocol):
     """Code for a prompt: lines [start, end) of `path` (relative to its workspace folder);
     the index's `Snippet` and the recent-edits ring's `RecentChunk` both are."""
@@ -156,9 +167,7 @@ def _elsewhere(snippet: Snippet, own: str, own_in_prompt: tuple[int, int] | None
     """Not code the prompt holds already."""
     if snippet.path != own:
         return True
-    return own_in_prompt is not None and (
-        snippet.end <= own_in_prompt[0] or snippet.start > own_in_prompt[1]
-    )
+    return own_in_prompt is not None and _outside(snippet, own_in_prompt)
 
 
 def _combined(definitions: list[Snippet], hits: list[Snippet]) -> list[Snippet]:
@@ -270,47 +279,66 @@ def _head_that_fits(
 
 
 class LineStableSnippets:
-    """Retrieval results kept per line, so a prompt's start stays put while the user types.
+    """Related code kept while the cursor stays on its line, or in its window, so a
+    prompt's start stays put while the user types.
 
-    A local model reuses its KV cache for an unchanged prompt start. The search hits are
-    looked up once per line, from the lines before it (typing on the line does not change
-    them); the definitions follow the names on the line (a completed name, or the first
-    characters of the one being typed, may find one: worth a new prompt start).
+    A local model reuses its KV cache for an unchanged prompt start, and reading a prompt
+    again costs it seconds on two cores. The search hits and the recent edits are chosen
+    once per line (from the lines before it: typing on the line does not change them); for
+    a window of the document (`own_in_prompt`), once per window start, which moves every
+    few lines and costs a new prompt anyway. The definitions follow the names on the line
+    (a completed name, or the first characters of the one being typed, may find one: worth
+    a new prompt).
     """
 
     def __init__(self) -> None:
-        self._hits: OrderedDict[tuple[object, ...], list[Snippet]] = OrderedDict()
-        self._definitions: OrderedDict[tuple[object, ...], list[Snippet]] = OrderedDict()
+        self._around: OrderedDict[tuple[object, ...], list[SnippetLike]] = OrderedDict()
+        self._definitions: OrderedDict[tuple[object, ...], list[SnippetLike]] = OrderedDict()
 
     def lookup(
         self,
-        indexes: WorkspaceIndexes,
-        uri: str,
-        path: str | None,
-        text: str,
+        indexes: WorkspaceIndexes | None,
+        document: DocumentLike,
         offset: int,
-        own_in_prompt: tuple[int, int] | None = None,
-    ) -> list[Snippet]:
-        query = query_at(text, offset)
-        line = text.count("\n", 0, offset)
-        hits = _remembered(
-            self._hits,
-            (uri, line, own_in_prompt),
-            lambda: search_hits(indexes, path, query.before_line, own_in_prompt),
+        own_in_prompt: tuple[int, int] | None,
+        recent: Callable[[], Sequence[SnippetLike]],
+    ) -> list[SnippetLike]:
+        query = query_at(document.text, offset)
+        line = document.text.count("\n", 0, offset)
+        uri, path = document.uri, document.path
+        held: tuple[object, ...] = (
+            (uri, "window", own_in_prompt[0]) if own_in_prompt is not None else (uri, line)
         )
+
+        def around() -> list[SnippetLike]:
+            hits = search_hits(indexes, path, query.before_line, own_in_prompt) if indexes else []
+            return with_recent(hits, recent())
+
+        kept = _remembered(self._around, held, around)
         definitions = _remembered(
             self._definitions,
             (uri, line, query.names, query.partial[:_STABLE_PARTIAL], own_in_prompt),
-            lambda: definitions_at(indexes, path, query, own_in_prompt),
+            lambda: list(definitions_at(indexes, path, query, own_in_prompt)) if indexes else [],
         )
-        return _combined(definitions, hits)
+        if own_in_prompt is not None:  # lines typed since may have joined the window
+            kept = [s for s in kept if s.path != _own(indexes, path) or _outside(s, own_in_prompt)]
+        return with_recent(definitions, kept)
+
+
+def _own(indexes: WorkspaceIndexes | None, path: str | None) -> str | None:
+    found = indexes.index_for(path) if indexes is not None and path is not None else None
+    return found[1] if found is not None else None
+
+
+def _outside(snippet: SnippetLike, lines: tuple[int, int]) -> bool:
+    return snippet.end <= lines[0] or snippet.start > lines[1]
 
 
 def _remembered(
-    kept: OrderedDict[tuple[object, ...], list[Snippet]],
+    kept: OrderedDict[tuple[object, ...], list[SnippetLike]],
     key: tuple[object, ...],
-    find: Callable[[], list[Snippet]],
-) -> list[Snippet]:
+    find: Callable[[], list[SnippetLike]],
+) -> list[SnippetLike]:
     found = kept.get(key)
     if found is None:
         found = kept[key] = find()

@@ -4,10 +4,11 @@ The language server bounds inline generations through the request's metadata:
 `time_limit_ms` stops a generation once that much time has passed since the call began,
 prompt evaluation included; `stop_at_line_end` stops it at the first line break,
 `stop_after_line` at the first line break that follows some text. With `whole_lines` the
-time limit ends a generation only where a line ends (as llama.cpp's `t_max_predict_ms`
-does): the first line is always finished, so what is shown never depends on where the
-clock fell inside a line and a greedy answer's first line is the same on every run; only a
-line that runs on past `RUNAWAY_FACTOR` times the limit is cut where it stands. The worker process
+time limit never ends the first line (as llama.cpp's `t_max_predict_ms`, which counts only
+after a newline): it is always finished, so a greedy answer's first line is the same on
+every run, whatever the clock; a later line the limit falls in is dropped by the reader
+(finish reason `time_limit_line`). Only a first line that runs on past `RUNAWAY_FACTOR`
+times the limit is cut where it stands. The worker process
 applies them token by token, so a stopped generation costs no further tokens. This module
 imports nothing heavy: the worker loads it before llama.cpp.
 """
@@ -18,10 +19,12 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["GenerationLimits", "RUNAWAY_FACTOR"]
+__all__ = ["LINE_CUT", "GenerationLimits", "RUNAWAY_FACTOR"]
 
-#: With `whole_lines`, a line still unfinished at this many times the time limit is cut.
+#: With `whole_lines`, a first line still unfinished at this many times the limit is cut.
 RUNAWAY_FACTOR = 4.0
+#: The time limit fell after the first line: the answer's last line may be unfinished.
+LINE_CUT = "time_limit_line"
 
 
 @dataclass(frozen=True)
@@ -31,7 +34,7 @@ class GenerationLimits:
     time_limit: float | None = None  # seconds from the start of the call
     stop_at_line_end: bool = False
     stop_after_line: bool = False
-    whole_lines: bool = False  # the time limit stops only at a line end
+    whole_lines: bool = False  # the time limit never cuts the first line
 
     @classmethod
     def from_metadata(cls, metadata: dict[str, Any] | None) -> GenerationLimits:
@@ -82,6 +85,8 @@ class GenerationLimits:
             return piece, None
         if not self.whole_lines or spent >= self.time_limit * RUNAWAY_FACTOR:
             return piece, "time_limit"
+        if _line_break("", written, after_text=True) >= 0:
+            return "", LINE_CUT  # the first line is whole: stop now
         newline = _line_break(written, piece, after_text=True)
         return (piece[:newline], "line_end") if newline >= 0 else (piece, None)
 

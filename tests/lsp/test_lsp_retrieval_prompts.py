@@ -15,6 +15,7 @@ from aurelis.lsp.inline.prompt import LocalInline, build_inline_request
 from aurelis.lsp.inline.window import WindowLimits
 from aurelis.lsp.workspace.documents import DocumentSnapshot
 from aurelis.lsp.workspace.indexes import IndexSettings, WorkspaceIndexes
+from aurelis.lsp.workspace.retrieval import LineStableSnippets
 from aurelis.lsp.workspace.workspace_files import WorkspaceRoots
 
 ROWS = "def normalize_invoice_rows(rows, currency):\n    return rows\n"
@@ -239,3 +240,27 @@ def test_the_base_models_related_code_holds_while_its_window_start_does(
     assert later.startswith(related + head)  # the invoice rows do not displace it
     assert moved.startswith("# billing/rows.py\n")  # a new window asks again
     assert "entries = load_ledger_entries()" not in moved  # (it starts further down)
+
+
+def test_a_file_merely_opened_is_context_for_chat_but_not_for_the_base_models_window(
+    sources: ContextSources,
+) -> None:
+    from dataclasses import replace
+
+    from aurelis.lsp.workspace.recent_edits import RecentEdits
+
+    path = sources.roots.roots[0] / "billing" / "taxes.py"
+    taxes = DocumentSnapshot(path.as_uri(), str(path), "python", 1, "TAX_TABLE_MARKER = {}\n")
+    ring = RecentEdits()
+    ring.opened(taxes.uri)
+    opened = replace(sources, recent=ring, open_document={taxes.uri: taxes}.get)
+    text = "total = 1\n"
+
+    chat = inline_context(_document(opened, text), len(text), opened, 1000)["related_code"]
+
+    assert "TAX_TABLE_MARKER" in chat
+    assert "TAX_TABLE_MARKER" not in _local_prompt(opened, text)
+    ring.edited(taxes.uri, 0)  # once edited there, it is worth the tokens
+    # (in a window of its own: the snippets of this one hold while its start does)
+    fresh = replace(opened, line_snippets=LineStableSnippets())
+    assert "TAX_TABLE_MARKER" in _local_prompt(fresh, text)

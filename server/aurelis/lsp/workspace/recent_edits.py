@@ -17,7 +17,7 @@ from lsprotocol import types
 
 from aurelis.lsp.workspace.documents import DocumentSnapshot
 
-__all__ = ["RecentChunk", "RecentEdits"]
+__all__ = ["OPENED", "RecentChunk", "RecentEdits"]
 
 #: Places kept (the oldest goes first).
 _PLACES = 16
@@ -38,13 +38,18 @@ class RecentChunk:
     start: int
     end: int
     text: str
-    source: str = "recent"
+    source: str = "recent"  # or OPENED: a file's head, from opening it (nobody edited it)
+
+
+#: The source of a chunk that is only the head of a file just opened.
+OPENED = "opened"
 
 
 @dataclass
 class _Place:
     uri: str
     line: int
+    opened: bool = False  # the head of a file opened, not a place edited
 
 
 class RecentEdits:
@@ -65,7 +70,7 @@ class RecentEdits:
     def opened(self, uri: str) -> None:
         """The user opened `uri`: its head is worth showing, after anything edited."""
         if not any(place.uri == uri for place in self._places):
-            self._places.append(_Place(uri, 0))
+            self._places.append(_Place(uri, 0, opened=True))
             del self._places[_PLACES:]
 
     def forget(self, uri: str) -> None:
@@ -88,13 +93,13 @@ class RecentEdits:
             document = open_document(place.uri)
             if document is None or document.path is None:
                 continue
-            chunk = _chunk(document, place.line)
+            chunk = _chunk(document, place.line, OPENED if place.opened else "recent")
             if chunk is not None and not any(_overlaps(chunk, kept) for kept in found):
                 found.append(chunk)
         return found
 
 
-def _chunk(document: DocumentSnapshot, line: int) -> RecentChunk | None:
+def _chunk(document: DocumentSnapshot, line: int, source: str) -> RecentChunk | None:
     start = max(line - _CHUNK_LINES // 2, 0)
     first = document.offset(types.Position(line=start, character=0))
     # Past the last line, an offset is the document's end.
@@ -104,7 +109,7 @@ def _chunk(document: DocumentSnapshot, line: int) -> RecentChunk | None:
         return None
     assert document.path is not None
     end = start + text.count("\n") + (0 if text.endswith("\n") else 1)
-    return RecentChunk(document.uri, document.path, document.path, start, end, text)
+    return RecentChunk(document.uri, document.path, document.path, start, end, text, source)
 
 
 def _overlaps(one: RecentChunk, other: RecentChunk) -> bool:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from aurelis.lsp.workspace.indexes import WorkspaceIndexes
+from aurelis.lsp.workspace.recent_edits import OPENED
 
 if TYPE_CHECKING:  # the index (tantivy) loads with the first index, not at start-up
     from aurelis.index.repo_index import Snippet
@@ -312,7 +313,12 @@ class LineStableSnippets:
 
         def around() -> list[SnippetLike]:
             hits = search_hits(indexes, path, query.before_line, own_in_prompt) if indexes else []
-            return with_recent(hits, recent())
+            ring = list(recent())
+            if own_in_prompt is not None:
+                # A file's head from merely opening it (imports, a licence) rarely helps a
+                # line, and would cost the window's first request a longer prompt to read.
+                ring = [chunk for chunk in ring if chunk.source != OPENED]
+            return with_recent(hits, ring)
 
         kept = _remembered(self._around, held, around)
         definitions = _remembered(

@@ -8,7 +8,7 @@
         Memory is the growth of the process: `memory_mb` from before the first index (so it
         counts loading the grammars and detect-secrets as well), `memory_mb_index` from
         after a small warm-up index (the index's own share).
-    python bench/repo_context.py quality [--positions N] [--humaneval N] [--seed S]
+    python bench/repo_context.py quality [--positions N] [--humaneval N] [--seed S] [--cross-file]
         `aurelis eval lines` on rich, click, typer and requests (sources of pinned PyPI
         packages) with retrieval on and off, and HumanEval through Aurelis (generate and
         complete) beside the raw embedded model with HumanEval's standard prompt and stops.
@@ -124,7 +124,7 @@ def _index_figures(root: Path, cache: Path) -> dict[str, Any]:
     }
 
 
-async def _lines(positions: int, seed: int) -> dict[str, Any]:
+async def _lines(positions: int, seed: int, cross_file_only: bool) -> dict[str, Any]:
     from aurelis.core.config import get_config
     from aurelis.evaluation.line_run import run_lines
     from aurelis.models import get_model_orchestrator
@@ -133,7 +133,13 @@ async def _lines(positions: int, seed: int) -> dict[str, Any]:
     figures = {}
     for name in REPOSITORIES:
         report = await run_lines(
-            orchestrator.process_request, get_config(), SITE / name, positions, seed, None
+            orchestrator.process_request,
+            get_config(),
+            SITE / name,
+            positions,
+            seed,
+            None,
+            cross_file_only=cross_file_only,
         )
         figures[name] = {key: value for key, value in report.items() if key != "positions"}
     return figures
@@ -181,12 +187,15 @@ def main() -> None:
     parser.add_argument("--positions", type=int, default=10)
     parser.add_argument("--humaneval", type=int, default=164)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--cross-file", action="store_true", help="only lines using a name from another file"
+    )
     args = parser.parse_args()
     if args.what == "index":
         print(json.dumps(index_figures(args.root), indent=1))
         return
-    lines = asyncio.run(_lines(args.positions, args.seed))
-    humaneval = asyncio.run(_humaneval(args.humaneval, args.seed))
+    lines = asyncio.run(_lines(args.positions, args.seed, args.cross_file))
+    humaneval = asyncio.run(_humaneval(args.humaneval, args.seed)) if args.humaneval else {}
     print(json.dumps({"lines": lines, "humaneval": humaneval}, indent=1))
 
 

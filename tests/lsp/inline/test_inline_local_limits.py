@@ -6,9 +6,9 @@ import time
 
 import pytest
 
+from aurelis.lsp.inline.suggestion import suggestion_from
 from aurelis.models.providers.local import GenerationLimits, LocalProvider
 from aurelis.models.providers.local import direct_call as call
-from aurelis.lsp.inline.suggestion import suggestion_from
 from aurelis.models.providers.local_limits import LINE_CUT, RUNAWAY_FACTOR
 
 

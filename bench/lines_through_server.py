@@ -7,9 +7,10 @@ The positions `aurelis eval lines` picks (same seed, 10 in each of rich, click, 
 requests), each asked once as an editor would: the server started offline on the embedded
 model (`AURELIS_PROVIDER=local`, its own defaults) with the repository as its workspace
 folder, the file opened without its line, one Invoked inline completion where the line's
-code starts. `--server` runs another checkout's server (its `server/` folder), so a tree
-from before `aurelis eval` existed is measured on the same sample. Prints one JSON object:
-exact first lines, edit similarity and each answer.
+code starts, the next one after a pause (as a user reads a suggestion; meanwhile the
+server speculates, and a request then gets nothing). `--server` runs another checkout's
+server (its `server/` folder), so a tree from before `aurelis eval` existed is measured on
+the same sample. Prints one JSON object: exact first lines, edit similarity and each answer.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ from aurelis.index.repo_index import RepoIndex
 SITE = Path(sysconfig.get_paths()["purelib"])
 REPOSITORIES = ("rich", "click", "typer", "requests")
 READY_WAIT = 120.0  # seconds for the embedded model to load and answer a first request
+#: After an answer the server speculates (the suggestion after accepting it) and an inline
+#: request meanwhile gets no model: a user reads the suggestion first, so do we.
+READ_PAUSE = 2.0
 
 
 async def _repository(server: Path, name: str, count: int, seed: int) -> list[dict[str, Any]]:
@@ -52,7 +56,11 @@ async def _repository(server: Path, name: str, count: int, seed: int) -> list[di
         ) as (client, workspace),
     ):
         await _model_ready(client, workspace)
-        return [await _ask(client, workspace / name, position) for position in positions]
+        rows = []
+        for position in positions:
+            rows.append(await _ask(client, workspace / name, position))
+            await asyncio.sleep(READ_PAUSE)
+        return rows
 
 
 async def _model_ready(client: Any, workspace: Path) -> None:

@@ -14,7 +14,8 @@ from aurelis.index.languages import grammar_for
 from aurelis.index.repo_index import RepoIndex
 from aurelis.lsp.context import ContextSources, ProjectCache
 from aurelis.lsp.inline.prompt import build_inline_request
-from aurelis.lsp.inline.suggestion import estimated_local_tokens, local_limits, suggestion_from
+from aurelis.lsp.inline.suggestion import local_limits, local_token_counter, suggestion_from
+from aurelis.lsp.inline.window import TokenCounter
 from aurelis.lsp.live_config import primary_model
 from aurelis.lsp.workspace.documents import DocumentSnapshot
 from aurelis.lsp.workspace.indexes import WorkspaceIndexes
@@ -43,6 +44,7 @@ class InlinePath:
         self._sources = ContextSources(WorkspaceRoots([self.root]), list, ProjectCache(), indexes)
         probe = ModelRequest(prompt="probe", task_type=TaskType.CODE_COMPLETION)
         self.local = (self.model or primary_model(probe)) is ModelType.LOCAL
+        self._counter: tuple[object, TokenCounter] | None = None
 
     def builder(self, relative: str) -> Callable[[str, int], ModelRequest | None]:
         path = self.root / relative
@@ -52,7 +54,7 @@ class InlinePath:
         def build(text: str, offset: int) -> ModelRequest | None:
             document = DocumentSnapshot(path.as_uri(), str(path), language, None, text)
             local = (
-                local_limits(self.settings, typing=False, count_tokens=estimated_local_tokens)
+                local_limits(self.settings, typing=False, count_tokens=self._count_tokens())
                 if self.local
                 else None
             )
@@ -64,6 +66,15 @@ class InlinePath:
             return request
 
         return build
+
+    def _count_tokens(self) -> TokenCounter:
+        """As the editor counts: the embedded model's tokenizer once it is loaded."""
+        from aurelis.lsp.local_model import local_model
+
+        model = local_model()
+        if self._counter is None or self._counter[0] is not model:
+            self._counter = (model, local_token_counter(model))
+        return self._counter[1]
 
     def shaper(self, relative: str) -> Callable[[ModelResponse, str, str], str]:
         grammar = grammar_for(relative)

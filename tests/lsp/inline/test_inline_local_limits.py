@@ -123,3 +123,20 @@ async def test_the_real_model_finishes_the_line_its_time_limit_falls_in() -> Non
     # Past the limit at once (a prompt is read first), yet the line is whole.
     assert completion.finish_reason in {"line_end", "stop", LINE_CUT}
     assert completion.content.strip() and "\n" not in completion.content.strip()
+
+
+@pytest.mark.local_model
+async def test_windows_are_measured_with_the_loaded_models_own_tokenizer() -> None:
+    from aurelis.lsp.inline.suggestion import estimated_local_tokens, local_token_counter
+
+    provider = LocalProvider(None, context_size=1024, threads=2)
+    code = "def normalize_invoice_rows(rows, currency):\n    return sorted(rows)\n"
+    assert local_token_counter(provider) is estimated_local_tokens  # not loaded yet
+
+    await provider.preload()
+    counted = local_token_counter(provider)(code)
+
+    assert counted == provider.count_tokens(code)
+    # The estimate errs high: a window cut with it (as `aurelis eval` once did) is smaller
+    # than the editor's.
+    assert counted < estimated_local_tokens(code)

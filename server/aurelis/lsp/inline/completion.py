@@ -29,9 +29,10 @@ from aurelis.lsp.inline.speculation import Speculations, has_spare_slot
 from aurelis.lsp.inline.suggestion import (
     estimated_local_tokens,
     local_limits,
+    local_token_counter,
     suggestion_from,
 )
-from aurelis.lsp.inline.window import ChunkCounter, TokenCounter
+from aurelis.lsp.inline.window import TokenCounter
 from aurelis.lsp.live_config import get_config, orchestrator, route
 from aurelis.lsp.local_model import local_model
 from aurelis.lsp.model_calls import routes_to_local
@@ -292,13 +293,13 @@ class InlineCompletions:
         return local_limits(get_config(), typing=typing, count_tokens=self._token_counter())
 
     def _token_counter(self) -> TokenCounter:
-        """The local model's own tokenizer once it is loaded, else an estimate."""
+        """The local model's own tokenizer once it is loaded, else an estimate (one
+        remembering counter per model)."""
         model = local_model()
         if model is None or model.state != "ready":
             return estimated_local_tokens
         if self._counter is None or self._counter[0] is not model:
-            count = model.count_tokens
-            self._counter = (model, ChunkCounter(lambda text: count(text) or 0))
+            self._counter = (model, local_token_counter(model))
         return self._counter[1]
 
     # --- speculation ------------------------------------------------------------------------

@@ -15,14 +15,14 @@ from aurelis.lsp.inline.quality import (
     is_degenerate,
     keep_complete_code,
 )
-from aurelis.lsp.inline.window import TokenCounter, WindowLimits
+from aurelis.lsp.inline.window import ChunkCounter, TokenCounter, WindowLimits
 from aurelis.lsp.postprocess import clean_inline, drop_unfinished_string
 from aurelis.models.providers.local_limits import LINE_CUT
 
 if TYPE_CHECKING:  # the config (pydantic) loads after initialize, not at start-up
     from aurelis.core.config import AurelisConfig
 
-__all__ = ["estimated_local_tokens", "local_limits", "suggestion_from"]
+__all__ = ["estimated_local_tokens", "local_limits", "local_token_counter", "suggestion_from"]
 
 #: How much code before the cursor a cut answer's last word is checked against.
 _KNOWN_CHARS = 4000
@@ -47,6 +47,17 @@ def local_limits(config: AurelisConfig, *, typing: bool, count_tokens: TokenCoun
         config.inline_local_typing_time_limit_ms if typing else config.inline_local_time_limit_ms
     )
     return LocalInline(limits, limit, count_tokens, whole_lines=not typing)
+
+
+def local_token_counter(model: object | None) -> TokenCounter:
+    """How an embedded-model window is measured: with `model`'s own tokenizer once it is
+    loaded (per chunk, remembered), else `estimated_local_tokens`. The estimate errs high,
+    so a window cut with it is smaller than the editor's: `aurelis eval` must count as the
+    editor does."""
+    count = getattr(model, "count_tokens", None)
+    if count is None or getattr(model, "state", None) != "ready":
+        return estimated_local_tokens
+    return ChunkCounter(lambda text: count(text) or 0)
 
 
 def estimated_local_tokens(text: str) -> int:

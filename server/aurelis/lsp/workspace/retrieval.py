@@ -18,7 +18,7 @@ from aurelis.lsp.workspace.indexes import WorkspaceIndexes
 from aurelis.lsp.workspace.recent_edits import OPENED
 
 if TYPE_CHECKING:  # the index (tantivy) loads with the first index, not at start-up
-    from aurelis.index.repo_index import Snippet
+    from aurelis.index.repo_index import RepoIndex, Snippet
 
 __all__ = [
     "FittedSnippet",
@@ -125,7 +125,7 @@ def related_code(
 
 
 def definitions_at(
-    indexes: WorkspaceIndexes,
+    indexes: WorkspaceIndexes | None,
     path: str | None,
     query: RetrievalQuery,
     own_in_prompt: tuple[int, int] | None = None,
@@ -134,8 +134,7 @@ def definitions_at(
     `path` itself is left out, unless `own_in_prompt` says which of its lines (first, last)
     the prompt holds: then only those are (a window of a few hundred tokens leaves most of
     a long file unseen, and its other parts are the code most like the line written)."""
-    found = indexes.index_for(path) if path is not None else None
-    if found is None:
+    if (found := _located(indexes, path)) is None:
         return []
     index, own = found
     return [
@@ -146,22 +145,26 @@ def definitions_at(
 
 
 def search_hits(
-    indexes: WorkspaceIndexes,
+    indexes: WorkspaceIndexes | None,
     path: str | None,
     text: str,
     own_in_prompt: tuple[int, int] | None = None,
 ) -> list[Snippet]:
     """The chunks BM25 ranks best for `text`, with the same rule for the own file."""
-    found = indexes.index_for(path) if path is not None else None
-    if found is None:
+    if (found := _located(indexes, path)) is None:
         return []
     index, own = found
     skip = {own} if own_in_prompt is None else set()
     return [
         hit
-        for hit in index.search(text, _SEARCH_LIMIT + len(skip), skip=skip)
+        for hit in index.search(text, _SEARCH_LIMIT, skip=skip)
         if _elsewhere(hit, own, own_in_prompt)
     ]
+
+
+def _located(indexes: WorkspaceIndexes | None, path: str | None) -> tuple[RepoIndex, str] | None:
+    """The index holding `path` and its path there, if any."""
+    return indexes.index_for(path) if indexes is not None and path is not None else None
 
 
 def _elsewhere(snippet: Snippet, own: str, own_in_prompt: tuple[int, int] | None) -> bool:
@@ -312,7 +315,7 @@ class LineStableSnippets:
         )
 
         def around() -> list[SnippetLike]:
-            hits = search_hits(indexes, path, query.before_line, own_in_prompt) if indexes else []
+            hits = search_hits(indexes, path, query.before_line, own_in_prompt)
             ring = list(recent())
             if own_in_prompt is not None:
                 # A file's head from merely opening it (imports, a licence) rarely helps a
@@ -324,16 +327,12 @@ class LineStableSnippets:
         definitions = _remembered(
             self._definitions,
             (uri, line, query.names, query.partial[:_STABLE_PARTIAL], own_in_prompt),
-            lambda: list(definitions_at(indexes, path, query, own_in_prompt)) if indexes else [],
+            lambda: list(definitions_at(indexes, path, query, own_in_prompt)),
         )
-        if own_in_prompt is not None:  # lines typed since may have joined the window
-            kept = [s for s in kept if s.path != _own(indexes, path) or _outside(s, own_in_prompt)]
+        if own_in_prompt is not None and (found := _located(indexes, path)) is not None:
+            # Lines typed since the snippets were chosen may have joined the window.
+            kept = [s for s in kept if s.path != found[1] or _outside(s, own_in_prompt)]
         return with_recent(definitions, kept)
-
-
-def _own(indexes: WorkspaceIndexes | None, path: str | None) -> str | None:
-    found = indexes.index_for(path) if indexes is not None and path is not None else None
-    return found[1] if found is not None else None
 
 
 def _outside(snippet: SnippetLike, lines: tuple[int, int]) -> bool:

@@ -195,6 +195,12 @@ def test_chat_prompts_still_leave_their_own_file_out(sources: ContextSources) ->
     assert "reports/monthly.py" not in context.get("related_code", "")
 
 
+def _save_ledger(sources: ContextSources) -> None:
+    """billing/ledger.py, indexed: a chunk about ledger entries, defining one function."""
+    ledger = "def ledger_balance_total(entries):\n    return sum(e.amount for e in entries)\n"
+    sources.indexes.saved(str(sources.roots.roots[0] / "billing" / "ledger.py"), ledger)
+
+
 def test_search_hits_stay_put_while_the_line_is_typed_and_definitions_sit_nearest_the_code(
     sources: ContextSources,
 ) -> None:
@@ -202,9 +208,7 @@ def test_search_hits_stay_put_while_the_line_is_typed_and_definitions_sit_neares
     # a definition: the hit is chosen from the lines before the cursor's line, so typing on
     # the line leaves it (and the model's cached prompt start) alone; the definition comes
     # after it, nearest the code.
-    root = sources.roots.roots[0]
-    ledger = "def ledger_balance_total(entries):\n    return sum(e.amount for e in entries)\n"
-    sources.indexes.saved(str(root / "billing" / "ledger.py"), ledger)
+    _save_ledger(sources)
     head = "entries = load_ledger_entries()\nfor e in entries:\n    print(e.amount)\n\n"
 
     start = _local_prompt(sources, head + "x = ")
@@ -226,9 +230,7 @@ def test_the_base_models_related_code_holds_while_its_window_start_does(
     # Reading a prompt again costs the embedded model seconds on two cores: moving on to
     # the next lines of the same window keeps the snippets ahead of it (a window start
     # that moves re-reads the prompt anyway, and may change them).
-    root = sources.roots.roots[0]
-    ledger = "def ledger_balance_total(entries):\n    return sum(e.amount for e in entries)\n"
-    sources.indexes.saved(str(root / "billing" / "ledger.py"), ledger)
+    _save_ledger(sources)
     head = "entries = load_ledger_entries()\n"
     first = _local_prompt(sources, head + "x = 1\n")
     later = _local_prompt(sources, head + "x = 1\nrows = load_invoice_rows()\ny = 2\n")

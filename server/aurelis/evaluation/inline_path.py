@@ -44,7 +44,6 @@ class InlinePath:
         self._sources = ContextSources(WorkspaceRoots([self.root]), list, ProjectCache(), indexes)
         probe = ModelRequest(prompt="probe", task_type=TaskType.CODE_COMPLETION)
         self.local = (self.model or primary_model(probe)) is ModelType.LOCAL
-        self._counter: tuple[object, TokenCounter] | None = None
 
     def builder(self, relative: str) -> Callable[[str, int], ModelRequest | None]:
         path = self.root / relative
@@ -71,10 +70,7 @@ class InlinePath:
         """As the editor counts: the embedded model's tokenizer once it is loaded."""
         from aurelis.lsp.local_model import local_model
 
-        model = local_model()
-        if self._counter is None or self._counter[0] is not model:
-            self._counter = (model, local_token_counter(model))
-        return self._counter[1]
+        return local_token_counter(local_model())
 
     def shaper(self, relative: str) -> Callable[[ModelResponse, str, str], str]:
         grammar = grammar_for(relative)

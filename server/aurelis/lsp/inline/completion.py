@@ -27,7 +27,6 @@ from aurelis.lsp.inline.outcomes import Origin, SuggestionOutcomes
 from aurelis.lsp.inline.prompt import LocalInline, build_inline_request
 from aurelis.lsp.inline.speculation import Speculations, has_spare_slot
 from aurelis.lsp.inline.suggestion import (
-    estimated_local_tokens,
     local_limits,
     local_token_counter,
     suggestion_from,
@@ -80,7 +79,6 @@ class InlineCompletions:
         self.speculations = Speculations()
         self.outcomes = SuggestionOutcomes(ls)
         self._closed = False
-        self._counter: tuple[object, TokenCounter] | None = None
 
     async def complete(self, params: types.InlineCompletionParams) -> types.InlineCompletionList:
         uri = params.text_document.uri
@@ -293,14 +291,8 @@ class InlineCompletions:
         return local_limits(get_config(), typing=typing, count_tokens=self._token_counter())
 
     def _token_counter(self) -> TokenCounter:
-        """The local model's own tokenizer once it is loaded, else an estimate (one
-        remembering counter per model)."""
-        model = local_model()
-        if model is None or model.state != "ready":
-            return estimated_local_tokens
-        if self._counter is None or self._counter[0] is not model:
-            self._counter = (model, local_token_counter(model))
-        return self._counter[1]
+        """The local model's own tokenizer once it is loaded, else an estimate."""
+        return local_token_counter(local_model())
 
     # --- speculation ------------------------------------------------------------------------
     def _speculate(self, document: DocumentSnapshot, prefix: str, text: str, suffix: str) -> None:

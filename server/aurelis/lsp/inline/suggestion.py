@@ -5,6 +5,7 @@ so what is measured and shown is what the editor gets.
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING
 
 from aurelis.core.secrets import REDACTED
@@ -51,13 +52,20 @@ def local_limits(config: AurelisConfig, *, typing: bool, count_tokens: TokenCoun
 
 def local_token_counter(model: object | None) -> TokenCounter:
     """How an embedded-model window is measured: with `model`'s own tokenizer once it is
-    loaded (per chunk, remembered), else `estimated_local_tokens`. The estimate errs high,
-    so a window cut with it is smaller than the editor's: `aurelis eval` must count as the
-    editor does."""
+    loaded (per chunk, remembered: one counter per model), else `estimated_local_tokens`.
+    The estimate errs high, so a window cut with it is smaller than the editor's:
+    `aurelis eval` must count as the editor does."""
     count = getattr(model, "count_tokens", None)
-    if count is None or getattr(model, "state", None) != "ready":
+    if model is None or count is None or getattr(model, "state", None) != "ready":
         return estimated_local_tokens
-    return ChunkCounter(lambda text: count(text) or 0)
+    counter = _COUNTERS.get(model)
+    if counter is None:
+        counter = _COUNTERS[model] = ChunkCounter(lambda text: count(text) or 0)
+    return counter
+
+
+#: The chunk counter of each loaded model (gone with the model).
+_COUNTERS: weakref.WeakKeyDictionary[object, ChunkCounter] = weakref.WeakKeyDictionary()
 
 
 def estimated_local_tokens(text: str) -> int:

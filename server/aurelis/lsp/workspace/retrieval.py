@@ -113,15 +113,10 @@ def query_at(text: str, offset: int) -> RetrievalQuery:
 
 
 def related_code(
-    indexes: WorkspaceIndexes,
-    path: str | None,
-    query: RetrievalQuery,
-    own_in_prompt: tuple[int, int] | None = None,
+    indexes: WorkspaceIndexes, path: str | None, query: RetrievalQuery
 ) -> list[Snippet]:
-    """Definitions first, then search hits (see `definitions_at` and `search_hits`)."""
-    definitions = definitions_at(indexes, path, query, own_in_prompt)
-    hits = search_hits(indexes, path, query.text, own_in_prompt)
-    return _combined(definitions, hits)
+    """Definitions first, then search hits; never from the file at `path` itself."""
+    return _combined(definitions_at(indexes, path, query), search_hits(indexes, path, query.text))
 
 
 def definitions_at(

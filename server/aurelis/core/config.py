@@ -132,6 +132,11 @@ class AurelisConfig(BaseSettings):
     #: still in the document (the early and the final retention check; docs/telemetry.md).
     suggestion_retention_checks: tuple[float, float] = (30.0, 120.0)
 
+    # --- repository retrieval (docs/inline.md, "Repository context") -------------------
+    #: A model at the endpoint whose embeddings route ranks the index's chunks by meaning,
+    #: fused with BM25 for code actions. None (the default): BM25 alone, nothing more sent.
+    retrieval_embeddings_model: str | None = Field(None, min_length=1, max_length=200)
+
     # --- cache (names from the seed) -------------------------------------------------
     cache_enabled: bool = True
     cache_ttl: int = Field(1800, ge=0)

@@ -93,6 +93,9 @@ SETTING_TRUST: Mapping[str, SettingTrust] = MappingProxyType(
         "inline_speculation": _harmless(
             "extra local or remote calls for the same code; sends nothing new"
         ),
+        "retrieval_embeddings_model": _sensitive(
+            "sends every indexed chunk of the repository to the endpoint's embeddings route"
+        ),
         "cache_enabled": _harmless("in-memory caching of answers"),
         "cache_ttl": _harmless("a time limit"),
         "cache_max_size": _harmless("a size limit"),

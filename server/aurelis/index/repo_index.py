@@ -185,9 +185,7 @@ class RepoIndex:
                 entry = self._files.get(hit.path)
                 if hit.path in skip or entry is None or hit.ordinal >= entry.chunk_count:
                     continue
-                start, end = entry.chunk_lines(hit.ordinal)
-                text = self._texts.read(*entry.text_span(hit.ordinal))
-                found.append(Snippet(hit.path, start, end, text, "search"))
+                found.append(self._chunk(hit.path, entry, hit.ordinal))
                 if len(found) == limit:
                     break
             return found
@@ -213,6 +211,41 @@ class RepoIndex:
             return found
         finally:
             self._lock.release()
+
+    @property
+    def changes(self) -> int:
+        """Counts every change to the indexed files (what the embeddings pass follows)."""
+        with self._lock:
+            return self._changes
+
+    def chunks(self) -> Iterator[Snippet]:
+        """Every chunk, file by file (the lock is held per file, never across them)."""
+        with self._lock:
+            paths = list(self._files)
+        for path in paths:
+            with self._lock:
+                entry = self._files.get(path)
+                if entry is None:
+                    continue
+                found = [self._chunk(path, entry, ordinal) for ordinal in range(entry.chunk_count)]
+            yield from found
+
+    def chunk_at(self, path: str, start: int, end: int) -> Snippet | None:
+        """The chunk of `path` on lines [start, end) if the file still has it."""
+        if not self._lock.acquire(timeout=_LOCK_WAIT):
+            return None
+        try:
+            entry = self._files.get(path)
+            for ordinal in range(entry.chunk_count if entry is not None else 0):
+                if entry is not None and entry.chunk_lines(ordinal) == (start, end):
+                    return self._chunk(path, entry, ordinal)
+            return None
+        finally:
+            self._lock.release()
+
+    def _chunk(self, path: str, entry: IndexedFile, ordinal: int) -> Snippet:
+        start, end = entry.chunk_lines(ordinal)
+        return Snippet(path, start, end, self._texts.read(*entry.text_span(ordinal)), "search")
 
     def _places(self, name: str) -> Iterator[tuple[str, int]]:
         """(path, line) of each definition of `name`."""

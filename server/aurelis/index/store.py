@@ -21,10 +21,10 @@ import os
 import stat
 import sys
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, BinaryIO
 
 import platformdirs
 
@@ -32,7 +32,15 @@ from aurelis.index.chunks import Chunk, Symbol
 from aurelis.index.files import FileStamp
 from aurelis.index.texts import ChunkTexts
 
-__all__ = ["FORMAT_VERSION", "IndexedFile", "index_path", "load_index", "save_index"]
+__all__ = [
+    "FORMAT_VERSION",
+    "IndexedFile",
+    "index_path",
+    "load_index",
+    "open_own_file",
+    "save_index",
+    "write_private_file",
+]
 
 #: 2: texts after a JSON line (1 was all JSON, the texts inside): version 1 is rebuilt.
 FORMAT_VERSION = 2
@@ -116,6 +124,19 @@ def index_path(root: Path, cache_dir: Path | None) -> Path | None:
 
 def save_index(path: Path, root: Path, files: dict[str, IndexedFile], texts: ChunkTexts) -> None:
     """Write the index of `root` to `path`, 0600, replacing the previous one at once."""
+
+    def write(handle: IO[bytes]) -> None:
+        _write_header(handle, root, files)
+        for entry in files.values():
+            for data in texts.read_bytes(entry.text_spans()):
+                handle.write(data)
+
+    write_private_file(path, write)
+
+
+def write_private_file(path: Path, write: Callable[[IO[bytes]], None]) -> None:
+    """Write `path` (0600, in a 0700 folder) through a temporary file that replaces it at
+    once: a reader never sees half a file, a crash leaves the old one."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
@@ -126,29 +147,38 @@ def save_index(path: Path, root: Path, files: dict[str, IndexedFile], texts: Chu
     descriptor = os.open(temporary, flags | getattr(os, "O_CLOEXEC", 0), 0o600)
     try:
         with os.fdopen(descriptor, "wb") as handle:
-            _write_header(handle, root, files)
-            for entry in files.values():
-                for data in texts.read_bytes(entry.text_spans()):
-                    handle.write(data)
+            write(handle)
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
 
 
-def load_index(path: Path, root: Path, texts: ChunkTexts | None = None) -> dict[str, IndexedFile]:
-    """The saved index of `root` ({} when there is none, or it is not ours or is damaged);
-    its texts are copied into `texts` (without `texts`, only what it holds is read)."""
+def open_own_file(path: Path, max_bytes: int) -> BinaryIO | None:
+    """`path` opened for reading when it is a regular file of this user within `max_bytes`
+    (a link, another user's file or an oversized one is not ours to read), else None."""
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
         descriptor = os.open(path, flags)
     except OSError:
+        return None
+    handle = os.fdopen(descriptor, "rb")
+    info = os.fstat(handle.fileno())
+    owned = not hasattr(os, "geteuid") or info.st_uid == os.geteuid()
+    if not stat.S_ISREG(info.st_mode) or not owned or info.st_size > max_bytes:
+        handle.close()
+        return None
+    return handle
+
+
+def load_index(path: Path, root: Path, texts: ChunkTexts | None = None) -> dict[str, IndexedFile]:
+    """The saved index of `root` ({} when there is none, or it is not ours or is damaged);
+    its texts are copied into `texts` (without `texts`, only what it holds is read)."""
+    handle = open_own_file(path, _MAX_INDEX_BYTES)
+    if handle is None:
         return {}
-    with os.fdopen(descriptor, "rb") as handle:
+    with handle:
         info = os.fstat(handle.fileno())
-        owned = not hasattr(os, "geteuid") or info.st_uid == os.geteuid()
-        if not stat.S_ISREG(info.st_mode) or not owned or info.st_size > _MAX_INDEX_BYTES:
-            return {}
         try:
             header = handle.readline()
             payload = json.loads(header)

@@ -5,8 +5,10 @@ from memory, and so is related code from the repository index (definitions of th
 at the cursor, BM25-ranked chunks: `workspace.retrieval`). Project context (open
 documents, most recently edited first; the workspace tree; files the buffer imports) may
 touch the disk, so it is gathered in a worker thread under a 100 ms time box and only
-inside the workspace folders. Everything is fitted into a token budget, highest-priority
-section first, and redacted before it leaves this module.
+inside the workspace folders. Actions may also get chunks alike in meaning
+(`workspace.semantic`, when the user turned embeddings on), under a time box of their own.
+Everything is fitted into a token budget, highest-priority section first, and redacted
+before it leaves this module.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aurelis.core.secrets import is_secret_file, redact
 from aurelis.lsp.budget import count_tokens, fit_head, fit_tail
@@ -41,6 +44,10 @@ from aurelis.lsp.workspace.workspace_files import (
     read_text_file,
 )
 
+if TYPE_CHECKING:
+    from aurelis.index.repo_index import Snippet
+    from aurelis.lsp.workspace.semantic import SemanticRetrieval
+
 __all__ = [
     "PROJECT_TIME_BOX",
     "ContextSources",
@@ -54,6 +61,9 @@ __all__ = [
 
 #: Seconds the project part of the context may take (Continue uses 100 ms per source).
 PROJECT_TIME_BOX = 0.1
+#: An action waits this long at most for the embedding of its query (a round trip to the
+#: endpoint; only when the user turned embeddings on), beside the project's time box.
+SEMANTIC_TIME_BOX = 0.5
 #: Open documents larger than this are left out of other requests' context.
 _MAX_OPEN_DOCUMENT_CHARS = 512 * 1024
 _MAX_OPEN_DOCUMENTS = 5
@@ -114,6 +124,8 @@ class ContextSources:
     #: Where the user edited lately (None: not kept), and the open document of a uri.
     recent: RecentEdits | None = None
     open_document: Callable[[str], DocumentSnapshot | None] = lambda uri: None
+    #: Retrieval by meaning for actions (None, or idle: BM25 alone).
+    semantic: SemanticRetrieval | None = None
 
     def within(self, root: Path | None) -> ContextSources:
         """Sources that read only `root` (a document's own workspace folder): its open
@@ -223,8 +235,10 @@ def _snippets_at(
     *,
     line_stable: bool,
     own_in_prompt: tuple[int, int] | None = None,
+    similar: Sequence[Snippet] = (),
 ) -> list[SnippetLike]:
-    """Related code at `offset`: the index's definitions and hits with the recent edits.
+    """Related code at `offset`: the index's definitions and hits (fused with the chunks
+    `similar` in meaning) with the recent edits.
     `line_stable`: what is chosen holds while the cursor stays on its line (with
     `own_in_prompt`, the document's lines a window holds: while the window's start stays
     put; the rest of the document may be related then)."""
@@ -239,15 +253,19 @@ def _snippets_at(
     found: list[SnippetLike] = []
     if sources.indexes is not None:
         query = query_at(document.text, offset)
-        found = list(related_code(sources.indexes, document.path, query))
+        found = list(related_code(sources.indexes, document.path, query, similar))
     return with_recent(found, _recent_chunks(document, sources))
 
 
 def _related_code(
-    document: DocumentSnapshot, offset: int, sources: ContextSources, already: str = ""
+    document: DocumentSnapshot,
+    offset: int,
+    sources: ContextSources,
+    already: str = "",
+    similar: Sequence[Snippet] = (),
 ) -> _Producer:
     def produce(allowance: int) -> str:
-        snippets = _snippets_at(document, offset, sources, line_stable=False)
+        snippets = _snippets_at(document, offset, sources, line_stable=False, similar=similar)
         return render_snippets(snippets, allowance, count_tokens, already)
 
     return produce
@@ -321,7 +339,9 @@ async def action_context(
 ) -> dict[str, str]:
     """Context for an editor action on `document[target[0]:target[1]]`."""
     start, end = target
-    related = await _related_files(document, sources)
+    related, similar = await asyncio.gather(
+        _related_files(document, sources), _similar_code(document, end, sources)
+    )
     text = document.text
     head = _head_lines(text, 300)
     sections: list[_Section] = [
@@ -339,7 +359,7 @@ async def action_context(
         ("imports", 0.1, _fixed("\n".join(import_lines(head, document.language_id)))),
         ("surrounding_code", 0.35, _surrounding(text, start, end)),
         ("related_files", 0.25, _fixed(related)),
-        ("related_code", 0.25, _related_code(document, end, sources, already=related)),
+        ("related_code", 0.25, _related_code(document, end, sources, related, similar)),
         ("open_files", 0.2, _open_files(document, sources)),
         ("project_structure", 0.1, _fixed(sources.project.cached_tree(sources.roots))),
     ]
@@ -355,6 +375,15 @@ def _surrounding(text: str, start: int, end: int) -> _Producer:
         return f"{before}<<the code this request is about>>{after}"
 
     return produce
+
+
+async def _similar_code(
+    document: DocumentSnapshot, offset: int, sources: ContextSources
+) -> Sequence[Snippet]:
+    """Chunks like the code at `offset` in meaning, when the user turned embeddings on."""
+    if sources.semantic is None:
+        return ()
+    return await sources.semantic.hits(document.path, document.text, offset, SEMANTIC_TIME_BOX)
 
 
 async def _related_files(document: DocumentSnapshot, sources: ContextSources) -> str:

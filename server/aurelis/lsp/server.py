@@ -169,6 +169,7 @@ def _register_lifecycle(
         # First what must be written before an editor gives up waiting for us (suggestion
         # outcomes); stopping the index thread can take a moment.
         await inline.shutdown()  # no speculative call may outlive the models it uses
+        await ls.semantic.stop()
         await asyncio.to_thread(ls.indexes.stop)
         await close_orchestrator()
 

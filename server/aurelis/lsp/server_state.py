@@ -31,6 +31,7 @@ from aurelis.lsp.status import STATUS_METHOD, StatusReporter
 from aurelis.lsp.workspace.documents import DocumentSnapshot, RecentDocuments, snapshot
 from aurelis.lsp.workspace.indexes import WorkspaceIndexes
 from aurelis.lsp.workspace.recent_edits import RecentEdits
+from aurelis.lsp.workspace.semantic import SemanticRetrieval, embeddings_route
 from aurelis.lsp.workspace.workspace_files import WorkspaceRoots
 
 __all__ = ["AurelisLanguageServer"]
@@ -55,6 +56,7 @@ class AurelisLanguageServer(LanguageServer):
         self.recent = RecentDocuments()
         self.roots = WorkspaceRoots(())
         self.indexes = WorkspaceIndexes()
+        self.semantic = SemanticRetrieval(self.indexes)
         self.recent_edits = RecentEdits()
         self.sources = self._context_sources()
         self.root_configs = RootConfigs(self.settings.overrides)
@@ -74,7 +76,11 @@ class AurelisLanguageServer(LanguageServer):
         return self.settings.server.action_prompt_tokens
 
     def _send_status(self, params: dict[str, Any]) -> None:
-        self.protocol.notify(STATUS_METHOD, {**params, "index": self.indexes.status()})
+        shown = {**params, "index": self.indexes.status()}
+        embeddings = self.semantic.status()
+        if embeddings is not None:
+            shown["embeddings"] = embeddings
+        self.protocol.notify(STATUS_METHOD, shown)
 
     def start_indexing(self) -> None:
         """(Re)build the index of every root, as the settings and the live config say."""
@@ -82,6 +88,8 @@ class AurelisLanguageServer(LanguageServer):
         loop = asyncio.get_running_loop()
         self.indexes.on_built = lambda: _call_soon(loop, self.status.publish)
         self.indexes.start(self.roots.roots, get_config().cache_dir, self.settings.server.index)
+        self.semantic.on_synced = lambda: _call_soon(loop, self.status.publish)
+        self.semantic.start(*embeddings_route(get_config(), self.settings.server.index.enabled))
 
     def _context_sources(self) -> ContextSources:
         return ContextSources(
@@ -91,6 +99,7 @@ class AurelisLanguageServer(LanguageServer):
             self.indexes,
             recent=self.recent_edits,
             open_document=lambda uri: snapshot(self.workspace, uri),
+            semantic=self.semantic,
         )
 
     def document_scope(self, uri: str) -> contextlib.AbstractContextManager[None]:

@@ -2,7 +2,8 @@
 
 A scriptable chat-completions server for tests and benchmarks (see `aurelis.testing`). What
 it answers comes from `aurelis.testing.script`, how it is encoded from
-`aurelis.testing.wire`, and its rate limits from `aurelis.testing.limits`.
+`aurelis.testing.wire`, and its rate limits from `aurelis.testing.limits`. Its embeddings
+route (`aurelis.testing.embeddings`) is scripted and recorded as chat is.
 """
 
 from __future__ import annotations
@@ -20,6 +21,13 @@ from typing import Any
 from aiohttp import web
 
 from aurelis.testing import wire
+from aurelis.testing.embeddings import (
+    EMBEDDINGS_PATHS,
+    Embedder,
+    EmbedderBook,
+    embeddings_body,
+    input_texts,
+)
 from aurelis.testing.fim_wire import FIM_PATHS, fim_body
 from aurelis.testing.limits import RateLimit, RateLimits
 from aurelis.testing.script import RecordedRequest, Reply, Responder, ScriptBook, ScriptSpec
@@ -35,8 +43,9 @@ _SHUTDOWN_TIMEOUT = 0.5
 class ModelServer:
     """A scriptable chat-completions server on loopback.
 
-    ``url`` is the SDK endpoint (the SDK appends ``/chat/completions``). Scripting methods are
-    thread-safe, so a test may drive a server that runs on ``start_in_thread()``.
+    ``url`` is the SDK endpoint (the SDKs append ``/chat/completions`` or ``/embeddings``).
+    Scripting methods are thread-safe, so a test may drive a server that runs on
+    ``start_in_thread()``.
     """
 
     def __init__(self, *, token: str | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -50,6 +59,7 @@ class ModelServer:
         # The event loop thread and a test's thread both touch the state below.
         self._lock = threading.Lock()
         self._book = ScriptBook()
+        self._embedders = EmbedderBook()
         self._limits = RateLimits()
         #: Multiplies the per-minute and per-day windows of enforce_rate_limit (0.05 makes
         #: "a minute" 3 s), so rate-limit tests need not wait real minutes.
@@ -172,6 +182,11 @@ class ModelServer:
         """Compute content as ``fn(request_json)`` for replies whose content is None."""
         self._book.set_responder(model, fn)
 
+    def set_embedder(self, model: str, fn: Embedder) -> None:
+        """Compute the embedding of each input text as ``fn(text)`` for ``model`` (or ``"*"``);
+        the default is `aurelis.testing.embeddings.hashed_embedding`."""
+        self._embedders.set(model, fn)
+
     def enforce_rate_limit(
         self,
         model: str,
@@ -200,6 +215,7 @@ class ModelServer:
     def reset(self) -> None:
         """Forget all scripting, limits, records and counters (the token stays)."""
         self._book.clear()
+        self._embedders.clear()
         self._limits.clear()
         with self._lock:
             self.requests.clear()
@@ -218,6 +234,8 @@ class ModelServer:
         for path in wire.CHAT_PATHS:
             app.router.add_post(path, self._handle_chat)
         for path in FIM_PATHS:  # answered like chat, in the FIM route's own shape
+            app.router.add_post(path, self._handle_chat)
+        for path in EMBEDDINGS_PATHS:  # scripted like chat (statuses, latency, drops, limits)
             app.router.add_post(path, self._handle_chat)
         app.router.add_get("/_aurelis/requests", self._handle_list_requests)
         app.router.add_post("/_aurelis/script", self._handle_script)
@@ -289,6 +307,8 @@ class ModelServer:
         if reply.status >= 400:
             return wire.error_response(record, reply)
         headers = self._success_headers(reply, limiter)
+        if record.path in EMBEDDINGS_PATHS:
+            return self._embeddings(record, reply, headers)
         content = self._book.content_for(record, reply)
         if record.stream:
             return await self._stream(request, record, reply, content, headers)
@@ -300,6 +320,19 @@ class ModelServer:
         if body is None:
             body = wire.completion_body(record, reply, content, number)
         return wire.json_response(reply.status, body, headers)
+
+    def _embeddings(
+        self, record: RecordedRequest, reply: Reply, headers: dict[str, str]
+    ) -> web.Response:
+        if reply.malformed:
+            broken = '{"object": "list", "data": [{"embedding": '
+            return wire.body_response(reply.status, broken, headers)
+        texts = input_texts(record.body)
+        if texts is None:
+            message = "'input' must be a string or a non-empty list of strings."
+            return wire.error_response(record, Reply(status=400, error_message=message))
+        vectors = self._embedders.vectors(record.model, texts)
+        return wire.json_response(reply.status, embeddings_body(record, reply, vectors), headers)
 
     def _record(self, request: web.Request, body: dict[str, Any]) -> RecordedRequest:
         record = RecordedRequest(

@@ -81,6 +81,10 @@ class WorkspaceIndexes:
         """Serve an index built by the caller (the CLI builds it in the foreground)."""
         self._indexes[index.root] = index
 
+    def all(self) -> list[RepoIndex]:
+        """The index of every root."""
+        return list(self._indexes.values())
+
     def index_for(self, path: str | Path) -> tuple[RepoIndex, str] | None:
         """The index holding `path` and the path relative to its root, or None."""
         try:

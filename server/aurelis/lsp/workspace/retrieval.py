@@ -29,6 +29,7 @@ __all__ = [
     "with_recent",
     "query_at",
     "definitions_at",
+    "fused",
     "related_code",
     "search_hits",
     "render_snippets",
@@ -45,6 +46,7 @@ _HASH_COMMENT = frozenset(
     {"python", "shellscript", "ruby", "perl", "r", "yaml", "toml", "dockerfile", "makefile"}
 )
 _SEARCH_LIMIT = 6
+_FUSION_K = 60
 _KEYWORDS = frozenset(
     {"def", "class", "return", "import", "from", "self", "if", "else", "for", "in", "while",
      "and", "or", "not", "is", "None", "True", "False", "const", "let", "var", "function",
@@ -113,10 +115,29 @@ def query_at(text: str, offset: int) -> RetrievalQuery:
 
 
 def related_code(
-    indexes: WorkspaceIndexes, path: str | None, query: RetrievalQuery
+    indexes: WorkspaceIndexes,
+    path: str | None,
+    query: RetrievalQuery,
+    similar: Sequence[Snippet] = (),
 ) -> list[Snippet]:
-    """Definitions first, then search hits; never from the file at `path` itself."""
-    return _combined(definitions_at(indexes, path, query), search_hits(indexes, path, query.text))
+    """Definitions first, then search hits (BM25's, fused with the chunks `similar` in
+    meaning when there are any); never from the file at `path` itself."""
+    hits = fused(search_hits(indexes, path, query.text), similar)
+    return _combined(definitions_at(indexes, path, query), hits)
+
+
+def fused(*rankings: Sequence[Snippet]) -> list[Snippet]:
+    """One ranking from several by reciprocal rank fusion: a chunk scores the sum of
+    1 / (k + rank) over the rankings holding it (k = 60, as Tabby fuses BM25 and
+    embeddings). A chunk ranked well by both beats one ranked first by one alone."""
+    scores: dict[tuple[str, int, int], float] = {}
+    chunks: dict[tuple[str, int, int], Snippet] = {}
+    for ranking in rankings:
+        for rank, snippet in enumerate(ranking, 1):
+            place = (snippet.path, snippet.start, snippet.end)
+            scores[place] = scores.get(place, 0.0) + 1.0 / (_FUSION_K + rank)
+            chunks.setdefault(place, snippet)
+    return [chunks[place] for place in sorted(scores, key=lambda p: -scores[p])]
 
 
 def definitions_at(

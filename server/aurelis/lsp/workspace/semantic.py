@@ -1,0 +1,228 @@
+"""Retrieval by meaning beside BM25: each index's chunks embedded by the endpoint's
+embeddings route, ranked against the code around the cursor, and fused with BM25's ranking
+(`retrieval.fused`, reciprocal rank fusion as Tabby does it).
+
+Off unless the user names an embeddings model (`retrieval_embeddings_model`), because it
+sends every indexed chunk (redacted, as the index holds it) to the configured endpoint
+once, and the code around the cursor with each code action. The chunks are embedded in the
+background after each index build and after edits, in small batches with pauses (the
+endpoint is shared with the user's own requests); a failing endpoint pauses the pass, the
+status says why, and actions go on with BM25 alone. Inline completions keep BM25 only: a
+round trip per line would cost more than their time box.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from aurelis.core.exceptions import AurelisError
+from aurelis.core.secrets import redact
+from aurelis.lsp.workspace.indexes import WorkspaceIndexes
+from aurelis.lsp.workspace.retrieval import query_at
+
+if TYPE_CHECKING:  # numpy and the index load with the first pass, not at start-up
+    from aurelis.core.config import AurelisConfig
+    from aurelis.index.repo_index import RepoIndex, Snippet
+    from aurelis.index.vectors import ChunkPlace, ChunkVectors
+
+__all__ = ["Embedder", "SemanticRetrieval", "embeddings_route"]
+
+logger = logging.getLogger("aurelis.lsp.index")
+
+_BATCH = 16
+#: Seconds between two batches, between two looks for changes, and after a failure.
+_PAUSE = 0.2
+_POLL = 2.0
+_RETRY_AFTER = 60.0
+#: Batches between two points where what is embedded so far becomes searchable.
+_ARRANGE_EVERY = 32
+#: Chunks embedded per index at most (an embeddings route bills per token).
+MAX_CHUNKS = 50_000
+_HITS = 6
+_QUERIES_KEPT = 64
+
+
+class Embedder(Protocol):
+    """An embeddings route (`models.providers.embeddings.EndpointEmbeddings`)."""
+
+    async def embed(self, texts: list[str]) -> list[list[float]]: ...
+    async def close(self) -> None: ...
+
+
+def embeddings_route(config: AurelisConfig, indexing: bool) -> tuple[str | None, Embedder | None]:
+    """The embeddings model the user named and a client for its route, or (None, None)
+    when none is named, nothing is indexed or no remote endpoint may be used."""
+    model = config.retrieval_embeddings_model
+    if not model or not indexing or not config.remote_enabled:
+        return None, None
+    from aurelis.models.providers.embeddings import EndpointEmbeddings
+
+    token = config.token.get_secret_value() if config.token is not None else None
+    client = EndpointEmbeddings(
+        config.endpoint,
+        token,
+        model,
+        connect_timeout=config.connect_timeout,
+        read_timeout=config.request_timeout,
+    )
+    return model, client
+
+
+class SemanticRetrieval:
+    """The chunk vectors of every index of `indexes`, kept current in the background."""
+
+    def __init__(self, indexes: WorkspaceIndexes) -> None:
+        self._indexes = indexes
+        self._embedder: Embedder | None = None
+        self.model: str | None = None
+        self._vectors: dict[Path, ChunkVectors] = {}
+        self._synced: dict[Path, int] = {}
+        self._queries: OrderedDict[str, list[float]] = OrderedDict()
+        self._task: asyncio.Task[None] | None = None
+        #: Why the last pass stopped, for the status (None: it did not fail).
+        self.error: str | None = None
+        #: Called after a pass changed what is searchable (the status shows it).
+        self.on_synced: Callable[[], None] = lambda: None
+
+    @property
+    def enabled(self) -> bool:
+        return self._embedder is not None
+
+    def start(self, model: str | None, embedder: Embedder | None) -> None:
+        """Embed with `embedder` from now on (None: off); drops what another model made."""
+        old = self._embedder
+        if self._task is not None:
+            self._task.cancel()
+        if old is not None and old is not embedder:
+            asyncio.get_running_loop().create_task(old.close())
+        self._embedder, self.model = (embedder, model) if model else (None, None)
+        self._vectors, self._synced, self._queries, self.error = {}, {}, OrderedDict(), None
+        if self._embedder is not None:
+            self._task = asyncio.get_running_loop().create_task(self._keep_current())
+
+    async def stop(self) -> None:
+        """Stop the background pass and close the route; what is embedded is saved."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for vectors in list(self._vectors.values()):
+            await asyncio.to_thread(vectors.save)
+        if self._embedder is not None:
+            await self._embedder.close()
+        self._embedder = None
+
+    def status(self) -> dict[str, Any] | None:
+        """For `aurelis/status`: the model, chunks searchable per root, the last failure."""
+        if not self.enabled:
+            return None
+        return {
+            "model": self.model,
+            "chunks": {str(root): vectors.searchable() for root, vectors in self._vectors.items()},
+            "error": self.error,
+        }
+
+    async def hits(self, path: str | None, text: str, offset: int, within: float) -> list[Snippet]:
+        """The chunks most like the code around `offset` of `text` (the document at
+        `path`), never from that file; [] when off, not ready, or past `within` seconds."""
+        found = self._indexes.index_for(path) if self.enabled and path else None
+        vectors = self._vectors.get(found[0].root) if found else None
+        if found is None or vectors is None or not vectors.searchable():
+            return []
+        index, relative = found
+        try:
+            vector = await asyncio.wait_for(self._query_vector(query_at(text, offset).text), within)
+        except (TimeoutError, AurelisError, ValueError):
+            return []  # this request goes with BM25 alone
+        places = vectors.nearest(vector, _HITS, skip=relative)
+        chunks = (index.chunk_at(place.path, place.start, place.end) for place, _ in places)
+        return [chunk for chunk in chunks if chunk is not None]
+
+    async def _query_vector(self, query: str) -> list[float]:
+        query = redact(query)
+        known = self._queries.get(query)
+        if known is not None:
+            self._queries.move_to_end(query)
+            return known
+        assert self._embedder is not None
+        (vector,) = await self._embedder.embed([query])
+        self._queries[query] = vector
+        if len(self._queries) > _QUERIES_KEPT:
+            self._queries.popitem(last=False)
+        return vector
+
+    async def _keep_current(self) -> None:
+        while True:
+            for index in self._indexes.all():
+                if index.stats().state == "ready" and self._synced.get(index.root) != index.changes:
+                    await self._pass_or_pause(index)
+            await asyncio.sleep(_POLL)
+
+    async def _pass_or_pause(self, index: RepoIndex) -> None:
+        try:
+            await self._embed_changes(index)
+            self.error = None
+        except (AurelisError, ValueError) as error:
+            self.error = redact(str(error))
+            logger.warning("embeddings paused for %s: %s", index.root, self.error)
+            self.on_synced()
+            await asyncio.sleep(_RETRY_AFTER)
+
+    async def _embed_changes(self, index: RepoIndex) -> None:
+        """Embed the chunks of `index` that have no vector yet, then make them searchable."""
+        changes = index.changes
+        vectors = await self._vectors_of(index)
+        chunks, texts = await asyncio.to_thread(_plan, index, vectors)
+        pending = list(texts.items())
+        for number, start in enumerate(range(0, len(pending), _BATCH), 1):
+            batch = pending[start : start + _BATCH]
+            assert self._embedder is not None
+            vectors.add(
+                [key for key, _ in batch], await self._embedder.embed([t for _, t in batch])
+            )
+            if number % _ARRANGE_EVERY == 0:
+                vectors.arrange(chunks)
+            await asyncio.sleep(_PAUSE)
+        vectors.arrange(chunks)
+        await asyncio.to_thread(vectors.save)
+        self._synced[index.root] = changes
+        self.on_synced()
+
+    async def _vectors_of(self, index: RepoIndex) -> ChunkVectors:
+        vectors = self._vectors.get(index.root)
+        if vectors is None:
+            from aurelis.index.vectors import ChunkVectors, vectors_path
+
+            assert self.model is not None
+            storage = vectors_path(index.storage) if index.storage is not None else None
+            vectors = ChunkVectors(self.model, storage)
+            await asyncio.to_thread(vectors.load)
+            self._vectors[index.root] = vectors
+        return vectors
+
+
+def _plan(
+    index: RepoIndex, vectors: ChunkVectors
+) -> tuple[list[tuple[ChunkPlace, str]], dict[str, str]]:
+    """The chunks of `index` (place, content key), at most `MAX_CHUNKS`, and the texts of
+    those without a vector (by key: one text is embedded once)."""
+    from aurelis.index.vectors import ChunkPlace, content_key
+
+    chunks: list[tuple[ChunkPlace, str]] = []
+    texts: dict[str, str] = {}
+    for chunk in index.chunks():
+        if len(chunks) == MAX_CHUNKS:
+            break
+        if not chunk.text.strip():
+            continue
+        key = content_key(chunk.text)
+        chunks.append((ChunkPlace(chunk.path, chunk.start, chunk.end), key))
+        if key not in texts and not vectors.has(key):
+            texts[key] = chunk.text  # only these texts are held: a big index has many
+    return chunks, texts

@@ -72,3 +72,37 @@ def test_doctor_shows_the_saved_index_of_the_project(repo: Path, isolated_config
     [line] = [check for check in checks if check["name"] == "repository index"]
     assert line["status"] == "ok"
     assert f"{repo.resolve()}: 2 files, 2 chunks" in line["detail"]
+
+
+def test_doctor_shows_the_saved_embeddings_when_they_are_on(
+    repo: Path, isolated_config: object
+) -> None:
+    from aurelis.index.store import index_path
+    from aurelis.index.vectors import ChunkVectors, vectors_path
+
+    assert run_cli(["context", f"{repo}/reports/monthly.py:3"], cli_env(None)).returncode == 0
+    (saved,) = (Path(cli_env(None)["AURELIS_CACHE_DIR"]) / "index").glob("*.json")
+    assert saved == index_path(repo.resolve(), Path(cli_env(None)["AURELIS_CACHE_DIR"]))
+    vectors = ChunkVectors("embed-small", vectors_path(saved))
+    vectors.add(["k1", "k2"], [[1.0, 0.0], [0.0, 1.0]])
+    vectors.arrange([])  # nothing indexed uses them: dropped before the save
+    vectors.add(["k3"], [[1.0, 1.0]])
+    vectors.save()
+
+    def doctor_line(**env: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "aurelis", "doctor", "--json"],
+            env=cli_env(None, **env),
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        checks = json.loads(result.stdout)["checks"]
+        return next(c["detail"] for c in checks if c["name"] == "repository index")
+
+    assert "embeddings" not in doctor_line()
+    on = doctor_line(AURELIS_RETRIEVAL_EMBEDDINGS_MODEL="embed-small")
+    assert "embeddings by embed-small: 1 chunks" in on
+    other = doctor_line(AURELIS_RETRIEVAL_EMBEDDINGS_MODEL="embed-large")
+    assert "embeddings by embed-large: 0 chunks" in other

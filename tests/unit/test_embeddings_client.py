@@ -401,3 +401,26 @@ def test_hashed_embedding_is_stable_across_processes() -> None:
 def test_text_without_words_is_the_first_unit_vector() -> None:
     for text in ("", "  -- ;; ", "___"):
         assert hashed_embedding(text) == [1.0] + [0.0] * (EMBEDDING_DIMENSIONS - 1)
+
+
+# --- token vectors (llama-cpp-python's server, a model without pooling) -------------------
+
+
+def _token_vectors(text: str) -> list[list[float]]:
+    """One vector per word, as a server answers for a model that pools nothing."""
+    return [[float(len(word)), 1.0] for word in text.split()] or [[0.0, 1.0]]
+
+
+async def test_token_vectors_are_averaged_and_later_texts_go_one_a_request(
+    client, model_server
+) -> None:
+    model_server.set_embedder(MODEL, _token_vectors)  # type: ignore[arg-type]
+
+    first = await client.embed(["ab abcd", "abcdef"])
+    later = await client.embed(["a", "abc", "ab"])
+
+    assert first == [[3.0, 1.0], [6.0, 1.0]]
+    assert later == [[1.0, 1.0], [3.0, 1.0], [2.0, 1.0]]
+    sent = [r.body["input"] for r in model_server.requests if r.path in EMBEDDINGS_PATHS]
+    # The batch that showed token vectors, its second text again alone, then one by one.
+    assert sent == [["ab abcd", "abcdef"], ["abcdef"], ["a"], ["abc"], ["ab"]]

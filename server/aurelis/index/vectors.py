@@ -71,6 +71,11 @@ class ChunkVectors:
         with self._lock:
             return len(self._places)
 
+    def held(self) -> int:
+        """How many chunk texts have a vector (searchable or waiting)."""
+        with self._lock:
+            return len(self._rows.keys() | self._added.keys())
+
     def has(self, key: str) -> bool:
         """Whether the chunk text of this content key has a vector."""
         with self._lock:
@@ -132,8 +137,12 @@ class ChunkVectors:
         if self.storage is None:
             return
         with self._lock:
-            keys = sorted(self._rows, key=self._rows.__getitem__)
-            matrix = self._matrix.copy()
+            held = {key: self._matrix[row] for key, row in self._rows.items()}
+            held.update(self._added)  # not searchable yet, but paid for: kept
+            keys = list(held)
+            matrix = np.array([held[key] for key in keys], dtype=np.float32).reshape(
+                len(keys), _width(held)
+            )
         header = {
             "format": _FORMAT,
             "model": self.model,

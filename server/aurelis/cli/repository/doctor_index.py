@@ -47,6 +47,18 @@ def index_check(settings: AurelisConfig, folder: Path | None = None) -> IndexLin
     age = time.time() - where.stat().st_mtime
     detail = (
         f"{root}: {len(files)} files, {chunks} chunks, saved {age / 60:.0f} min ago "
-        f"in {where.parent}{grammars}"
+        f"in {where.parent}{_embeddings(settings, where)}{grammars}"
     )
     return name, "warn" if missing else "ok", detail, None
+
+
+def _embeddings(settings: AurelisConfig, index_file: Path) -> str:
+    """What the saved vectors hold, when the user turned embeddings on."""
+    model = settings.retrieval_embeddings_model
+    if not model:
+        return ""
+    from aurelis.index.vectors import ChunkVectors, vectors_path
+
+    vectors = ChunkVectors(model, vectors_path(index_file))
+    vectors.load()
+    return f"; embeddings by {model}: {vectors.held()} chunks"

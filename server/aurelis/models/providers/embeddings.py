@@ -63,6 +63,7 @@ class EndpointEmbeddings:
         self.model = model
         # Masked in every message even if nobody registered it as a secret.
         self._secrets = (token,) if token else ()
+        self._one_text_a_request = False
         self._client = EmbeddingsClient(
             endpoint=endpoint,
             credential=AzureKeyCredential(token or _NO_TOKEN),
@@ -77,6 +78,19 @@ class EndpointEmbeddings:
         """The embedding of each text; no request for no texts."""
         if not texts:
             return []
+        if self._one_text_a_request and len(texts) > 1:
+            return [vector for text in texts for vector in await self.embed([text])]
+        vectors, token_vectors = await self._request(texts)
+        if token_vectors and len(texts) > 1:
+            # Token vectors mean llama-cpp-python's server with a model that pools nothing
+            # (a causal model): there, every text after the first of a request gets a
+            # wrong vector (measured: cosine ~0 with the same text sent alone; batched
+            # embeddings are an open problem there, abetlen/llama-cpp-python#2051).
+            self._one_text_a_request = True
+            return [vectors[0], *await self.embed(texts[1:])]
+        return vectors
+
+    async def _request(self, texts: list[str]) -> tuple[list[list[float]], bool]:
         try:
             result = await self._client.embed(input=list(texts), model=self.model)
         except Exception as error:  # noqa: BLE001 - every failure is translated
@@ -87,10 +101,13 @@ class EndpointEmbeddings:
         await self._client.close()
 
     # --- the answer ----------------------------------------------------------------------
-    def _vectors(self, result: Any, count: int) -> list[list[float]]:
+    def _vectors(self, result: Any, count: int) -> tuple[list[list[float]], bool]:
+        """The vectors in the texts' order, and whether they were averaged from token
+        vectors."""
         try:
             items = sorted(result.data, key=lambda item: int(item.index))
             indexes = [int(item.index) for item in items]
+            token_vectors = any(_per_token(item.embedding) for item in items)
             vectors = [_numbers(item.embedding) for item in items]
         except _MALFORMED as error:
             raise self._malformed(f"an unreadable item ({type(error).__name__})") from None
@@ -100,7 +117,7 @@ class EndpointEmbeddings:
             raise self._malformed("item indexes that are not 0 to n-1")
         if len({len(vector) for vector in vectors}) != 1 or not vectors[0]:
             raise self._malformed("empty vectors or vectors of different lengths")
-        return vectors
+        return vectors, token_vectors
 
     def _malformed(self, what: str) -> ModelResponseError:
         return self._error(
@@ -220,9 +237,13 @@ class EndpointEmbeddings:
 
 
 def _numbers(embedding: Any) -> list[float]:
-    """The vector as floats; a base64 string, a bool or a NaN is not a vector."""
+    """The vector as floats; a base64 string, a bool or a NaN is not a vector. A list of
+    token vectors is averaged into one: llama-cpp-python's server answers so for a model
+    without a pooling layer (a causal model such as gemma-3: measured, 640 numbers a token)."""
     if not isinstance(embedding, list):
         raise TypeError("embedding is not a list")
+    if _per_token(embedding):
+        return _mean(list(map(_numbers, embedding)))
     if not all(
         isinstance(value, (int, float)) and not isinstance(value, bool) for value in embedding
     ):
@@ -231,6 +252,16 @@ def _numbers(embedding: Any) -> list[float]:
     if not all(math.isfinite(value) for value in vector):
         raise ValueError("embedding holds a non-finite number")
     return vector
+
+
+def _per_token(embedding: Any) -> bool:
+    return bool(embedding) and all(isinstance(token, list) for token in embedding)
+
+
+def _mean(vectors: list[list[float]]) -> list[float]:
+    if len({len(vector) for vector in vectors}) != 1:
+        raise ValueError("token vectors of different lengths")
+    return [sum(column) / len(vectors) for column in zip(*vectors, strict=True)]
 
 
 def _retry_after(error: HttpResponseError) -> float | None:

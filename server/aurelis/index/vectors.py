@@ -20,6 +20,7 @@ from typing import IO
 
 import numpy as np
 
+from aurelis.index.memory import release_free_memory
 from aurelis.index.store import open_own_file, write_private_file
 
 __all__ = ["ChunkPlace", "ChunkVectors", "content_key", "vectors_path"]
@@ -97,19 +98,23 @@ class ChunkVectors:
         """Make these chunks (place, content key) the searchable ones; those without a
         vector yet wait for the next call. Vectors no chunk uses any more are dropped."""
         with self._lock:
-            vectors = {key: self._matrix[row] for key, row in self._rows.items()}
-            vectors.update(self._added)
-            used = {key for _, key in chunks if key in vectors}
-            keys = sorted(used)
-            width = _width(vectors)
-            matrix = np.zeros((len(keys), width), dtype=np.float32)
-            for row, key in enumerate(keys):
-                matrix[row] = vectors[key]
-            self._rows = {key: row for row, key in enumerate(keys)}
-            self._matrix, self._added = matrix, {}
+            self._rows, self._matrix = self._consolidated({key for _, key in chunks})
+            self._added = {}
             kept = [(place, self._rows[key]) for place, key in chunks if key in self._rows]
             self._places = [place for place, _ in kept]
             self._place_rows = np.array([row for _, row in kept], dtype=np.int64)
+        # The batches the vectors came in are small allocations glibc would keep: as much
+        # again as the matrix, were they not handed back.
+        release_free_memory()
+
+    def _consolidated(self, wanted: set[str]) -> tuple[dict[str, int], np.ndarray]:
+        """One matrix of the held vectors whose keys are `wanted`, and their rows."""
+        keys = sorted(key for key in wanted if key in self._rows or key in self._added)
+        matrix = np.zeros((len(keys), self._held_width()), dtype=np.float32)
+        for row, key in enumerate(keys):
+            added = self._added.get(key)
+            matrix[row] = added if added is not None else self._matrix[self._rows[key]]
+        return {key: row for row, key in enumerate(keys)}, matrix
 
     def nearest(
         self, vector: Sequence[float], limit: int, skip: str | None = None

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from lsprotocol import types
 from tests.lsp.conftest import Starter
-from tests.lsp.harness import AurelisTestClient
+from tests.lsp.harness import AurelisTestClient, end_position
 
 from aurelis.testing import EMBEDDINGS_PATHS, ModelServer, Reply
 from aurelis.testing.script import RecordedRequest
@@ -45,9 +45,17 @@ def _sent_texts(model: ModelServer) -> list[str]:
     return texts
 
 
+def _chat_prompts(model: ModelServer) -> list[str]:
+    return [
+        "\n".join(str(message.get("content", "")) for message in request.messages)
+        for request in model.requests
+        if request.path not in EMBEDDINGS_PATHS
+    ]
+
+
 def _chat_prompt(model: ModelServer) -> str:
-    (request,) = [r for r in model.requests if r.path not in EMBEDDINGS_PATHS]
-    return "\n".join(str(message.get("content", "")) for message in request.messages)
+    (prompt,) = _chat_prompts(model)
+    return prompt
 
 
 def _embedded(status: dict[str, Any]) -> bool:
@@ -98,6 +106,28 @@ async def test_an_action_gets_code_alike_in_meaning_that_bm25_misses(
     sent = _sent_texts(meaning)
     assert bool(sent) is embeddings
     assert all("close_the_month" in text for text in sent)
+
+
+async def test_inline_completions_get_it_once_the_lines_embedding_is_known(
+    start_lsp: Starter, meaning: ModelServer, project: Path
+) -> None:
+    client = await _start(start_lsp, project, embeddings=True)
+    meaning.requests.clear()
+    text = MONTH_END + "    unpaid = "
+    uri = client.open(project / "reports" / "month_end.py", text)
+
+    await client.inline(uri, end_position(text))
+    # No round trip inside an inline request: the lines before the cursor's are embedded
+    # in the background, and the next request on the line gets what they find.
+    await client.wait_for(lambda: _sent_texts(meaning) or None)
+    client.type_at_end(uri, "b")
+    await client.inline(uri, end_position(text + "b"))
+
+    first, second = _chat_prompts(meaning)
+    assert "settle_outstanding_balance" not in first
+    assert "settle_outstanding_balance = partial(" in second
+    (query,) = _sent_texts(meaning)
+    assert query.startswith("def close_the_month(books):") and "unpaid" not in query
 
 
 async def test_secrets_never_reach_the_embeddings_route(

@@ -323,7 +323,11 @@ def inline_context(
             _fixed(enclosing_header(document.text, offset, document.language_id) or ""),
         ),
         ("imports", 0.25, _fixed("\n".join(import_lines(head, document.language_id)))),
-        ("related_code", 0.45, _related_code(document, offset, sources)),
+        (
+            "related_code",
+            0.45,
+            _related_code(document, offset, sources, "", _known(document, offset, sources)),
+        ),
         ("open_files", 0.6, _open_files(document, sources)),
         ("project_structure", 0.15, _fixed(sources.project.cached_tree(sources.roots))),
     ]
@@ -375,6 +379,13 @@ def _surrounding(text: str, start: int, end: int) -> _Producer:
         return f"{before}<<the code this request is about>>{after}"
 
     return produce
+
+
+def _known(document: DocumentSnapshot, offset: int, sources: ContextSources) -> list[Snippet]:
+    """Chunks like the code before the cursor's line, when their embedding is at hand."""
+    if sources.semantic is None:
+        return []
+    return sources.semantic.hits_if_known(document.path, document.text, offset)
 
 
 async def _similar_code(

@@ -7,8 +7,9 @@ sends every indexed chunk (redacted, as the index holds it) to the configured en
 once, and the code around the cursor with each code action. The chunks are embedded in the
 background after each index build and after edits, in small batches with pauses (the
 endpoint is shared with the user's own requests); a failing endpoint pauses the pass, the
-status says why, and actions go on with BM25 alone. Inline completions keep BM25 only: a
-round trip per line would cost more than their time box.
+status says why, and actions go on with BM25 alone. Inline completions to chat models
+cannot wait for a round trip: they use the embedding of the lines before the cursor's
+line once it is known, and ask for it in the background until then.
 """
 
 from __future__ import annotations
@@ -84,6 +85,7 @@ class SemanticRetrieval:
         self._vectors: dict[Path, ChunkVectors] = {}
         self._synced: dict[Path, int] = {}
         self._queries: OrderedDict[str, list[float]] = OrderedDict()
+        self._asking: set[str] = set()
         self._task: asyncio.Task[None] | None = None
         #: Why the last pass stopped, for the status (None: it did not fail).
         self.error: str | None = None
@@ -131,21 +133,54 @@ class SemanticRetrieval:
     async def hits(self, path: str | None, text: str, offset: int, within: float) -> list[Snippet]:
         """The chunks most like the code around `offset` of `text` (the document at
         `path`), never from that file; [] when off, not ready, or past `within` seconds."""
-        found = self._indexes.index_for(path) if self.enabled and path else None
-        vectors = self._vectors.get(found[0].root) if found else None
-        if found is None or vectors is None or not vectors.searchable():
+        if (target := self._target(path)) is None:
             return []
-        index, relative = found
         try:
             vector = await asyncio.wait_for(self._query_vector(query_at(text, offset).text), within)
         except (TimeoutError, AurelisError, ValueError):
             return []  # this request goes with BM25 alone
-        places = vectors.nearest(vector, _HITS, skip=relative)
-        chunks = (index.chunk_at(place.path, place.start, place.end) for place, _ in places)
-        return [chunk for chunk in chunks if chunk is not None]
+        return _nearest_chunks(*target, vector)
+
+    def hits_if_known(self, path: str | None, text: str, offset: int) -> list[Snippet]:
+        """For inline completions, which cannot wait for a round trip: the chunks most like
+        the lines before the cursor's line (they stay the same while it is typed) when
+        their embedding is known; else none, and the embedding is asked for in the
+        background, so the next request on this line has it."""
+        if (target := self._target(path)) is None:
+            return []
+        query = redact(query_at(text, offset).before_line)
+        vector = self._queries.get(query)
+        if vector is None:
+            if query.strip():
+                self._ask_in_background(query)
+            return []
+        return _nearest_chunks(*target, vector)
+
+    def _target(self, path: str | None) -> tuple[RepoIndex, str, ChunkVectors] | None:
+        """The index holding `path`, the path in it and its vectors, once searchable."""
+        found = self._indexes.index_for(path) if self.enabled and path else None
+        vectors = self._vectors.get(found[0].root) if found else None
+        if found is None or vectors is None or not vectors.searchable():
+            return None
+        return found[0], found[1], vectors
+
+    def _ask_in_background(self, query: str) -> None:
+        if query in self._asking:
+            return
+        self._asking.add(query)
+
+        async def ask() -> None:
+            try:
+                await self._query_vector(query)
+            except (AurelisError, ValueError):
+                pass  # the requests on this line go with BM25 alone
+            finally:
+                self._asking.discard(query)
+
+        asyncio.get_running_loop().create_task(ask())
 
     async def _query_vector(self, query: str) -> list[float]:
-        query = redact(query)
+        query = redact(query)  # the same text as the key `hits_if_known` looks up
         known = self._queries.get(query)
         if known is not None:
             self._queries.move_to_end(query)
@@ -205,6 +240,15 @@ class SemanticRetrieval:
             await asyncio.to_thread(vectors.load)
             self._vectors[index.root] = vectors
         return vectors
+
+
+def _nearest_chunks(
+    index: RepoIndex, relative: str, vectors: ChunkVectors, vector: list[float]
+) -> list[Snippet]:
+    """The chunks of `index` nearest `vector`, none from `relative` (the prompt's own file)."""
+    places = vectors.nearest(vector, _HITS, skip=relative)
+    chunks = (index.chunk_at(place.path, place.start, place.end) for place, _ in places)
+    return [chunk for chunk in chunks if chunk is not None]
 
 
 def _plan(

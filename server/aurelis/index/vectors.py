@@ -61,6 +61,8 @@ class ChunkVectors:
         self._added: dict[str, np.ndarray] = {}  # vectors not yet in `_matrix`
         self._places: list[ChunkPlace] = []
         self._place_rows = np.zeros(0, dtype=np.int64)
+        #: Counts the changes of what `nearest` ranks (a caller may keep a ranking till then).
+        self.generation = 0
 
     @property
     def dimensions(self) -> int:
@@ -103,6 +105,7 @@ class ChunkVectors:
             kept = [(place, self._rows[key]) for place, key in chunks if key in self._rows]
             self._places = [place for place, _ in kept]
             self._place_rows = np.array([row for _, row in kept], dtype=np.int64)
+            self.generation += 1
         # The batches the vectors came in are small allocations glibc would keep: as much
         # again as the matrix, were they not handed back.
         release_free_memory()
@@ -185,6 +188,7 @@ class ChunkVectors:
         return self._matrix.shape[1] if self._matrix.size else _width(self._added)
 
     def _clear(self) -> None:
+        self.generation += 1
         self._rows, self._added = {}, {}
         self._matrix = np.zeros((0, 0), dtype=np.float32)
         self._places, self._place_rows = [], np.zeros(0, dtype=np.int64)

@@ -86,6 +86,7 @@ class SemanticRetrieval:
         self._synced: dict[Path, int] = {}
         self._queries: OrderedDict[str, list[float]] = OrderedDict()
         self._asking: set[str] = set()
+        self._last_found: tuple[tuple[str, str, int], list[Snippet]] | None = None
         self._task: asyncio.Task[None] | None = None
         #: Why the last pass stopped, for the status (None: it did not fail).
         self.error: str | None = None
@@ -154,7 +155,11 @@ class SemanticRetrieval:
             if query.strip():
                 self._ask_in_background(query)
             return []
-        return _nearest_chunks(*target, vector)
+        # Every keystroke on the line asks the same: the ranking is kept until it changes.
+        key = (target[1], query, target[2].generation)
+        if self._last_found is None or self._last_found[0] != key:
+            self._last_found = (key, _nearest_chunks(*target, vector))
+        return self._last_found[1]
 
     def _target(self, path: str | None) -> tuple[RepoIndex, str, ChunkVectors] | None:
         """The index holding `path`, the path in it and its vectors, once searchable."""
@@ -200,14 +205,21 @@ class SemanticRetrieval:
             await asyncio.sleep(_POLL)
 
     async def _pass_or_pause(self, index: RepoIndex) -> None:
+        """One pass over `index`; after a failure the status says why, and the next pass
+        waits a minute (the endpoint may be down, or refusing this model)."""
         try:
             await self._embed_changes(index)
             self.error = None
+            return
         except (AurelisError, ValueError) as error:
-            self.error = redact(str(error))
-            logger.warning("embeddings paused for %s: %s", index.root, self.error)
-            self.on_synced()
-            await asyncio.sleep(_RETRY_AFTER)
+            why = str(error)
+        except Exception as error:  # a bug must not end the pass for good
+            logger.exception("embeddings failed for %s", index.root)
+            why = f"{type(error).__name__}: {error}"
+        self.error = redact(why)
+        logger.warning("embeddings paused for %s: %s", index.root, self.error)
+        self.on_synced()
+        await asyncio.sleep(_RETRY_AFTER)
 
     async def _embed_changes(self, index: RepoIndex) -> None:
         """Embed the chunks of `index` that have no vector yet, then make them searchable."""
@@ -222,9 +234,9 @@ class SemanticRetrieval:
                 [key for key, _ in batch], await self._embedder.embed([t for _, t in batch])
             )
             if number % _ARRANGE_EVERY == 0:
-                vectors.arrange(chunks)
+                await asyncio.to_thread(vectors.arrange, chunks)
             await asyncio.sleep(_PAUSE)
-        vectors.arrange(chunks)
+        await asyncio.to_thread(vectors.arrange, chunks)
         await asyncio.to_thread(vectors.save)
         self._synced[index.root] = changes
         self.on_synced()

@@ -50,7 +50,7 @@ from aurelis.models.providers.chat_stream import (
 from aurelis.models.providers.context_fit import ContextLengthError, context_length_error, refit
 from aurelis.models.providers.token_route import TokenCounter
 
-__all__ = ["AzureInferenceProvider", "GITHUB_MODELS_RETIRED"]
+__all__ = ["AzureInferenceProvider", "GITHUB_MODELS_RETIRED", "sdk_client_options"]
 
 GITHUB_MODELS_RETIRED = (
     "GitHub Models was retired on 2026-07-30 and its endpoint no longer serves requests"
@@ -80,14 +80,11 @@ class AzureInferenceProvider:
     ) -> None:
         self.endpoint = endpoint
         self._token_source = token_source
+        transport = _SendReportingTransport(
+            connection_timeout=connect_timeout, read_timeout=read_timeout
+        )
         self._client = ChatCompletionsClient(
-            endpoint=endpoint,
-            credential=AzureKeyCredential(token or _NO_TOKEN),
-            retry_total=0,
-            transport=_SendReportingTransport(
-                connection_timeout=connect_timeout, read_timeout=read_timeout
-            ),
-            logging_enable=False,
+            endpoint=endpoint, **sdk_client_options(token, transport)
         )
         self._counter = TokenCounter(endpoint)
 
@@ -317,6 +314,19 @@ class AzureInferenceProvider:
             model=call.model,
             status_code=status,
         )
+
+
+def sdk_client_options(token: str | None, transport: AioHttpTransport) -> dict[str, Any]:
+    """How every azure-ai-inference client of ours is built: the token (a placeholder for
+    an endpoint without one: the SDK wants a credential), no retries of the SDK's own
+    (they belong to the orchestrator, or the two loops multiply), no SDK logging (it would
+    log request headers)."""
+    return {
+        "credential": AzureKeyCredential(token or _NO_TOKEN),
+        "retry_total": 0,
+        "transport": transport,
+        "logging_enable": False,
+    }
 
 
 class _SendReportingTransport(AioHttpTransport):  # type: ignore[misc]  # lazily exported

@@ -13,7 +13,6 @@ import math
 from typing import Any, TypeVar
 
 from azure.ai.inference.aio import EmbeddingsClient
-from azure.core.credentials import AzureKeyCredential
 from azure.core.exceptions import (
     DecodeError,
     DeserializationError,
@@ -36,11 +35,10 @@ from aurelis.core.exceptions import (
     TransientModelError,
 )
 from aurelis.core.secrets import redact
+from aurelis.models.providers.azure_inference import sdk_client_options
 
 __all__ = ["EndpointEmbeddings"]
 
-# Anonymous endpoints (a local Ollama) still need some credential object for the SDK.
-_NO_TOKEN = "unused"
 _TIMEOUTS = (ServiceRequestTimeoutError, ServiceResponseTimeoutError, TimeoutError)
 _MALFORMED = (DecodeError, DeserializationError, ValueError, KeyError, TypeError, AttributeError)
 
@@ -64,15 +62,8 @@ class EndpointEmbeddings:
         # Masked in every message even if nobody registered it as a secret.
         self._secrets = (token,) if token else ()
         self._one_text_a_request = False
-        self._client = EmbeddingsClient(
-            endpoint=endpoint,
-            credential=AzureKeyCredential(token or _NO_TOKEN),
-            retry_total=0,
-            transport=AioHttpTransport(
-                connection_timeout=connect_timeout, read_timeout=read_timeout
-            ),
-            logging_enable=False,
-        )
+        transport = AioHttpTransport(connection_timeout=connect_timeout, read_timeout=read_timeout)
+        self._client = EmbeddingsClient(endpoint=endpoint, **sdk_client_options(token, transport))
 
     async def embed(self, texts: list[str]) -> list[list[float]]:
         """The embedding of each text; no request for no texts."""

@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -86,8 +86,9 @@ class SemanticRetrieval:
         self._synced: dict[Path, int] = {}
         self._queries: OrderedDict[str, list[float]] = OrderedDict()
         self._asking: set[str] = set()
-        self._last_found: tuple[tuple[str, str, int], list[Snippet]] | None = None
+        self._last_found: tuple[tuple[object, ...], list[Snippet]] | None = None
         self._task: asyncio.Task[None] | None = None
+        self._errands: set[asyncio.Task[None]] = set()  # held: the loop keeps weak refs
         #: Why the last pass stopped, for the status (None: it did not fail).
         self.error: str | None = None
         #: Called after a pass changed what is searchable (the status shows it).
@@ -103,7 +104,7 @@ class SemanticRetrieval:
         if self._task is not None:
             self._task.cancel()
         if old is not None and old is not embedder:
-            asyncio.get_running_loop().create_task(old.close())
+            self._spawn(old.close())
         self._embedder, self.model = (embedder, model) if model else (None, None)
         self._vectors, self._synced, self._queries, self.error = {}, {}, OrderedDict(), None
         if self._embedder is not None:
@@ -111,10 +112,11 @@ class SemanticRetrieval:
 
     async def stop(self) -> None:
         """Stop the background pass and close the route; what is embedded is saved."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in [self._task, *self._errands]:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         for vectors in list(self._vectors.values()):
             await asyncio.to_thread(vectors.save)
         if self._embedder is not None:
@@ -156,7 +158,7 @@ class SemanticRetrieval:
                 self._ask_in_background(query)
             return []
         # Every keystroke on the line asks the same: the ranking is kept until it changes.
-        key = (target[1], query, target[2].generation)
+        key = (target[0].root, target[1], query, target[2].generation)
         if self._last_found is None or self._last_found[0] != key:
             self._last_found = (key, _nearest_chunks(*target, vector))
         return self._last_found[1]
@@ -182,7 +184,12 @@ class SemanticRetrieval:
             finally:
                 self._asking.discard(query)
 
-        asyncio.get_running_loop().create_task(ask())
+        self._spawn(ask())
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._errands.add(task)
+        task.add_done_callback(self._errands.discard)
 
     async def _query_vector(self, query: str) -> list[float]:
         query = redact(query)  # the same text as the key `hits_if_known` looks up

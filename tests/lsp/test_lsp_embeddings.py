@@ -200,3 +200,21 @@ async def test_a_failing_embeddings_route_leaves_actions_to_bm25(
     assert "It closes the month." in str(result)
     prompt = _chat_prompt(meaning)
     assert "reports/month_end.py" in prompt and "settle_outstanding_balance" not in prompt
+
+
+async def test_a_refused_chunk_goes_without_and_long_ones_send_their_head(
+    start_lsp: Starter, meaning: ModelServer, project: Path
+) -> None:
+    (project / "wide.py").write_text("TABLE = [\n" + f"    '{'y' * 900}',\n" * 12 + "]\n")
+    # The route refuses the first request (every chunk at once) and the first text alone.
+    refused = Reply(status=400, error_message="input is too long for the model")
+    meaning.script(EMBEDDINGS_MODEL, refused, refused)
+
+    client = await _start(start_lsp, project, embeddings=True)
+
+    batch, *alone = [r.body["input"] for r in _embedding_requests(meaning)]
+    assert len(batch) > 2 and [texts[0] for texts in alone] == batch  # then one a request
+    status = await client.wait_for_status(_embedded)
+    (searchable,) = status["embeddings"]["chunks"].values()
+    assert searchable == len(batch) - 1 and status["embeddings"]["error"] is None
+    assert max(len(text) for text in batch) == 6000  # the wide chunk's head

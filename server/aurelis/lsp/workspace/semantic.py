@@ -22,7 +22,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from aurelis.core.exceptions import AurelisError
+from aurelis.core.exceptions import AurelisError, ModelError
 from aurelis.core.secrets import redact
 from aurelis.lsp.workspace.indexes import WorkspaceIndexes
 from aurelis.lsp.workspace.retrieval import query_at
@@ -46,6 +46,10 @@ _ARRANGE_EVERY = 32
 #: Chunks embedded per index at most (an embeddings route bills per token).
 MAX_CHUNKS = 50_000
 _HITS = 6
+#: A chunk's head is what is embedded: routes refuse inputs past their window (8,191 tokens
+#: at OpenAI, the context size of a llama.cpp server: ~3,300 gemma tokens here).
+_MAX_TEXT_CHARS = 6000
+_REFUSED_INPUT = frozenset({400, 413, 422})
 _QUERIES_KEPT = 64
 
 
@@ -86,6 +90,7 @@ class SemanticRetrieval:
         self._synced: dict[Path, int] = {}
         self._queries: OrderedDict[str, list[float]] = OrderedDict()
         self._asking: set[str] = set()
+        self._refused: set[str] = set()  # content keys of texts the route refused
         self._last_found: tuple[tuple[object, ...], list[Snippet]] | None = None
         self._task: asyncio.Task[None] | None = None
         self._errands: set[asyncio.Task[None]] = set()  # held: the loop keeps weak refs
@@ -107,6 +112,7 @@ class SemanticRetrieval:
             self._spawn(old.close())
         self._embedder, self.model = (embedder, model) if model else (None, None)
         self._vectors, self._synced, self._queries, self.error = {}, {}, OrderedDict(), None
+        self._refused = set()
         if self._embedder is not None:
             self._task = asyncio.get_running_loop().create_task(self._keep_current())
 
@@ -232,14 +238,10 @@ class SemanticRetrieval:
         """Embed the chunks of `index` that have no vector yet, then make them searchable."""
         changes = index.changes
         vectors = await self._vectors_of(index)
-        chunks, texts = await asyncio.to_thread(_plan, index, vectors)
+        chunks, texts = await asyncio.to_thread(_plan, index, vectors, self._refused)
         pending = list(texts.items())
         for number, start in enumerate(range(0, len(pending), _BATCH), 1):
-            batch = pending[start : start + _BATCH]
-            assert self._embedder is not None
-            vectors.add(
-                [key for key, _ in batch], await self._embedder.embed([t for _, t in batch])
-            )
+            await self._embed_batch(vectors, pending[start : start + _BATCH])
             if number % _ARRANGE_EVERY == 0:
                 await asyncio.to_thread(vectors.arrange, chunks)
             await asyncio.sleep(_PAUSE)
@@ -247,6 +249,25 @@ class SemanticRetrieval:
         await asyncio.to_thread(vectors.save)
         self._synced[index.root] = changes
         self.on_synced()
+
+    async def _embed_batch(self, vectors: ChunkVectors, batch: list[tuple[str, str]]) -> None:
+        """Embed (key, text) pairs. An input the route refuses (400, 413, 422: too long,
+        or not text to it) costs only that chunk its vector: the batch is sent again one
+        text a request, and a text refused alone is left out from then on."""
+        assert self._embedder is not None
+        try:
+            vectors.add(
+                [key for key, _ in batch], await self._embedder.embed([t for _, t in batch])
+            )
+        except ModelError as error:
+            if error.status_code not in _REFUSED_INPUT:
+                raise
+            if len(batch) > 1:
+                for pair in batch:
+                    await self._embed_batch(vectors, [pair])
+                return
+            self._refused.add(batch[0][0])
+            logger.warning("embeddings: a chunk was refused, it goes without: %s", error)
 
     async def _vectors_of(self, index: RepoIndex) -> ChunkVectors:
         vectors = self._vectors.get(index.root)
@@ -271,10 +292,11 @@ def _nearest_chunks(
 
 
 def _plan(
-    index: RepoIndex, vectors: ChunkVectors
+    index: RepoIndex, vectors: ChunkVectors, refused: set[str]
 ) -> tuple[list[tuple[ChunkPlace, str]], dict[str, str]]:
-    """The chunks of `index` (place, content key), at most `MAX_CHUNKS`, and the texts of
-    those without a vector (by key: one text is embedded once)."""
+    """The chunks of `index` (place, content key), at most `MAX_CHUNKS`, and the texts to
+    embed: of those without a vector and not refused before, by key (one text is embedded
+    once), cut to `_MAX_TEXT_CHARS`."""
     from aurelis.index.vectors import ChunkPlace, content_key
 
     chunks: list[tuple[ChunkPlace, str]] = []
@@ -286,6 +308,6 @@ def _plan(
             continue
         key = content_key(chunk.text)
         chunks.append((ChunkPlace(chunk.path, chunk.start, chunk.end), key))
-        if key not in texts and not vectors.has(key):
-            texts[key] = chunk.text  # only these texts are held: a big index has many
+        if key not in texts and key not in refused and not vectors.has(key):
+            texts[key] = chunk.text[:_MAX_TEXT_CHARS]  # only these are held: there are many
     return chunks, texts

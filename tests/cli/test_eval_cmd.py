@@ -131,3 +131,40 @@ def test_eval_runs_on_the_embedded_model(isolated_config: object, small_repo: Pa
     on, off = json.loads(lines.stdout)["retrieval_on"], json.loads(lines.stdout)["retrieval_off"]
     assert on["total"] == off["total"] >= 1
     assert on["p50"] > 0  # a real model took real time
+
+
+def _by_meaning(text: str) -> list[float]:
+    """Two directions: about money owed, or about anything else."""
+    owing = {"owes", "outstanding", "balance", "debt"} & set(text.lower().replace("_", " ").split())
+    return [1.0, 0.0] if owing else [0.0, 1.0]
+
+
+def test_next_line_completion_fuses_embeddings_when_they_are_on(
+    thread_server: ModelServer, isolated_config: object, tmp_path: Path
+) -> None:
+    root = tmp_path / "books"
+    (root / "billing").mkdir(parents=True)
+    # No word in common with report.py: only the embeddings can find it from there.
+    (root / "billing" / "ledger.py").write_text(
+        'settle_outstanding_balance = partial(pay_debt, order="oldest first")\n'
+    )
+    body = "".join(f"    value_{n} = compute_{n}(books)\n" for n in range(6))
+    (root / "report.py").write_text(
+        "import os\n\n\ndef monthly(books):\n    # what each customer still owes us\n" + body
+    )
+    thread_server.set_embedder("embed-test", _by_meaning)
+    thread_server.set_default("*", Reply(content="value = 1"))
+
+    result = run_cli(
+        ["eval", "lines", str(root), "--positions", "2", "--json"],
+        cli_env(thread_server, AURELIS_RETRIEVAL_EMBEDDINGS_MODEL="embed-test"),
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["embeddings"] == "embed-test"
+    chats = [str(r.body) for r in thread_server.requests if r.body.get("model") != "embed-test"]
+    on, off = chats[0::2], chats[1::2]  # each position: retrieval on, then off
+    assert len(on) == len(off) == 2
+    assert all("settle_outstanding_balance" in prompt for prompt in on)
+    assert not any("settle_outstanding_balance" in prompt for prompt in off)

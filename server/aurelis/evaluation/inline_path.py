@@ -19,6 +19,7 @@ from aurelis.lsp.inline.window import TokenCounter
 from aurelis.lsp.live_config import primary_model
 from aurelis.lsp.workspace.documents import DocumentSnapshot
 from aurelis.lsp.workspace.indexes import WorkspaceIndexes
+from aurelis.lsp.workspace.semantic import SemanticRetrieval, embeddings_route
 from aurelis.lsp.workspace.workspace_files import WorkspaceRoots
 from aurelis.models.types import ModelRequest, ModelResponse, ModelType, TaskType
 
@@ -41,9 +42,36 @@ class InlinePath:
         if self.index is not None:
             indexes = WorkspaceIndexes()
             indexes.adopt(self.index)
-        self._sources = ContextSources(WorkspaceRoots([self.root]), list, ProjectCache(), indexes)
         probe = ModelRequest(prompt="probe", task_type=TaskType.CODE_COMPLETION)
         self.local = (self.model or primary_model(probe)) is ModelType.LOCAL
+        #: Retrieval by meaning, as the editor has it: for chat models, when the user
+        #: named an embeddings model (`prepare` embeds the repository first).
+        self.semantic = self._semantic(indexes) if indexes is not None and not self.local else None
+        self._sources = ContextSources(
+            WorkspaceRoots([self.root]), list, ProjectCache(), indexes, semantic=self.semantic
+        )
+
+    def _semantic(self, indexes: WorkspaceIndexes) -> SemanticRetrieval | None:
+        model, embedder = embeddings_route(self.settings, indexing=True)
+        if embedder is None:
+            return None
+        semantic = SemanticRetrieval(indexes)
+        semantic.use(model, embedder)
+        return semantic
+
+    async def prepare(self) -> None:
+        """Embed the repository's chunks when retrieval by meaning is on."""
+        if self.semantic is not None:
+            await self.semantic.embed_all()
+
+    async def warm(self, relative: str, text: str, offset: int) -> None:
+        """What the editor has by the second request on a line: its embedding."""
+        if self.semantic is not None:
+            await self.semantic.warm(str(self.root / relative), text, offset)
+
+    async def close(self) -> None:
+        if self.semantic is not None:
+            await self.semantic.stop()
 
     def builder(self, relative: str) -> Callable[[str, int], ModelRequest | None]:
         path = self.root / relative

@@ -10,7 +10,13 @@ from typing import Any
 
 from aurelis.core.config import AurelisConfig
 from aurelis.evaluation.inline_path import InlinePath
-from aurelis.evaluation.lines import Ask, LineOutcome, complete_line, pick_positions
+from aurelis.evaluation.lines import (
+    Ask,
+    LineOutcome,
+    LinePosition,
+    complete_line,
+    pick_positions,
+)
 from aurelis.index.files import IndexFilter
 from aurelis.index.repo_index import RepoIndex
 from aurelis.index.store import index_path
@@ -40,25 +46,21 @@ async def run_lines(
     }
     if paths[True].local:
         await _local_model_ready()
-    outcomes: list[LineOutcome] = []
-    for position in positions:
-        for retrieval in (True, False):
-            path = paths[retrieval]
-            outcomes.append(
-                await complete_line(
-                    ask,
-                    path.builder(position.path),
-                    path.shaper(position.path),
-                    root,
-                    position,
-                    retrieval,
-                )  # fmt: skip
-            )
-            tick()
+    try:
+        await paths[True].prepare()
+        outcomes = [
+            await _complete(ask, paths[retrieval], root, position, retrieval, tick)
+            for position in positions
+            for retrieval in (True, False)
+        ]
+    finally:
+        await paths[True].close()
+    semantic = paths[True].semantic
     return {
         "root": str(root),
         "seed": seed,
         "cross_file_only": cross_file_only,
+        "embeddings": semantic.model if semantic is not None else None,
         "retrieval_on": summarize([o for o in outcomes if o.retrieval]),
         "retrieval_off": summarize([o for o in outcomes if not o.retrieval]),
         "cross_file_on": summarize([o for o in outcomes if o.retrieval and o.position.cross_file]),
@@ -67,6 +69,27 @@ async def run_lines(
         ),
         "positions": [_row(o) for o in outcomes],
     }
+
+
+async def _complete(
+    ask: Ask,
+    path: InlinePath,
+    root: Path,
+    position: LinePosition,
+    retrieval: bool,
+    tick: Callable[[], None],
+) -> LineOutcome:
+    outcome = await complete_line(
+        ask,
+        path.builder(position.path),
+        path.shaper(position.path),
+        root,
+        position,
+        retrieval,
+        before=lambda text, offset: path.warm(position.path, text, offset),
+    )
+    tick()
+    return outcome
 
 
 async def _local_model_ready() -> None:

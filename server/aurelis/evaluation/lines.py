@@ -135,9 +135,13 @@ async def complete_line(
     root: Path,
     position: LinePosition,
     retrieval: bool,
+    before: Callable[[str, int], Awaitable[None]] | None = None,
 ) -> LineOutcome:
-    """One completion at `position`: request, answer, suggestion, score."""
+    """One completion at `position`: request, answer, suggestion, score. `before` runs
+    first, unclocked (what the editor has done by then: the line's embedding)."""
     text, offset = document_at(root, position)
+    if before is not None:
+        await before(text, offset)
     request = build(text, offset)
     started = time.perf_counter()
     suggestion = ""

@@ -134,7 +134,10 @@ def _show(report: dict[str, Any], json_output: bool, columns: list[str] | None) 
     if json_output:
         print_json(report)
         return
-    table = Table(title="Aurelis eval", title_justify="left")
+    title = "Aurelis eval"
+    if report.get("embeddings"):
+        title += f" (retrieval on: BM25 fused with embeddings by {report['embeddings']})"
+    table = Table(title=title, title_justify="left")
     if columns is not None:
         for column in columns:
             table.add_column(column)

@@ -104,17 +104,35 @@ class SemanticRetrieval:
         return self._embedder is not None
 
     def start(self, model: str | None, embedder: Embedder | None) -> None:
-        """Embed with `embedder` from now on (None: off); drops what another model made."""
-        old = self._embedder
+        """Embed with `embedder` from now on (None: off), kept current in the background;
+        drops what another model made."""
         if self._task is not None:
             self._task.cancel()
+        self.use(model, embedder)
+        if self._embedder is not None:
+            self._task = asyncio.get_running_loop().create_task(self._keep_current())
+
+    def use(self, model: str | None, embedder: Embedder | None) -> None:
+        """Embed with `embedder` (None: off), without a background pass (`embed_all`)."""
+        old = self._embedder
         if old is not None and old is not embedder:
             self._spawn(old.close())
         self._embedder, self.model = (embedder, model) if model else (None, None)
         self._vectors, self._synced, self._queries, self.error = {}, {}, OrderedDict(), None
         self._refused = set()
-        if self._embedder is not None:
-            self._task = asyncio.get_running_loop().create_task(self._keep_current())
+
+    async def embed_all(self) -> None:
+        """Embed what every index holds now, in the foreground (`aurelis eval`); the
+        route's errors are raised."""
+        for index in self._indexes.all():
+            await self._embed_changes(index)
+
+    async def warm(self, path: str | None, text: str, offset: int) -> None:
+        """Embed now what `hits_if_known` would ask for in the background: the state of an
+        inline request after the first on its line (`aurelis eval`)."""
+        if self._target(path) is not None:
+            with contextlib.suppress(AurelisError, ValueError):
+                await self._query_vector(query_at(text, offset).before_line)
 
     async def stop(self) -> None:
         """Stop the background pass and close the route; what is embedded is saved."""

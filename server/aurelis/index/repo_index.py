@@ -236,8 +236,10 @@ class RepoIndex:
             return None
         try:
             entry = self._files.get(path)
-            for ordinal in range(entry.chunk_count if entry is not None else 0):
-                if entry is not None and entry.chunk_lines(ordinal) == (start, end):
+            if entry is None:
+                return None
+            for ordinal in range(entry.chunk_count):
+                if entry.chunk_lines(ordinal) == (start, end):
                     return self._chunk(path, entry, ordinal)
             return None
         finally:

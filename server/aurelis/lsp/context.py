@@ -5,8 +5,8 @@ from memory, and so is related code from the repository index (definitions of th
 at the cursor, BM25-ranked chunks: `workspace.retrieval`). Project context (open
 documents, most recently edited first; the workspace tree; files the buffer imports) may
 touch the disk, so it is gathered in a worker thread under a 100 ms time box and only
-inside the workspace folders. Actions may also get chunks alike in meaning
-(`workspace.semantic`, when the user turned embeddings on), under a time box of their own.
+inside the workspace folders. Actions and chat models' inline prompts may also get chunks
+alike in meaning (`workspace.semantic`, when the user turned embeddings on).
 Everything is fitted into a token budget, highest-priority section first, and redacted
 before it leaves this module.
 """
@@ -124,7 +124,8 @@ class ContextSources:
     #: Where the user edited lately (None: not kept), and the open document of a uri.
     recent: RecentEdits | None = None
     open_document: Callable[[str], DocumentSnapshot | None] = lambda uri: None
-    #: Retrieval by meaning for actions (None, or idle: BM25 alone).
+    #: Retrieval by meaning for actions and chat models' inline prompts (None, or idle:
+    #: BM25 alone).
     semantic: SemanticRetrieval | None = None
 
     def within(self, root: Path | None) -> ContextSources:

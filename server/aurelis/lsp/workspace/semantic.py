@@ -4,7 +4,8 @@ embeddings route, ranked against the code around the cursor, and fused with BM25
 
 Off unless the user names an embeddings model (`retrieval_embeddings_model`), because it
 sends every indexed chunk (redacted, as the index holds it) to the configured endpoint
-once, and the code around the cursor with each code action. The chunks are embedded in the
+once, and the code around the cursor with each code action and each new line of inline
+completion. The chunks are embedded in the
 background after each index build and after edits, in small batches with pauses (the
 endpoint is shared with the user's own requests); a failing endpoint pauses the pass, the
 status says why, and actions go on with BM25 alone. Inline completions to chat models

@@ -218,17 +218,19 @@ class RepoIndex:
         with self._lock:
             return self._changes
 
-    def chunks(self) -> Iterator[Snippet]:
-        """Every chunk, file by file (the lock is held per file, never across them)."""
+    def versions(self) -> dict[str, object]:
+        """Each indexed file and a token of its state: the token is another object as soon
+        as the file's chunks change (for callers that keep work per file)."""
         with self._lock:
-            paths = list(self._files)
-        for path in paths:
-            with self._lock:
-                entry = self._files.get(path)
-                if entry is None:
-                    continue
-                found = [self._chunk(path, entry, ordinal) for ordinal in range(entry.chunk_count)]
-            yield from found
+            return dict(self._files)  # entries are replaced on change, never altered
+
+    def file_chunks(self, path: str) -> list[Snippet]:
+        """The chunks of `path`, in order ([] when it is not indexed)."""
+        with self._lock:
+            entry = self._files.get(path)
+            if entry is None:
+                return []
+            return [self._chunk(path, entry, ordinal) for ordinal in range(entry.chunk_count)]
 
     def chunk_at(self, path: str, start: int, end: int) -> Snippet | None:
         """The chunk of `path` on lines [start, end) if the file still has it."""

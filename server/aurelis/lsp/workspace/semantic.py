@@ -92,6 +92,7 @@ class SemanticRetrieval:
         self._queries: OrderedDict[str, list[float]] = OrderedDict()
         self._asking: set[str] = set()
         self._refused: set[str] = set()  # content keys of texts the route refused
+        self._keyed: dict[Path, _KeyedFiles] = {}
         self._last_found: tuple[tuple[object, ...], list[Snippet]] | None = None
         self._task: asyncio.Task[None] | None = None
         self._errands: set[asyncio.Task[None]] = set()  # held: the loop keeps weak refs
@@ -120,7 +121,7 @@ class SemanticRetrieval:
             self._spawn(old.close())
         self._embedder, self.model = (embedder, model) if model else (None, None)
         self._vectors, self._synced, self._queries, self.error = {}, {}, OrderedDict(), None
-        self._refused = set()
+        self._refused, self._keyed = set(), {}
 
     async def embed_all(self) -> None:
         """Embed what every index holds now, in the foreground (`aurelis eval`); the
@@ -257,7 +258,8 @@ class SemanticRetrieval:
         """Embed the chunks of `index` that have no vector yet, then make them searchable."""
         changes = index.changes
         vectors = await self._vectors_of(index)
-        chunks, texts = await asyncio.to_thread(_plan, index, vectors, self._refused)
+        known = self._keyed.setdefault(index.root, {})
+        chunks, texts = await asyncio.to_thread(_plan, index, vectors, self._refused, known)
         pending = list(texts.items())
         for number, start in enumerate(range(0, len(pending), _BATCH), 1):
             await self._embed_batch(vectors, pending[start : start + _BATCH])
@@ -310,23 +312,49 @@ def _nearest_chunks(
     return [chunk for chunk in chunks if chunk is not None]
 
 
+#: Per file of an index: its version (`RepoIndex.versions`) and its chunks' places and keys.
+_KeyedFiles = dict[str, tuple[object, list[tuple["ChunkPlace", str]]]]
+
+
 def _plan(
-    index: RepoIndex, vectors: ChunkVectors, refused: set[str]
+    index: RepoIndex, vectors: ChunkVectors, refused: set[str], known: _KeyedFiles
 ) -> tuple[list[tuple[ChunkPlace, str]], dict[str, str]]:
     """The chunks of `index` (place, content key), at most `MAX_CHUNKS`, and the texts to
     embed: of those without a vector and not refused before, by key (one text is embedded
-    once), cut to `_MAX_TEXT_CHARS`."""
-    from aurelis.index.vectors import ChunkPlace, content_key
-
+    once), cut to `_MAX_TEXT_CHARS`. `known` keeps the keys of each file's version: a
+    file read and hashed once is not again until it changes (a pass follows every save)."""
+    versions = index.versions()
+    for gone in known.keys() - versions.keys():
+        del known[gone]
     chunks: list[tuple[ChunkPlace, str]] = []
     texts: dict[str, str] = {}
-    for chunk in index.chunks():
+    for path, version in versions.items():
+        kept = known.get(path)
+        waiting = kept is not None and any(_wanted(key, vectors, refused) for _, key in kept[1])
+        if kept is None or kept[0] is not version or waiting:
+            kept = known[path] = (version, _keyed(index.file_chunks(path), vectors, refused, texts))
+        chunks += kept[1][: MAX_CHUNKS - len(chunks)]
         if len(chunks) == MAX_CHUNKS:
             break
+    return chunks, texts
+
+
+def _keyed(
+    found: list[Snippet], vectors: ChunkVectors, refused: set[str], texts: dict[str, str]
+) -> list[tuple[ChunkPlace, str]]:
+    """The places and keys of a file's chunks; the texts still to embed go into `texts`."""
+    from aurelis.index.vectors import ChunkPlace, content_key
+
+    keyed = []
+    for chunk in found:
         if not chunk.text.strip():
             continue
         key = content_key(chunk.text)
-        chunks.append((ChunkPlace(chunk.path, chunk.start, chunk.end), key))
-        if key not in texts and key not in refused and not vectors.has(key):
+        keyed.append((ChunkPlace(chunk.path, chunk.start, chunk.end), key))
+        if key not in texts and _wanted(key, vectors, refused):
             texts[key] = chunk.text[:_MAX_TEXT_CHARS]  # only these are held: there are many
-    return chunks, texts
+    return keyed
+
+
+def _wanted(key: str, vectors: ChunkVectors, refused: set[str]) -> bool:
+    return key not in refused and not vectors.has(key)

@@ -154,7 +154,7 @@ class ChunkVectors:
         header = {
             "format": _FORMAT,
             "model": self.model,
-            "dimensions": int(matrix.shape[1]) if matrix.size else 0,
+            "dimensions": int(matrix.shape[1]),
             "keys": keys,
         }
 

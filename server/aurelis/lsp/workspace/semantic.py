@@ -233,7 +233,8 @@ class SemanticRetrieval:
     async def _keep_current(self) -> None:
         while True:
             for index in self._indexes.all():
-                if index.stats().state == "ready" and self._synced.get(index.root) != index.changes:
+                # The cheap test first: `stats` walks every file under the index's lock.
+                if self._synced.get(index.root) != index.changes and index.stats().state == "ready":
                     await self._pass_or_pause(index)
             await asyncio.sleep(_POLL)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import json
-from collections.abc import AsyncGenerator, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from typing import Any
 
 import aiohttp
@@ -50,7 +50,13 @@ from aurelis.models.providers.chat_stream import (
 from aurelis.models.providers.context_fit import ContextLengthError, context_length_error, refit
 from aurelis.models.providers.token_route import TokenCounter
 
-__all__ = ["AzureInferenceProvider", "GITHUB_MODELS_RETIRED", "sdk_client_options"]
+__all__ = [
+    "AzureInferenceProvider",
+    "GITHUB_MODELS_RETIRED",
+    "error_reason",
+    "retry_after_of",
+    "sdk_client_options",
+]
 
 GITHUB_MODELS_RETIRED = (
     "GitHub Models was retired on 2026-07-30 and its endpoint no longer serves requests"
@@ -242,12 +248,12 @@ class AzureInferenceProvider:
             return self._http_error(error, call)
         if isinstance(error, (ServiceRequestError, ServiceResponseError, OSError)):
             return TransientModelError(
-                f"connection to {self.endpoint} failed or was dropped ({_reason(error)})",
+                f"connection to {self.endpoint} failed or was dropped ({error_reason(error)})",
                 model=call.model,
                 hint="check that the endpoint is reachable",
             )
         return TransientModelError(
-            f"{call.model} failed: {type(error).__name__}: {_reason(error)}", model=call.model
+            f"{call.model} failed: {type(error).__name__}: {error_reason(error)}", model=call.model
         )
 
     def _auth_error(self, call: ProviderCall, status: int) -> AuthenticationError:
@@ -270,7 +276,7 @@ class AzureInferenceProvider:
     def _not_found(self, call: ProviderCall, error: HttpResponseError) -> ModelUnavailableError:
         return ModelUnavailableError(
             f"model {call.deployment!r} ({call.model}) is not available at {self.endpoint} "
-            f"(404: {_reason(error)})",
+            f"(404: {error_reason(error)})",
             model=call.model,
             status_code=404,
             hint=f"set deployments.{call.model} to a model name this endpoint serves",
@@ -301,16 +307,17 @@ class AzureInferenceProvider:
             )
         if status >= 500 or status == 408:
             return TransientModelError(
-                f"{call.model} failed with {status} from {self.endpoint}: {_reason(error)}",
+                f"{call.model} failed with {status} from {self.endpoint}: {error_reason(error)}",
                 model=call.model,
                 status_code=status,
             )
         if status in (400, 413):
-            too_long = context_length_error(_reason(error, limit=1000), call.model)
+            too_long = context_length_error(error_reason(error, limit=1000), call.model)
             if too_long is not None:
                 return too_long
         return ModelError(
-            f"{self.endpoint} rejected the request for {call.model} ({status}): {_reason(error)}",
+            f"{self.endpoint} rejected the request for {call.model} ({status}): "
+            f"{error_reason(error)}",
             model=call.model,
             status_code=status,
         )
@@ -443,8 +450,9 @@ def _float_header(headers: Mapping[str, str], name: str, scale: float = 1.0) -> 
         return None
 
 
-def _reason(error: BaseException, limit: int = 200) -> str:
-    """The server's own error message when there is one, redacted and short."""
+def error_reason(error: BaseException, limit: int = 200, secrets: Sequence[str] = ()) -> str:
+    """The server's own error message when there is one, redacted (and `secrets` masked:
+    a bare token the redaction rules would not know) and short."""
     message = getattr(error, "message", None) or str(error) or type(error).__name__
     response = getattr(error, "response", None)
     if response is not None:
@@ -453,5 +461,10 @@ def _reason(error: BaseException, limit: int = 200) -> str:
             message = body.get("error", {}).get("message") or message
         except Exception:  # noqa: BLE001 - the body is optional detail
             pass
-    text = redact(" ".join(str(message).split()))
+    text = redact(" ".join(str(message).split()), secrets)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def retry_after_of(error: HttpResponseError) -> float | None:
+    """The wait a refusal (429) asks for, from `retry-after-ms` or `Retry-After`."""
+    return _rate_limit_info(_headers_of(error)).retry_after

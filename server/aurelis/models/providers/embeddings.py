@@ -8,7 +8,6 @@ becomes one of our exceptions with a message that says what to do and holds no s
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any, TypeVar
 
@@ -35,7 +34,11 @@ from aurelis.core.exceptions import (
     TransientModelError,
 )
 from aurelis.core.secrets import redact
-from aurelis.models.providers.azure_inference import sdk_client_options
+from aurelis.models.providers.azure_inference import (
+    error_reason,
+    retry_after_of,
+    sdk_client_options,
+)
 
 __all__ = ["EndpointEmbeddings"]
 
@@ -158,7 +161,7 @@ class EndpointEmbeddings:
                 "set the embeddings model to a name it serves",
             )
         if status == 429:
-            return self._rate_limited(_retry_after(error))
+            return self._rate_limited(retry_after_of(error))
         if status >= 500 or status == 408:
             return self._error(
                 TransientModelError,
@@ -214,17 +217,8 @@ class EndpointEmbeddings:
             hint=None if hint is None else redact(hint, self._secrets),
         )
 
-    def _reason(self, error: BaseException, limit: int = 200) -> str:
-        """The server's own error message when there is one, redacted and short."""
-        message = getattr(error, "message", None) or str(error) or _name(error)
-        response = getattr(error, "response", None)
-        if response is not None:
-            try:
-                message = json.loads(response.text())["error"]["message"] or message
-            except Exception:  # noqa: BLE001 - the body is optional detail
-                pass
-        text = redact(" ".join(str(message).split()), self._secrets)
-        return text if len(text) <= limit else text[: limit - 3] + "..."
+    def _reason(self, error: BaseException) -> str:
+        return error_reason(error, secrets=self._secrets)
 
 
 def _numbers(embedding: Any) -> list[float]:
@@ -253,19 +247,6 @@ def _mean(vectors: list[list[float]]) -> list[float]:
     if len({len(vector) for vector in vectors}) != 1:
         raise ValueError("token vectors of different lengths")
     return [sum(column) / len(vectors) for column in zip(*vectors, strict=True)]
-
-
-def _retry_after(error: HttpResponseError) -> float | None:
-    response = getattr(error, "response", None)
-    headers = getattr(response, "headers", None) or {}
-    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-        raw = headers.get(name)
-        if raw is not None:
-            try:
-                return float(str(raw).strip().rstrip("s")) * scale
-            except ValueError:
-                continue
-    return None
 
 
 def _name(error: BaseException) -> str:
